@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+# Both install what is missing (scripts/setup.sh), configure and build into build/.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_BUILD_TYPE ?= Release
+STUDY_OUT ?= results/default
+
+.PHONY: all deps configure build run test bench format clean
+
+all: build
+
+deps:
+	scripts/setup.sh
+
+configure: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)
+
+build: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/bin/greenbench run --out $(STUDY_OUT)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900
+
+bench: build
+	$(BUILD)/bin/greenbench-bench
+
+format:
+	git ls-files '*.cpp' '*.hpp' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,82 @@
+#pragma once
+/// Energy sources: RAPL (powercap, perf), NVML and the CPU estimate behind one interface.
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace greenbench {
+
+/// Whether a value comes from a hardware counter or from a model of the machine.
+enum class Quality { kMeasured, kEstimated };
+
+/// "measured" or "estimated".
+const char* to_string(Quality q);
+
+/// A counter is monotone (and may wrap); a power gauge is a momentary reading in watts.
+enum class DomainKind { kCounter, kPower };
+
+/// One readable quantity of a source, e.g. "cpu_package:0" (package of socket 0).
+struct DomainInfo {
+  std::string id;      ///< "cpu_package:0", "dram:1", "gpu:0": domain plus device index
+  std::string domain;  ///< contract name: cpu_package, cpu_core, cpu_uncore, dram, psys, gpu
+  int device = 0;      ///< socket or GPU index
+  DomainKind kind = DomainKind::kCounter;
+  Quality quality = Quality::kMeasured;
+  double range_j = 0;      ///< counter wraps at this many joules; 0 = does not wrap in practice
+  double max_power_w = 0;  ///< upper bound on power, to derive the minimum read rate; 0 = unknown
+};
+
+/// Counter values cross into the rest of the code as joules (raw, before wrap), power as watts.
+class EnergySource {
+ public:
+  virtual ~EnergySource() = default;
+  /// Registry name: "rapl-powercap", "rapl-perf", "nvml", "cpu-estimate".
+  [[nodiscard]] virtual std::string name() const = 0;
+  /// The domains read() returns, in that order.
+  [[nodiscard]] virtual const std::vector<DomainInfo>& domains() const = 0;
+  /// Reads every domain in one batch; throws Error when a domain cannot be read.
+  virtual std::vector<double> read() = 0;
+  /// Tells a source that accounts per process (the CPU estimate) which process tree to follow.
+  virtual void attach(pid_t /*pid*/) {}
+  /// Human-readable parameters of a model-based source (printed with estimates); empty otherwise.
+  [[nodiscard]] virtual std::string parameters() const { return {}; }
+};
+
+/// Turns two raw counter readings into the energy between them, allowing one wrap at range_j.
+/// range_j <= 0 means the counter does not wrap; a decrease then yields 0.
+double counter_delta_j(double previous_j, double current_j, double range_j);
+
+/// Where to look for hardware, and the CPU power model; defaults come from the environment
+/// (GREENBENCH_POWERCAP_ROOT, GREENBENCH_PERF_ROOT, GREENBENCH_NVML_LIB) or the system paths.
+struct SourceOptions {
+  std::string powercap_root = "/sys/class/powercap";
+  std::string perf_root = "/sys/bus/event_source/devices";
+  std::string nvml_lib = "libnvidia-ml.so.1";
+  double cpu_watts_per_core = 0;  ///< 0 = default of the estimate (printed)
+  double cpu_idle_watts = -1;     ///< <0 = default of the estimate (printed)
+  std::vector<std::string> only;  ///< if non-empty, use only these sources by name
+
+  /// Defaults overridden by the GREENBENCH_* environment variables.
+  static SourceOptions from_environment();
+};
+
+/// What `greenbench sources` prints for one backend.
+struct SourceStatus {
+  std::string name;
+  bool readable = false;
+  Quality quality = Quality::kMeasured;
+  std::vector<std::string> domains;  ///< domain ids when readable
+  std::string reason;                ///< why it is not readable
+  std::string fix;                   ///< how to make it readable
+};
+
+/// The sources a measurement uses: every readable counter source (RAPL via powercap preferred over
+/// perf, plus NVML), and the CPU estimate only when no CPU counter is readable.
+/// Fills `status` (if given) with one entry per backend tried.
+std::vector<std::unique_ptr<EnergySource>> detect_sources(const SourceOptions& options,
+                                                          std::vector<SourceStatus>* status = nullptr);
+
+}  // namespace greenbench

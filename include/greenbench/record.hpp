@@ -1,0 +1,66 @@
+#pragma once
+/// The record of one measured run, as `greenbench measure --json` writes it (contract).
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+namespace greenbench {
+
+/// A source used in the measurement.
+struct SourceRecord {
+  std::string name;
+  std::string quality;  ///< "measured" | "estimated"
+  std::vector<std::string> domains;
+  std::string parameters;  ///< the power model of an estimate; empty for counters
+};
+
+/// One phase: the whole process ("run") or a marker phase.
+struct PhaseRecord {
+  std::string name;
+  double start_s = 0;  ///< seconds since the command started
+  double end_s = 0;
+  double duration_s = 0;
+  std::map<std::string, double> energy_j;             ///< domain (and "total", "cpu_package:0"…) -> J
+  std::map<std::string, std::string> quality;         ///< domain -> "measured" | "estimated"
+  std::map<std::string, double> energy_above_idle_j;  ///< only with an idle baseline
+  bool closed_at_exit = false;                        ///< left open by the command, closed by us
+};
+
+/// A `metric` marker line.
+struct MetricRecord {
+  std::string name;
+  double value = 0;
+  std::string unit;
+  std::string phase;  ///< innermost open phase when it arrived ("run" if none)
+};
+
+/// One row of the power trace: average power per domain over the interval ending at t_s.
+struct PowerSample {
+  double t_s = 0;
+  std::vector<double> power_w;  ///< parallel to RunRecord::trace_domains
+};
+
+/// Everything one measured run produced.
+struct RunRecord {
+  std::vector<std::string> command;
+  int exit_code = 0;    ///< the command's exit status; 128+N when killed by signal N; 127 not started
+  int term_signal = 0;  ///< the signal that killed it, 0 if it exited
+  bool timed_out = false;
+  double duration_s = 0;
+  std::vector<SourceRecord> sources;
+  std::vector<PhaseRecord> phases;  ///< "run" first, then marker phases in order of beginning
+  std::vector<MetricRecord> metrics;
+  std::map<std::string, double> idle_power_w;
+  std::vector<std::string> warnings;
+  std::map<std::string, std::string> info;  ///< `info` marker lines
+  std::vector<std::string> trace_domains;
+  std::vector<PowerSample> trace;
+};
+
+/// The contract JSON of a record (trace left out unless with_trace).
+nlohmann::json to_json(const RunRecord& record, bool with_trace = false);
+/// Parses what to_json wrote; throws Error naming the field that is wrong.
+RunRecord run_record_from_json(const nlohmann::json& j);
+
+}  // namespace greenbench
