@@ -1,0 +1,47 @@
+#pragma once
+/// A results store seen as data: what `compare` and `report` read, whatever produced it.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace greenbench {
+
+/// One value of one run, in the long format of `greenbench import`
+/// (model,framework,phase,run,metric,value,unit). Metrics: energy_<domain> (J), duration (s),
+/// and each quality metric (hit_rate_10, accuracy_top1, ..., loss, samples_per_s).
+struct Observation {
+  std::string model;
+  std::string framework;
+  std::string phase;   ///< train | infer (the run's configuration phase)
+  int run = 0;         ///< repetition number (1-based) within its configuration
+  std::string metric;
+  double value = 0;
+  std::string unit;
+  std::string quality = "measured";  ///< "measured" | "estimated" for energy metrics
+  bool warmup = false;               ///< warm-up runs are stored but left out of statistics
+  long long run_id = 0;              ///< the store's run id (0 for imported data)
+};
+
+/// One power trace of a run, for the report's power-over-time charts.
+struct RunTrace {
+  long long run_id = 0;
+  std::string model, framework, phase;
+  int run = 0;
+  std::vector<std::string> domains;
+  std::vector<double> t_s;
+  std::vector<std::vector<double>> power_w;  ///< [sample][domain]
+  std::vector<std::pair<std::string, std::pair<double, double>>> phases;  ///< name -> (start, end)
+};
+
+/// Everything compare/report need from a store.
+struct ResultSet {
+  std::string path;
+  nlohmann::json settings = nlohmann::json::object();     ///< effective study settings
+  nlohmann::json environment = nlohmann::json::object();  ///< machine, versions, sources
+  std::vector<Observation> observations;
+  int runs_total = 0, runs_ok = 0, runs_failed = 0;
+  std::vector<std::string> failures;  ///< "model/framework/phase #run: reason"
+};
+
+}  // namespace greenbench
