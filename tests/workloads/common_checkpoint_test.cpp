@@ -1,0 +1,153 @@
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "common/checkpoint.hpp"
+#include "common/models.hpp"
+#include "common/weights.hpp"
+#include "greenbench/error.hpp"
+
+namespace greenbench::workloads {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("greenbench-ckpt-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  static std::string read_bytes(const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+  }
+  static void write_bytes(const std::string& p, const std::string& bytes) {
+    std::ofstream f(p, std::ios::binary | std::ios::trunc);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+
+  // Expects load_checkpoint to throw an Error mentioning the file and `what`.
+  static void expect_error(const std::string& p, const ModelSpec& spec, const std::string& what) {
+    try {
+      (void)load_checkpoint(p, spec);
+      ADD_FAILURE() << "no error for " << p << " (expected '" << what << "')";
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(p), std::string::npos) << msg;
+      EXPECT_NE(msg.find(what), std::string::npos) << msg;
+      EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    }
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(CheckpointTest, RoundTripKeepsNamesShapesFlagsAndBits) {
+  const ModelSpec spec = make_model_spec("resnet50", "tiny");
+  Weights w = make_initial_weights(spec, 7);
+  w[0].value.f32[3] = -0.0F;  // sign of zero and odd values survive
+  w[1].value.f32[0] = 1e-38F;
+  const std::string p = path("a.gbckpt");
+  save_checkpoint(p, spec.model, spec.scale, w);
+  const Checkpoint c = read_checkpoint(p);
+  EXPECT_EQ(c.model, "resnet50");
+  EXPECT_EQ(c.scale, "tiny");
+  ASSERT_EQ(c.weights.size(), w.size());
+  for (size_t i = 0; i < w.size(); ++i) {
+    EXPECT_EQ(c.weights[i].name, w[i].name);
+    EXPECT_EQ(c.weights[i].trainable, w[i].trainable);
+    EXPECT_EQ(c.weights[i].value.shape, w[i].value.shape);
+    ASSERT_EQ(c.weights[i].value.f32.size(), w[i].value.f32.size());
+    EXPECT_EQ(0, std::memcmp(c.weights[i].value.f32.data(), w[i].value.f32.data(),
+                             w[i].value.f32.size() * sizeof(float)))
+        << w[i].name;
+  }
+  EXPECT_EQ(load_checkpoint(p, spec).size(), w.size());
+  // Only the checkpoint itself is left behind (the temporary file was renamed).
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
+TEST_F(CheckpointTest, WrongModelOrScaleIsRejected) {
+  const ModelSpec ncf = make_model_spec("ncf", "tiny");
+  const std::string p = path("ncf.gbckpt");
+  save_checkpoint(p, ncf.model, ncf.scale, make_initial_weights(ncf, 1));
+  expect_error(p, make_model_spec("transformer_xl", "tiny"), "expected model 'transformer_xl'");
+  expect_error(p, make_model_spec("ncf", "small"), "at scale 'small'");
+}
+
+TEST_F(CheckpointTest, MismatchedTensorsAreRejected) {
+  const ModelSpec spec = make_model_spec("ncf", "tiny");
+  Weights w = make_initial_weights(spec, 1);
+  w[2].value.shape = {w[2].value.shape[1], w[2].value.shape[0]};
+  const std::string p = path("shape.gbckpt");
+  save_checkpoint(p, spec.model, spec.scale, w);
+  expect_error(p, spec, "has shape");
+
+  Weights fewer = make_initial_weights(spec, 1);
+  fewer.pop_back();
+  save_checkpoint(p, spec.model, spec.scale, fewer);
+  expect_error(p, spec, "tensors");
+}
+
+TEST_F(CheckpointTest, TruncatedFilesAreRejectedAtEveryLength) {
+  const ModelSpec spec = make_model_spec("transformer_xl", "tiny");
+  const std::string full = path("full.gbckpt");
+  save_checkpoint(full, spec.model, spec.scale, make_initial_weights(spec, 3));
+  const std::string bytes = read_bytes(full);
+  const std::string cut = path("cut.gbckpt");
+  for (size_t n : {size_t{0}, size_t{5}, size_t{12}, size_t{30}, bytes.size() / 2, bytes.size() - 9,
+                   bytes.size() - 1}) {
+    write_bytes(cut, bytes.substr(0, n));
+    SCOPED_TRACE(n);
+    if (n < 8) {
+      expect_error(cut, spec, "not a greenbench checkpoint");
+    } else {
+      expect_error(cut, spec, "truncated");
+    }
+  }
+}
+
+TEST_F(CheckpointTest, CorruptBytesAreDetected) {
+  const ModelSpec spec = make_model_spec("ncf", "tiny");
+  const std::string p = path("c.gbckpt");
+  save_checkpoint(p, spec.model, spec.scale, make_initial_weights(spec, 3));
+  const std::string bytes = read_bytes(p);
+  for (size_t at : {size_t{30}, bytes.size() / 2, bytes.size() - 12, bytes.size() - 2}) {
+    std::string bad = bytes;
+    bad[at] = static_cast<char>(bad[at] ^ 0x10);
+    write_bytes(p, bad);
+    SCOPED_TRACE(at);
+    expect_error(p, spec, "checksum mismatch");
+  }
+  std::string magic = bytes;
+  magic[0] = 'X';
+  write_bytes(p, magic);
+  expect_error(p, spec, "bad magic");
+  std::string version = bytes;
+  version[8] = 2;
+  write_bytes(p, version);
+  expect_error(p, spec, "unsupported version 2");
+  write_bytes(p, bytes + "extra");
+  expect_error(p, spec, "header says");
+}
+
+TEST_F(CheckpointTest, MissingFileIsNamed) {
+  const ModelSpec spec = make_model_spec("ncf", "tiny");
+  expect_error(path("absent.gbckpt"), spec, "cannot open");
+}
+
+}  // namespace
+}  // namespace greenbench::workloads

@@ -1,0 +1,264 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "common/data.hpp"
+#include "common/metrics.hpp"
+#include "common/models.hpp"
+#include "greenbench/error.hpp"
+
+namespace greenbench::workloads {
+namespace {
+
+TEST(Rng, SplitmixMatchesTheReferenceOutput) {
+  // First output of Vigna's splitmix64 seeded with 0.
+  EXPECT_EQ(splitmix64(0), 0xe220a8397b1dcdafULL);
+}
+
+TEST(Rng, StreamsAreReproducibleAndIndependent) {
+  Rng a(42, 7), b(42, 7), c(42, 8), d(43, 7);
+  int same_c = 0, same_d = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const uint64_t x = a.next();
+    EXPECT_EQ(x, b.next());
+    same_c += x == c.next();
+    same_d += x == d.next();
+  }
+  EXPECT_EQ(same_c, 0);
+  EXPECT_EQ(same_d, 0);
+}
+
+TEST(Rng, DistributionsHaveTheirMoments) {
+  Rng rng(1, stream_tag("moments"));
+  const int n = 200000;
+  double su = 0, sn = 0, sn2 = 0;
+  std::vector<int> bins(7, 0);
+  for (int i = 0; i < n; ++i) {
+    const double u = rng.uniform();
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    su += u;
+    const double z = rng.normal();
+    sn += z;
+    sn2 += z * z;
+    const uint64_t k = rng.below(7);
+    ASSERT_LT(k, 7U);
+    ++bins[k];
+  }
+  EXPECT_NEAR(su / n, 0.5, 0.005);
+  EXPECT_NEAR(sn / n, 0.0, 0.01);
+  EXPECT_NEAR(sn2 / n, 1.0, 0.02);
+  for (int b : bins) EXPECT_NEAR(b, n / 7.0, 5 * std::sqrt(n / 7.0));
+}
+
+TEST(MarkovChain, EntropyRateOfAHandComputableChain) {
+  // 0 → {0: ½, 1: ½}, 1 → {0: 1}: π = (2/3, 1/3), H = 2/3 · ln 2.
+  MarkovChain chain;
+  chain.vocab = 2;
+  chain.transitions = {{{0, 0.5}, {1, 0.5}}, {{0, 1.0}}};
+  const std::vector<double> pi = chain.stationary();
+  EXPECT_NEAR(pi[0], 2.0 / 3.0, 1e-9);
+  EXPECT_NEAR(pi[1], 1.0 / 3.0, 1e-9);
+  EXPECT_NEAR(chain.entropy_rate_nats(), 2.0 / 3.0 * std::log(2.0), 1e-9);
+}
+
+TEST(MarkovChain, PeriodicChainStillHasItsStationaryLaw) {
+  // 0 → 1 → 2 → 0 deterministically: π uniform, entropy 0.
+  MarkovChain chain;
+  chain.vocab = 3;
+  chain.transitions = {{{1, 1.0}}, {{2, 1.0}}, {{0, 1.0}}};
+  for (double p : chain.stationary()) EXPECT_NEAR(p, 1.0 / 3.0, 1e-9);
+  EXPECT_NEAR(chain.entropy_rate_nats(), 0.0, 1e-12);
+  Rng rng(1);
+  EXPECT_EQ(chain.sample(5, 2, rng), (std::vector<int64_t>{2, 0, 1, 2, 0}));
+}
+
+TEST(MarkovChain, SeededChainIsSparseNormalisedAndMatchesItsSamples) {
+  const MarkovChain chain = make_markov_chain(64, 4, 5);
+  ASSERT_EQ(chain.transitions.size(), 64U);
+  for (int64_t s = 0; s < 64; ++s) {
+    const auto& row = chain.transitions[static_cast<size_t>(s)];
+    ASSERT_EQ(row.size(), 4U);
+    double total = 0;
+    std::set<int64_t> succ;
+    for (const auto& [t, p] : row) {
+      total += p;
+      succ.insert(t);
+    }
+    EXPECT_NEAR(total, 1.0, 1e-12);
+    EXPECT_EQ(succ.size(), 4U);
+    EXPECT_TRUE(succ.count((s + 1) % 64)) << "ring successor keeps the chain irreducible";
+  }
+  // The empirical per-token NLL of a long sample converges to the entropy rate, and every step
+  // is an allowed transition.
+  Rng rng(9, stream_tag("test"));
+  const std::vector<int64_t> text = chain.sample(200000, 0, rng);
+  double nll = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    double p = 0;
+    for (const auto& [t, q] : chain.transitions[static_cast<size_t>(text[i])]) {
+      if (t == text[i + 1]) p = q;
+    }
+    ASSERT_GT(p, 0.0);
+    nll -= std::log(p);
+  }
+  const double h = chain.entropy_rate_nats();
+  EXPECT_GT(h, 0.1);
+  EXPECT_LT(h, std::log(4.0));
+  EXPECT_NEAR(nll / static_cast<double>(text.size() - 1), h, 0.02 * h);
+  EXPECT_EQ(make_markov_chain(64, 4, 5).transitions, chain.transitions);
+  EXPECT_NE(make_markov_chain(64, 4, 6).transitions, chain.transitions);
+}
+
+TEST(NcfData, ProtocolHoldsAndIsDeterministic) {
+  const NcfConfig c = make_model_spec("ncf", "tiny").ncf;
+  const NcfData d = make_ncf_data(c, 1);
+  const int64_t group = 1 + c.eval_negatives;
+  const int64_t per_user = (c.positives_per_user - 1) * (1 + c.negatives_per_positive);
+  ASSERT_EQ(static_cast<int64_t>(d.train_users.size()), c.num_users * per_user);
+  ASSERT_EQ(static_cast<int64_t>(d.eval_items.size()), c.num_users * group);
+  std::map<int64_t, std::set<int64_t>> positives;
+  int64_t ones = 0;
+  for (size_t i = 0; i < d.train_users.size(); ++i) {
+    ASSERT_GE(d.train_items[i], 0);
+    ASSERT_LT(d.train_items[i], c.num_items);
+    if (d.train_labels[i] == 1.0F) {
+      positives[d.train_users[i]].insert(d.train_items[i]);
+      ++ones;
+    }
+  }
+  EXPECT_EQ(ones, c.num_users * (c.positives_per_user - 1));
+  for (int64_t u = 0; u < c.num_users; ++u) {
+    const auto first = static_cast<size_t>(u * group);
+    std::set<int64_t> seen;
+    for (int64_t j = 0; j < group; ++j) {
+      EXPECT_EQ(d.eval_users[first + j], u);
+      seen.insert(d.eval_items[first + j]);
+      if (j > 0) {
+        EXPECT_FALSE(positives[u].count(d.eval_items[first + j])) << "negative is a positive";
+      }
+    }
+    EXPECT_EQ(static_cast<int64_t>(seen.size()), group) << "eval items repeat for user " << u;
+    EXPECT_FALSE(positives[u].count(d.eval_items[first])) << "held-out positive leaked";
+  }
+  const NcfData again = make_ncf_data(c, 1);
+  EXPECT_EQ(again.train_items, d.train_items);
+  EXPECT_EQ(again.eval_items, d.eval_items);
+  EXPECT_NE(make_ncf_data(c, 2).train_items, d.train_items);
+}
+
+TEST(NcfData, IsLearnable) {
+  // Even the crudest model, popularity in the training positives, ranks held-out positives well
+  // above chance (10/101): the data carries a signal a recommender can learn.
+  const NcfConfig c = make_model_spec("ncf", "tiny").ncf;
+  const NcfData d = make_ncf_data(c, 1);
+  std::vector<float> popularity(static_cast<size_t>(c.num_items), 0.0F);
+  for (size_t i = 0; i < d.train_items.size(); ++i) {
+    popularity[static_cast<size_t>(d.train_items[i])] += d.train_labels[i];
+  }
+  std::vector<float> scores;
+  for (int64_t item : d.eval_items) scores.push_back(popularity[static_cast<size_t>(item)]);
+  const double hit_rate = static_cast<double>(count_hits_at_k(scores, 1 + c.eval_negatives, 10)) /
+                          static_cast<double>(c.num_users);
+  EXPECT_GT(hit_rate, 2.0 * 10.0 / 101.0);
+}
+
+TEST(ImageData, IsDeterministicAndLearnable) {
+  const ResNetConfig c = make_model_spec("resnet50", "tiny").resnet;
+  const std::vector<float> templates = make_class_templates(c, 1);
+  const ImageData a = make_images(c, templates, 200, 1, stream_tag("x"));
+  const ImageData b = make_images(c, templates, 200, 1, stream_tag("x"));
+  const ImageData other = make_images(c, templates, 200, 1, stream_tag("y"));
+  EXPECT_EQ(a.images, b.images);
+  EXPECT_EQ(a.labels, b.labels);
+  EXPECT_NE(a.images, other.images);
+  const int64_t pixels = c.channels * c.image_size * c.image_size;
+  ASSERT_EQ(static_cast<int64_t>(a.images.size()), 200 * pixels);
+  std::set<int64_t> classes(a.labels.begin(), a.labels.end());
+  EXPECT_EQ(static_cast<int64_t>(classes.size()), c.num_classes);
+  // A matched filter (correlation with each unshifted template) beats chance by far, although
+  // shifts and noise keep it from being perfect.
+  std::vector<float> logits;
+  for (int64_t n = 0; n < 200; ++n) {
+    for (int64_t k = 0; k < c.num_classes; ++k) {
+      double dot = 0;
+      for (int64_t p = 0; p < pixels; ++p)
+        dot += a.images[n * pixels + p] * templates[k * pixels + p];
+      logits.push_back(static_cast<float>(dot));
+    }
+  }
+  const int64_t correct = count_top_k_correct(logits, c.num_classes, a.labels, 1);
+  EXPECT_GT(correct, 200 * 3 / c.num_classes);
+}
+
+TEST(TaskData, BatchesHaveTheDocumentedInputsAndAreReproducible) {
+  for (const std::string& model : model_names()) {
+    SCOPED_TRACE(model);
+    const ModelSpec spec = make_model_spec(model, "tiny");
+    const auto a = make_task_data(spec, 1);
+    const auto b = make_task_data(spec, 1);
+    const auto c = make_task_data(spec, 2);
+    const Batch t0 = a->train_batch(0);
+    const Batch t0_again = b->train_batch(0);
+    ASSERT_EQ(t0.inputs.size(), t0_again.inputs.size());
+    bool differs = false;
+    for (size_t i = 0; i < t0.inputs.size(); ++i) {
+      EXPECT_EQ(t0.inputs[i].first, t0_again.inputs[i].first);
+      EXPECT_EQ(t0.inputs[i].second.f32, t0_again.inputs[i].second.f32);
+      EXPECT_EQ(t0.inputs[i].second.i64, t0_again.inputs[i].second.i64);
+      const HostTensor& other = c->train_batch(0).inputs[i].second;
+      differs =
+          differs || other.f32 != t0.inputs[i].second.f32 || other.i64 != t0.inputs[i].second.i64;
+    }
+    EXPECT_TRUE(differs) << "seed does not change the data";
+    EXPECT_EQ(a->eval_batch_count(), spec.eval_batches);
+    if (model == "ncf") {
+      EXPECT_EQ(t0.get("users").shape, (std::vector<int64_t>{spec.batch_size}));
+      EXPECT_EQ(t0.get("labels").dtype, HostTensor::DType::kF32);
+      EXPECT_EQ(a->eval_batch(0).get("items").numel(), spec.eval_batch_size);
+    } else if (model == "resnet50") {
+      const int64_t s = spec.resnet.image_size;
+      EXPECT_EQ(t0.get("images").shape, (std::vector<int64_t>{spec.batch_size, 3, s, s}));
+      EXPECT_EQ(a->samples_in(t0), spec.batch_size);
+    } else {
+      const Batch t1 = a->train_batch(1);
+      const int64_t q = spec.txl.tgt_len;
+      EXPECT_EQ(t0.get("data").shape, (std::vector<int64_t>{q, spec.batch_size}));
+      // Columns are contiguous texts: target is data shifted by one, and segment 1 continues
+      // segment 0.
+      const auto& d0 = t0.get("data").i64;
+      const auto& g0 = t0.get("target").i64;
+      for (int64_t b = 0; b < spec.batch_size; ++b) {
+        for (int64_t i = 0; i + 1 < q; ++i)
+          EXPECT_EQ(g0[i * spec.batch_size + b], d0[(i + 1) * spec.batch_size + b]);
+        EXPECT_EQ(g0[(q - 1) * spec.batch_size + b], t1.get("data").i64[b]);
+      }
+      EXPECT_EQ(a->samples_in(t0), q * spec.batch_size);
+    }
+  }
+}
+
+TEST(TaskData, QualityOfPerfectAndUniformPredictions) {
+  const ModelSpec spec = make_model_spec("transformer_xl", "tiny");
+  auto data = make_task_data(spec, 1);
+  data->begin_eval();
+  for (int64_t i = 0; i < data->eval_batch_count(); ++i) {
+    HostTensor logits;
+    logits.shape = {spec.txl.eval_tgt_len, spec.eval_batch_size, spec.txl.n_token};
+    logits.f32.assign(static_cast<size_t>(logits.numel()), 0.0F);
+    data->add_eval(i, logits);
+  }
+  std::map<std::string, double> q;
+  for (const auto& [k, v] : data->quality()) q[k] = v;
+  EXPECT_NEAR(q.at("perplexity"), static_cast<double>(spec.txl.n_token), 1e-6);
+  EXPECT_GT(q.at("perplexity_bound"), 1.0);
+  EXPECT_LT(q.at("perplexity_bound"), 4.0);  // at most `branching` successors
+}
+
+}  // namespace
+}  // namespace greenbench::workloads

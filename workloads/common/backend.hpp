@@ -1,0 +1,64 @@
+#pragma once
+// The seam between the shared worker driver (workloads/common) and one framework.
+// The driver owns everything that must be identical in both workers: argument parsing, settings,
+// synthetic data, initial weights, checkpoints, phases/markers, metrics and quality evaluation.
+// A backend only turns weights + batches into a model that trains and predicts.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace greenbench::workloads {
+
+/// A host tensor in the canonical layout documented in workloads/common/MODELS.md.
+/// Exactly one of f32 / i64 is used, as dtype says.
+struct HostTensor {
+  enum class DType { kF32, kI64 };
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
+  std::vector<float> f32;
+  std::vector<int64_t> i64;
+  [[nodiscard]] int64_t numel() const;
+};
+
+/// A named parameter (or buffer, such as batch-norm running statistics).
+struct NamedTensor {
+  std::string name;
+  HostTensor value;
+  bool trainable = true;  ///< false for buffers: saved in checkpoints, not optimised
+};
+
+/// The model's state, in the order of the model's parameter specification.
+using Weights = std::vector<NamedTensor>;
+
+/// One batch: named inputs as MODELS.md lists them per model (e.g. "users", "items", "labels").
+struct Batch {
+  std::vector<std::pair<std::string, HostTensor>> inputs;
+  [[nodiscard]] const HostTensor& get(const std::string& name) const;
+};
+
+struct ModelSpec;  // models.hpp
+struct Settings;   // settings.hpp
+
+/// What a framework must provide. Every call may throw std::exception with a one-line message.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  [[nodiscard]] virtual std::string framework() const = 0;  ///< "pytorch" | "tensorflow"
+  [[nodiscard]] virtual std::string framework_version() const = 0;
+  /// Creates the model (and optimizer) from the specification with these exact initial weights.
+  virtual void build(const ModelSpec& spec, const Settings& settings, const Weights& initial) = 0;
+  /// One optimisation step on the batch at this learning rate (the driver owns the schedule);
+  /// returns the loss before the update.
+  virtual float train_step(const Batch& batch, float learning_rate) = 0;
+  /// Inference-mode forward pass (batch norm uses running statistics, no state is changed except
+  /// recurrent memory); returns the logits in the canonical layout.
+  virtual HostTensor predict(const Batch& batch) = 0;
+  /// The current weights (and buffers), same names and order as the specification.
+  virtual Weights weights() = 0;
+  /// Waits for asynchronous device work (called before every marker).
+  virtual void synchronize() {}
+  /// Clears recurrent state carried between batches (Transformer-XL memory); no-op otherwise.
+  virtual void reset_state() {}
+};
+
+}  // namespace greenbench::workloads

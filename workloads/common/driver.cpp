@@ -1,0 +1,459 @@
+#include "common/driver.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/checkpoint.hpp"
+#include "common/data.hpp"
+#include "common/weights.hpp"
+#include "greenbench/error.hpp"
+#include "greenbench/markers.hpp"
+
+namespace greenbench::workloads {
+namespace {
+
+// Exit statuses: 2 for what the caller asked wrongly (arguments, device), 1 for failures.
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+// Training batches are generated before the train phase when they fit in this many bytes, so
+// the phase measures the framework, not the data generator.
+constexpr int64_t kPrefetchBytes = int64_t{256} << 20;
+
+int64_t parse_int(const std::string& flag, const std::string& text, int64_t min, int64_t max) {
+  size_t used = 0;
+  long long value = 0;
+  try {
+    value = std::stoll(text, &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || value < min || value > max) {
+    throw Error("option " + flag + ": '" + text + "' is not an integer in [" + std::to_string(min) +
+                ", " + std::to_string(max) + "]");
+  }
+  return value;
+}
+
+uint64_t parse_seed(const std::string& text) {
+  size_t used = 0;
+  unsigned long long value = 0;
+  try {
+    value = std::stoull(text, &used, 10);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || text[0] == '-' || text[0] == '+') {
+    throw Error("option --seed: '" + text + "' is not a non-negative integer");
+  }
+  return value;
+}
+
+std::string one_of(const std::string& flag, const std::string& value,
+                   const std::vector<std::string>& allowed) {
+  for (const std::string& a : allowed) {
+    if (a == value) {
+      return value;
+    }
+  }
+  std::string list;
+  for (size_t i = 0; i < allowed.size(); ++i) {
+    list += (i ? ", " : "") + allowed[i];
+  }
+  throw Error("option " + flag + ": unknown value '" + value + "' (expected " + list + ")");
+}
+
+double mean_tail(const std::vector<float>& v, size_t n) {
+  if (v.empty()) {
+    return 0.0;
+  }
+  n = std::min(n, v.size());
+  double sum = 0.0;
+  for (size_t i = v.size() - n; i < v.size(); ++i) {
+    sum += v[i];
+  }
+  return sum / static_cast<double>(n);
+}
+
+void write_logits(const std::string& path, const HostTensor& logits) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) {
+    throw Error("--dump-logits " + path + ": cannot create the file");
+  }
+  // float32 little-endian, row-major: the host layout on every platform we build for.
+  f.write(reinterpret_cast<const char*>(logits.f32.data()),
+          static_cast<std::streamsize>(logits.f32.size() * sizeof(float)));
+  if (!f) {
+    throw Error("--dump-logits " + path + ": write failed");
+  }
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Writes a metric as a marker and as a "name value" line on stdout.
+void report(const std::string& name, double value, const std::string& unit = {}) {
+  if (std::isfinite(value)) {
+    markers::metric(name, value, unit);
+  }
+  std::printf("%s %.6g%s%s\n", name.c_str(), value, unit.empty() ? "" : " ", unit.c_str());
+}
+
+ModelSpec effective_spec(const Settings& s) {
+  ModelSpec spec = make_model_spec(s.model, s.scale);
+  spec.batch_size = s.batch_size;
+  spec.train_steps = s.steps;
+  spec.eval_batch_size = s.eval_batch_size;
+  spec.eval_batches = s.eval_batches;
+  return spec;
+}
+
+nlohmann::json describe(const ModelSpec& spec, const Settings& s, Backend& backend,
+                        const Weights& built) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const NamedTensor& w : built) {
+    layers.push_back({{"name", w.name}, {"shape", w.value.shape}, {"trainable", w.trainable}});
+  }
+  nlohmann::json model;
+  if (spec.model == "ncf") {
+    const NcfConfig& c = spec.ncf;
+    model = {{"num_users", c.num_users},
+             {"num_items", c.num_items},
+             {"mf_dim", c.mf_dim},
+             {"mlp_sizes", c.mlp_sizes},
+             {"negatives_per_positive", c.negatives_per_positive},
+             {"eval_negatives", c.eval_negatives},
+             {"top_k", c.top_k}};
+  } else if (spec.model == "resnet50") {
+    const ResNetConfig& c = spec.resnet;
+    model = {{"image_size", c.image_size},   {"channels", c.channels},
+             {"num_classes", c.num_classes}, {"base_width", c.base_width},
+             {"blocks", c.blocks},           {"bn_eps", c.bn_eps},
+             {"bn_momentum", c.bn_momentum}, {"label_smoothing", c.label_smoothing}};
+  } else {
+    const TransformerXlConfig& c = spec.txl;
+    model = {{"n_token", c.n_token},
+             {"n_layer", c.n_layer},
+             {"d_model", c.d_model},
+             {"n_head", c.n_head},
+             {"d_head", c.d_head},
+             {"d_inner", c.d_inner},
+             {"tgt_len", c.tgt_len},
+             {"mem_len", c.mem_len},
+             {"clamp_len", c.clamp_len},
+             {"eval_tgt_len", c.eval_tgt_len},
+             {"eval_mem_len", c.eval_mem_len},
+             {"eval_clamp_len", c.eval_clamp_len}};
+  }
+  const OptimizerSpec& o = spec.optimizer;
+  nlohmann::json optimizer = {{"name", o.name}};
+  if (o.name == "adam") {
+    optimizer.update({{"beta1", o.beta1}, {"beta2", o.beta2}, {"eps", o.eps}});
+  } else {
+    optimizer.update({{"momentum", o.momentum}, {"weight_decay", o.weight_decay}});
+  }
+  return {
+      {"model", spec.model},
+      {"framework", backend.framework()},
+      {"framework_version", backend.framework_version()},
+      {"parameter_count", trainable_count(built)},
+      {"spec_parameter_count", spec.trainable_parameter_count()},
+      {"layers", layers},
+      {"config", model},
+      {"settings",
+       {{"scale", s.scale},
+        {"phase", s.phase},
+        {"seed", s.seed},
+        {"threads", s.threads},
+        {"device", s.device},
+        {"batch_size", s.batch_size},
+        {"steps", s.steps},
+        {"eval_batch_size", s.eval_batch_size},
+        {"eval_batches", s.eval_batches},
+        {"optimizer", optimizer},
+        {"lr", spec.schedule.base_lr},
+        {"schedule",
+         {{"kind", spec.schedule.kind},
+          {"base_lr", spec.schedule.base_lr},
+          {"warmup_steps", spec.schedule.warmup_steps},
+          {"min_lr", spec.schedule.min_lr}}},
+        {"dtype", "float32"},
+        {"dropout", 0.0}}},
+  };
+}
+
+// Inference over the evaluation set; returns the seconds spent in predict (synchronised).
+double evaluate(Backend& backend, TaskData& data, const Settings& s) {
+  backend.reset_state();
+  data.begin_eval();
+  double predict_s = 0.0;
+  for (int64_t i = 0; i < data.eval_batch_count(); ++i) {
+    const Batch batch = data.eval_batch(i);
+    const auto start = std::chrono::steady_clock::now();
+    HostTensor logits = backend.predict(batch);
+    backend.synchronize();
+    predict_s += seconds_since(start);
+    if (i == 0 && !s.dump_logits.empty()) {
+      write_logits(s.dump_logits, logits);
+    }
+    data.add_eval(i, logits);
+  }
+  return predict_s;
+}
+
+int64_t eval_samples(const TaskData& data) {
+  int64_t n = 0;
+  for (int64_t i = 0; i < data.eval_batch_count(); ++i) {
+    n += data.samples_in(data.eval_batch(i));
+  }
+  return n;
+}
+
+void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
+  markers::begin("setup");
+  const Weights initial = make_initial_weights(spec, s.seed);
+  std::unique_ptr<TaskData> data = make_task_data(spec, s.seed);
+  backend.build(spec, s, initial);
+  std::vector<Batch> prefetched;
+  const int64_t batch_bytes = [&] {
+    int64_t bytes = 0;
+    for (const auto& [name, t] : data->train_batch(0).inputs) {
+      bytes += t.numel() * 8;
+    }
+    return bytes;
+  }();
+  if (batch_bytes * s.steps <= kPrefetchBytes) {
+    for (int64_t t = 0; t < s.steps; ++t) {
+      prefetched.push_back(data->train_batch(t));
+    }
+  }
+  backend.synchronize();
+  markers::end("setup");
+
+  markers::begin("train");
+  std::vector<float> losses;
+  int64_t samples = 0;
+  backend.reset_state();
+  const auto start = std::chrono::steady_clock::now();
+  for (int64_t t = 0; t < s.steps; ++t) {
+    const Batch batch = prefetched.empty() ? data->train_batch(t) : std::move(prefetched[t]);
+    const double lr = learning_rate_at(spec.schedule, t, s.steps);
+    const float loss = backend.train_step(batch, static_cast<float>(lr));
+    if (!std::isfinite(loss)) {
+      throw Error("training diverged: loss " + std::to_string(loss) + " at step " +
+                  std::to_string(t));
+    }
+    losses.push_back(loss);
+    samples += data->samples_in(batch);
+  }
+  backend.synchronize();
+  const double train_s = seconds_since(start);
+  markers::end("train");
+
+  report("loss_first", losses.front());
+  report("loss", mean_tail(losses, 10));
+  report("samples_per_s", static_cast<double>(samples) / train_s, "samples/s");
+  report("train_s", train_s, "s");
+
+  markers::begin("eval");
+  evaluate(backend, *data, s);
+  backend.synchronize();
+  markers::end("eval");
+  for (const auto& [name, value] : data->quality()) {
+    report(name, value);
+  }
+
+  if (!s.checkpoint.empty()) {
+    markers::begin("save");
+    save_checkpoint(s.checkpoint, spec.model, spec.scale, backend.weights());
+    markers::end("save");
+  }
+}
+
+void run_infer(Backend& backend, const ModelSpec& spec, const Settings& s) {
+  markers::begin("setup");
+  const Weights initial = s.checkpoint.empty() ? make_initial_weights(spec, s.seed)
+                                               : load_checkpoint(s.checkpoint, spec);
+  std::unique_ptr<TaskData> data = make_task_data(spec, s.seed);
+  backend.build(spec, s, initial);
+  const int64_t samples = eval_samples(*data);
+  backend.synchronize();
+  markers::end("setup");
+
+  markers::begin("infer");
+  const auto start = std::chrono::steady_clock::now();
+  evaluate(backend, *data, s);
+  backend.synchronize();
+  const double infer_s = seconds_since(start);
+  markers::end("infer");
+
+  report("samples_per_s", static_cast<double>(samples) / infer_s, "samples/s");
+  report("infer_s", infer_s, "s");
+  for (const auto& [name, value] : data->quality()) {
+    report(name, value);
+  }
+}
+
+}  // namespace
+
+std::string worker_usage(const std::string& program) {
+  return "usage: " + program +
+         " --model ncf|resnet50|transformer_xl --phase train|infer [options]\n"
+         "  --scale tiny|small|paper   size preset (default tiny)\n"
+         "  --seed N                   seed of initial weights and synthetic data (default 1)\n"
+         "  --threads N                intra-op threads (default 1)\n"
+         "  --steps N                  training steps (default: the preset's)\n"
+         "  --batch-size N             training batch size (default: the preset's)\n"
+         "  --device cpu|cuda          (default cpu)\n"
+         "  --checkpoint FILE          train: save weights after training; infer: load them\n"
+         "                             (default infer weights: the seed's initial weights)\n"
+         "  --dump-logits FILE         logits of the first evaluation batch, float32 LE\n"
+         "  --describe                 print the model and effective settings as JSON\n"
+         "  --help                     this text\n"
+         "Phase markers go to the descriptor in GREENBENCH_MARKER_FD when it is set.\n";
+}
+
+ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
+  ParsedArgs out;
+  Settings& s = out.settings;
+  bool have_model = false;
+  bool have_phase = false;
+  int64_t steps = 0;
+  int64_t batch = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i];
+    std::string value;
+    bool inline_value = false;
+    if (const size_t eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+      inline_value = true;
+    }
+    if (flag == "--help" || flag == "-h") {
+      out.help = true;
+      return out;
+    }
+    if (flag == "--describe") {
+      if (inline_value) {
+        throw Error("option --describe takes no value");
+      }
+      s.describe = true;
+      continue;
+    }
+    static const std::vector<std::string> with_value = {
+        "--model", "--phase",  "--scale",      "--seed",        "--threads",
+        "--steps", "--device", "--checkpoint", "--dump-logits", "--batch-size"};
+    if (std::find(with_value.begin(), with_value.end(), flag) == with_value.end()) {
+      throw Error("unknown option '" + args[i] + "' (see --help)");
+    }
+    if (!inline_value) {
+      if (i + 1 >= args.size()) {
+        throw Error("option " + flag + " needs a value");
+      }
+      value = args[++i];
+    }
+    if (flag == "--model") {
+      s.model = one_of(flag, value, model_names());
+      have_model = true;
+    } else if (flag == "--phase") {
+      s.phase = one_of(flag, value, {"train", "infer"});
+      have_phase = true;
+    } else if (flag == "--scale") {
+      s.scale = one_of(flag, value, scale_names());
+    } else if (flag == "--seed") {
+      s.seed = parse_seed(value);
+    } else if (flag == "--threads") {
+      s.threads = static_cast<int>(parse_int(flag, value, 1, 1024));
+    } else if (flag == "--steps") {
+      steps = parse_int(flag, value, 1, int64_t{1} << 40);
+    } else if (flag == "--batch-size") {
+      batch = parse_int(flag, value, 1, int64_t{1} << 24);
+    } else if (flag == "--device") {
+      s.device = one_of(flag, value, {"cpu", "cuda"});
+    } else if (flag == "--checkpoint") {
+      if (value.empty()) {
+        throw Error("option --checkpoint: empty file name");
+      }
+      s.checkpoint = value;
+    } else if (flag == "--dump-logits") {
+      if (value.empty()) {
+        throw Error("option --dump-logits: empty file name");
+      }
+      s.dump_logits = value;
+    }
+  }
+  if (!have_model) {
+    throw Error("option --model is required (ncf, resnet50 or transformer_xl)");
+  }
+  if (!have_phase) {
+    if (!s.describe) {
+      throw Error("option --phase is required (train or infer)");
+    }
+    s.phase = "train";
+  }
+  const ModelSpec spec = make_model_spec(s.model, s.scale);
+  s.steps = steps > 0 ? steps : spec.train_steps;
+  s.batch_size = batch > 0 ? batch : spec.batch_size;
+  s.eval_batch_size = spec.eval_batch_size;
+  s.eval_batches = spec.eval_batches;
+  return out;
+}
+
+int run_worker(int argc, char** argv, Backend& backend) {
+  std::string program = argc > 0 ? argv[0] : "greenbench-worker";
+  if (const size_t slash = program.rfind('/'); slash != std::string::npos) {
+    program = program.substr(slash + 1);
+  }
+  ParsedArgs parsed;
+  try {
+    parsed = parse_worker_args(std::vector<std::string>(argv + std::min(argc, 1), argv + argc));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+    return kExitUsage;
+  }
+  if (parsed.help) {
+    std::fputs(worker_usage(program).c_str(), stdout);
+    return 0;
+  }
+  const Settings& s = parsed.settings;
+  try {
+    const ModelSpec spec = effective_spec(s);
+    if (s.describe) {
+      backend.build(spec, s, make_initial_weights(spec, s.seed));
+      const Weights built = backend.weights();
+      check_weights(spec, built, backend.framework() + " model");
+      std::printf("%s\n", describe(spec, s, backend, built).dump(2).c_str());
+      return 0;
+    }
+    markers::info("framework", backend.framework());
+    markers::info("framework_version", backend.framework_version());
+    markers::info("threads", std::to_string(s.threads));
+    markers::info("device", s.device);
+    markers::info("model", s.model + " " + s.scale + " seed " + std::to_string(s.seed));
+    if (s.phase == "train") {
+      run_train(backend, spec, s);
+    } else {
+      run_infer(backend, spec, s);
+    }
+    std::fflush(stdout);
+    return 0;
+  } catch (const DeviceUnavailable& e) {
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    // Framework errors can span lines (stack traces); the first line carries the reason.
+    if (const size_t nl = msg.find('\n'); nl != std::string::npos) {
+      msg = msg.substr(0, nl);
+    }
+    std::fprintf(stderr, "%s: %s\n", program.c_str(), msg.c_str());
+    return kExitFailure;
+  }
+}
+
+}  // namespace greenbench::workloads

@@ -1,0 +1,315 @@
+#include "common/models.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "greenbench/error.hpp"
+
+namespace greenbench::workloads {
+namespace {
+
+InitRule zeros() { return {InitRule::Kind::kZeros, 0.0, 0.0}; }
+InitRule ones() { return {InitRule::Kind::kOnes, 0.0, 0.0}; }
+InitRule normal(double mean, double std) { return {InitRule::Kind::kNormal, mean, std}; }
+InitRule uniform(double limit) { return {InitRule::Kind::kUniform, -limit, limit}; }
+
+void add(ModelSpec& spec, std::string name, std::vector<int64_t> shape, InitRule init,
+         bool trainable = true, bool weight_decay = true) {
+  spec.params.push_back({std::move(name), std::move(shape), init, trainable, weight_decay});
+}
+
+// NeuMF as in DeepLearningExamples' PyTorch NCF: embeddings N(0, 0.01), MLP layers Glorot
+// uniform with zero bias, final layer LeCun uniform with zero bias.
+void build_ncf(ModelSpec& spec) {
+  const NcfConfig& c = spec.ncf;
+  const int64_t half = c.mlp_sizes.at(0) / 2;
+  add(spec, "mf_user_embed.weight", {c.num_users, c.mf_dim}, normal(0.0, 0.01));
+  add(spec, "mf_item_embed.weight", {c.num_items, c.mf_dim}, normal(0.0, 0.01));
+  add(spec, "mlp_user_embed.weight", {c.num_users, half}, normal(0.0, 0.01));
+  add(spec, "mlp_item_embed.weight", {c.num_items, half}, normal(0.0, 0.01));
+  for (size_t i = 1; i < c.mlp_sizes.size(); ++i) {
+    const int64_t in = c.mlp_sizes[i - 1];
+    const int64_t out = c.mlp_sizes[i];
+    const std::string prefix = "mlp." + std::to_string(i - 1);
+    add(spec, prefix + ".weight", {out, in},
+        uniform(std::sqrt(6.0 / static_cast<double>(in + out))));
+    add(spec, prefix + ".bias", {out}, zeros());
+  }
+  const int64_t final_in = c.mlp_sizes.back() + c.mf_dim;
+  add(spec, "final.weight", {1, final_in}, uniform(std::sqrt(3.0 / static_cast<double>(final_in))));
+  add(spec, "final.bias", {1}, zeros());
+  spec.optimizer = {"adam", 0.25, 0.5, 1e-8, 0.0, 0.0};
+}
+
+void add_bn(ModelSpec& spec, const std::string& prefix, int64_t channels) {
+  // Batch-norm scale and shift are exempt from weight decay (DeepLearningExamples' default).
+  add(spec, prefix + ".weight", {channels}, ones(), true, false);
+  add(spec, prefix + ".bias", {channels}, zeros(), true, false);
+  add(spec, prefix + ".running_mean", {channels}, zeros(), false, false);
+  add(spec, prefix + ".running_var", {channels}, ones(), false, false);
+}
+
+void add_conv(ModelSpec& spec, const std::string& name, int64_t out, int64_t in, int64_t k) {
+  // Kaiming normal, fan_out mode, ReLU gain: std = sqrt(2 / (out·k·k)).
+  add(spec, name, {out, in, k, k}, normal(0.0, std::sqrt(2.0 / static_cast<double>(out * k * k))));
+}
+
+void build_resnet(ModelSpec& spec) {
+  const ResNetConfig& c = spec.resnet;
+  const int64_t w = c.base_width;
+  add_conv(spec, "conv1.weight", w, c.channels, 7);
+  add_bn(spec, "bn1", w);
+  int64_t in = w;
+  for (size_t stage = 0; stage < c.blocks.size(); ++stage) {
+    const int64_t width = w << stage;
+    const int64_t out = width * 4;
+    for (int64_t block = 0; block < c.blocks[stage]; ++block) {
+      const std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(block);
+      add_conv(spec, p + ".conv1.weight", width, in, 1);
+      add_bn(spec, p + ".bn1", width);
+      add_conv(spec, p + ".conv2.weight", width, width, 3);
+      add_bn(spec, p + ".bn2", width);
+      add_conv(spec, p + ".conv3.weight", out, width, 1);
+      add_bn(spec, p + ".bn3", out);
+      if (block == 0) {
+        add_conv(spec, p + ".downsample.0.weight", out, in, 1);
+        add_bn(spec, p + ".downsample.1", out);
+      }
+      in = out;
+    }
+  }
+  // torch.nn.Linear's default initialisation: U(±1/sqrt(in)) for weight and bias.
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  add(spec, "fc.weight", {c.num_classes, in}, uniform(bound));
+  add(spec, "fc.bias", {c.num_classes}, uniform(bound));
+  spec.optimizer = {"sgd", 0.9, 0.999, 1e-8, 0.875, 3.0517578125e-05};
+}
+
+// MemTransformerLM with attn_type 0, DeepLearningExamples' 'normal' init (std 0.02; LayerNorm
+// weight N(1, 0.02)), shared r_w_bias/r_r_bias, output layer tied to the word embedding.
+void build_txl(ModelSpec& spec) {
+  const TransformerXlConfig& c = spec.txl;
+  const double std = 0.02;
+  const int64_t hd = c.n_head * c.d_head;
+  add(spec, "word_emb.weight", {c.n_token, c.d_model}, normal(0.0, std));
+  add(spec, "r_w_bias", {c.n_head, c.d_head}, normal(0.0, std));
+  add(spec, "r_r_bias", {c.n_head, c.d_head}, normal(0.0, std));
+  for (int64_t i = 0; i < c.n_layer; ++i) {
+    const std::string p = "layers." + std::to_string(i);
+    add(spec, p + ".dec_attn.qkv_net.weight", {3 * hd, c.d_model}, normal(0.0, std));
+    add(spec, p + ".dec_attn.r_net.weight", {hd, c.d_model}, normal(0.0, std));
+    add(spec, p + ".dec_attn.o_net.weight", {c.d_model, hd}, normal(0.0, std));
+    add(spec, p + ".dec_attn.layer_norm.weight", {c.d_model}, normal(1.0, std));
+    add(spec, p + ".dec_attn.layer_norm.bias", {c.d_model}, zeros());
+    add(spec, p + ".pos_ff.CoreNet.0.weight", {c.d_inner, c.d_model}, normal(0.0, std));
+    add(spec, p + ".pos_ff.CoreNet.0.bias", {c.d_inner}, zeros());
+    add(spec, p + ".pos_ff.CoreNet.3.weight", {c.d_model, c.d_inner}, normal(0.0, std));
+    add(spec, p + ".pos_ff.CoreNet.3.bias", {c.d_model}, zeros());
+    add(spec, p + ".pos_ff.layer_norm.weight", {c.d_model}, normal(1.0, std));
+    add(spec, p + ".pos_ff.layer_norm.bias", {c.d_model}, zeros());
+  }
+  add(spec, "crit.out_layers.0.bias", {c.n_token}, zeros());
+  spec.optimizer = {"adam", 0.9, 0.999, 1e-8, 0.0, 0.0};
+}
+
+ModelSpec ncf_spec(const std::string& scale) {
+  ModelSpec s;
+  NcfConfig& c = s.ncf;
+  if (scale == "tiny") {
+    c.num_users = 512;
+    c.num_items = 256;
+    c.mf_dim = 8;
+    c.mlp_sizes = {32, 16, 8};
+    c.positives_per_user = 16;
+    c.latent_rank = 4;
+    s.batch_size = 256;
+    s.train_steps = 300;
+    s.eval_batch_size = int64_t{64} * 101;
+    s.schedule = {"constant", 0.01, 0, 0.0};
+  } else if (scale == "small") {
+    c.num_users = 8192;
+    c.num_items = 4096;
+    c.mf_dim = 16;
+    c.mlp_sizes = {64, 32, 16};
+    c.positives_per_user = 32;
+    c.latent_rank = 8;
+    s.batch_size = 1024;
+    s.train_steps = 2000;
+    s.eval_batch_size = int64_t{256} * 101;
+    s.schedule = {"constant", 0.005, 0, 0.0};
+  } else {
+    // The study: MovieLens-20M sizes, factors 1, MLP [2, 2, 1, 1], batch 64, one epoch of the
+    // 19,861,770 training positives with 4 negatives each.
+    c.num_users = 138493;
+    c.num_items = 26744;
+    c.mf_dim = 1;
+    c.mlp_sizes = {2, 2, 1, 1};
+    c.positives_per_user = 144;
+    c.latent_rank = 8;
+    s.batch_size = 64;
+    s.train_steps = (19861770LL * 5 + 63) / 64;
+    s.eval_batch_size = int64_t{64} * 101;
+    s.schedule = {"constant", 0.0045, 0, 0.0};
+  }
+  s.eval_batches = (c.num_users * 101 + s.eval_batch_size - 1) / s.eval_batch_size;
+  build_ncf(s);
+  return s;
+}
+
+ModelSpec resnet_spec(const std::string& scale) {
+  ModelSpec s;
+  ResNetConfig& c = s.resnet;
+  if (scale == "tiny") {
+    c.image_size = 32;
+    c.num_classes = 10;
+    c.base_width = 8;
+    c.max_shift = 3;
+    c.noise_std = 0.5;
+    s.batch_size = 32;
+    s.train_steps = 60;
+    s.eval_batch_size = 64;
+    s.eval_batches = 4;
+    s.schedule = {"warmup_cosine", 0.05, 4, 0.0};
+  } else if (scale == "small") {
+    c.image_size = 64;
+    c.num_classes = 100;
+    c.base_width = 16;
+    c.max_shift = 6;
+    c.noise_std = 0.5;
+    s.batch_size = 32;
+    s.train_steps = 300;
+    s.eval_batch_size = 64;
+    s.eval_batches = 16;
+    s.schedule = {"warmup_cosine", 0.05, 20, 0.0};
+  } else {
+    // The study: 224×224, 1000 classes, batch 32, 4 epochs of 100 iterations, 5,000 inference
+    // iterations; lr 0.256 per 256 images (DeepLearningExamples) scaled to batch 32.
+    c.image_size = 224;
+    c.num_classes = 1000;
+    c.base_width = 64;
+    c.max_shift = 16;
+    c.noise_std = 0.5;
+    s.batch_size = 32;
+    s.train_steps = 400;
+    s.eval_batch_size = 32;
+    s.eval_batches = 5000;
+    s.schedule = {"warmup_cosine", 0.032, 40, 0.0};
+  }
+  build_resnet(s);
+  return s;
+}
+
+ModelSpec txl_spec(const std::string& scale) {
+  ModelSpec s;
+  TransformerXlConfig& c = s.txl;
+  if (scale == "tiny") {
+    c = {64, 2, 32, 2, 16, 64, 16, 16, -1, 16, 16, -1, 1e-5, 4};
+    s.batch_size = 16;
+    s.train_steps = 100;
+    s.eval_batch_size = 16;
+    s.eval_batches = 8;
+    s.schedule = {"warmup_cosine", 0.01, 10, 0.001};
+  } else if (scale == "small") {
+    c = {1024, 4, 128, 4, 32, 512, 64, 64, -1, 64, 128, -1, 1e-5, 8};
+    s.batch_size = 16;
+    s.train_steps = 1000;
+    s.eval_batch_size = 16;
+    s.eval_batches = 32;
+    s.schedule = {"warmup_cosine", 0.01, 100, 0.001};
+  } else {
+    // The study: WikiText-103 vocabulary, DeepLearningExamples' base model shrunk to 16 layers,
+    // d_model 256, 8 heads of 24, d_inner 256, batch 16, 4,000 steps; evaluation with
+    // tgt_len 64, mem_len 640, clamp_len 400. Full softmax (no adaptive cutoffs).
+    c = {267735, 16, 256, 8, 24, 256, 192, 192, -1, 64, 640, 400, 1e-5, 16};
+    s.batch_size = 16;
+    s.train_steps = 4000;
+    s.eval_batch_size = 16;
+    s.eval_batches = 256;
+    s.schedule = {"warmup_cosine", 0.01, 1000, 0.001};
+  }
+  build_txl(s);
+  return s;
+}
+
+}  // namespace
+
+int64_t ParamSpec::numel() const {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    n *= d;
+  }
+  return n;
+}
+
+int64_t ModelSpec::trainable_parameter_count() const {
+  int64_t n = 0;
+  for (const ParamSpec& p : params) {
+    if (p.trainable) {
+      n += p.numel();
+    }
+  }
+  return n;
+}
+
+const ParamSpec& ModelSpec::param(const std::string& name) const {
+  for (const ParamSpec& p : params) {
+    if (p.name == name) {
+      return p;
+    }
+  }
+  throw Error("model " + model + ": no parameter named '" + name + "'");
+}
+
+const std::vector<std::string>& model_names() {
+  static const std::vector<std::string> names = {"ncf", "resnet50", "transformer_xl"};
+  return names;
+}
+
+const std::vector<std::string>& scale_names() {
+  static const std::vector<std::string> names = {"tiny", "small", "paper"};
+  return names;
+}
+
+ModelSpec make_model_spec(const std::string& model, const std::string& scale) {
+  bool known_scale = false;
+  for (const std::string& s : scale_names()) {
+    known_scale = known_scale || s == scale;
+  }
+  if (!known_scale) {
+    throw Error("unknown scale '" + scale + "' (expected tiny, small or paper)");
+  }
+  ModelSpec spec;
+  if (model == "ncf") {
+    spec = ncf_spec(scale);
+  } else if (model == "resnet50") {
+    spec = resnet_spec(scale);
+  } else if (model == "transformer_xl") {
+    spec = txl_spec(scale);
+  } else {
+    throw Error("unknown model '" + model + "' (expected ncf, resnet50 or transformer_xl)");
+  }
+  spec.model = model;
+  spec.scale = scale;
+  return spec;
+}
+
+double learning_rate_at(const LrSchedule& schedule, int64_t step, int64_t total_steps) {
+  if (schedule.kind == "constant") {
+    return schedule.base_lr;
+  }
+  if (schedule.kind != "warmup_cosine") {
+    throw Error("unknown learning-rate schedule '" + schedule.kind + "'");
+  }
+  if (step < schedule.warmup_steps) {
+    return schedule.base_lr * static_cast<double>(step + 1) /
+           static_cast<double>(schedule.warmup_steps);
+  }
+  const int64_t span = std::max<int64_t>(1, total_steps - schedule.warmup_steps);
+  const double progress =
+      std::min(1.0, static_cast<double>(step - schedule.warmup_steps) / static_cast<double>(span));
+  return schedule.min_lr +
+         (schedule.base_lr - schedule.min_lr) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
+}
+
+}  // namespace greenbench::workloads

@@ -1,0 +1,133 @@
+#pragma once
+// Model specifications shared by both workers: hyper-parameters per model and scale, and the
+// ordered parameter list from which each backend creates its variables (MODELS.md has the maths).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace greenbench::workloads {
+
+/// How a parameter's initial value is drawn (by weights.cpp, from the run's seed).
+struct InitRule {
+  enum class Kind {
+    kZeros,    ///< 0
+    kOnes,     ///< 1
+    kNormal,   ///< N(a, b²): mean a, standard deviation b
+    kUniform,  ///< U[a, b)
+  };
+  Kind kind = Kind::kZeros;
+  double a = 0.0;
+  double b = 0.0;
+};
+
+/// One parameter or buffer, in canonical layout (Linear [out, in], Conv OIHW, Embedding [num,
+/// dim]).
+struct ParamSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  InitRule init;
+  bool trainable = true;     ///< false: a buffer (batch-norm running statistics), not optimised
+  bool weight_decay = true;  ///< whether the optimizer's weight decay applies (SGD only)
+  [[nodiscard]] int64_t numel() const;
+};
+
+/// Optimizer and its constants. Adam: PyTorch semantics (bias-corrected, eps added after sqrt,
+/// no weight decay). SGD: buf = momentum·buf + g (buf = g on the first step), p -= lr·buf, with
+/// coupled weight decay g += weight_decay·p on parameters whose ParamSpec::weight_decay is set.
+struct OptimizerSpec {
+  std::string name;  ///< "adam" | "sgd"
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double momentum = 0.0;
+  double weight_decay = 0.0;
+};
+
+/// Learning-rate schedule, evaluated by the driver (learning_rate_at) and passed to train_step.
+struct LrSchedule {
+  std::string kind = "constant";  ///< "constant" | "warmup_cosine"
+  double base_lr = 1e-3;
+  int64_t warmup_steps = 0;  ///< linear warm-up: lr = base·(step+1)/warmup for step < warmup
+  double min_lr = 0.0;       ///< cosine decays from base_lr to min_lr over the remaining steps
+};
+
+/// NCF (NeuMF) hyper-parameters and its synthetic data.
+struct NcfConfig {
+  int64_t num_users = 0;
+  int64_t num_items = 0;
+  int64_t mf_dim = 0;
+  std::vector<int64_t> mlp_sizes;      ///< mlp_sizes[0] = concat of user and item MLP embeddings
+  int64_t negatives_per_positive = 4;  ///< training negatives sampled per positive
+  int64_t eval_negatives = 100;        ///< negatives ranked against each held-out positive
+  int64_t positives_per_user = 0;      ///< data: positives per user (the last one is held out)
+  int64_t latent_rank = 0;             ///< data: rank of the planted user/item factors
+  int64_t top_k = 10;                  ///< hit rate @ top_k
+};
+
+/// ResNet-50 v1.5 hyper-parameters and its synthetic data.
+struct ResNetConfig {
+  int64_t image_size = 0;  ///< square images, NCHW, 3 channels
+  int64_t channels = 3;
+  int64_t num_classes = 0;
+  int64_t base_width = 64;  ///< stage widths base·{1,2,4,8}; block outputs ×4
+  std::vector<int64_t> blocks = {3, 4, 6, 3};
+  double bn_eps = 1e-5;
+  double bn_momentum = 0.1;  ///< running = (1 − m)·running + m·batch statistic
+  double label_smoothing = 0.1;
+  int64_t max_shift = 0;   ///< data: random translation of the class template, in pixels
+  double noise_std = 0.0;  ///< data: additive Gaussian pixel noise
+};
+
+/// Transformer-XL (MemTransformerLM, relative partial learnable attention) hyper-parameters.
+struct TransformerXlConfig {
+  int64_t n_token = 0;  ///< vocabulary size
+  int64_t n_layer = 0;
+  int64_t d_model = 0;
+  int64_t n_head = 0;
+  int64_t d_head = 0;
+  int64_t d_inner = 0;
+  int64_t tgt_len = 0;       ///< training segment length
+  int64_t mem_len = 0;       ///< training memory length
+  int64_t clamp_len = -1;    ///< training: relative positions clamped to this (≤ 0: no clamp)
+  int64_t eval_tgt_len = 0;  ///< evaluation segment length
+  int64_t eval_mem_len = 0;  ///< evaluation memory length
+  int64_t eval_clamp_len = -1;
+  double layer_norm_eps = 1e-5;
+  int64_t markov_branching = 0;  ///< data: successors per state of the seeded Markov chain
+};
+
+/// Everything both backends need to build, train and evaluate one model at one scale.
+struct ModelSpec {
+  std::string model;              ///< "ncf" | "resnet50" | "transformer_xl"
+  std::string scale;              ///< "tiny" | "small" | "paper"
+  NcfConfig ncf;                  ///< used when model == "ncf"
+  ResNetConfig resnet;            ///< used when model == "resnet50"
+  TransformerXlConfig txl;        ///< used when model == "transformer_xl"
+  std::vector<ParamSpec> params;  ///< in canonical order; weights and checkpoints follow it
+  OptimizerSpec optimizer;
+  LrSchedule schedule;
+  int64_t batch_size = 0;       ///< preset training (and evaluation) batch size
+  int64_t train_steps = 0;      ///< preset training steps
+  int64_t eval_batches = 0;     ///< preset number of evaluation batches
+  int64_t eval_batch_size = 0;  ///< preset samples per evaluation batch (NCF: rows, whole users)
+  int64_t train_examples = 0;   ///< data: size of the synthetic training set (0 = model-defined)
+
+  /// Number of trainable scalars (buffers excluded).
+  [[nodiscard]] int64_t trainable_parameter_count() const;
+  /// The parameter with this name; throws greenbench::Error when absent.
+  [[nodiscard]] const ParamSpec& param(const std::string& name) const;
+};
+
+/// Model names known to make_model_spec, in a stable order.
+[[nodiscard]] const std::vector<std::string>& model_names();
+/// Scale names known to make_model_spec, in a stable order.
+[[nodiscard]] const std::vector<std::string>& scale_names();
+
+/// The specification of a model at a scale; throws greenbench::Error naming an unknown value.
+[[nodiscard]] ModelSpec make_model_spec(const std::string& model, const std::string& scale);
+
+/// Learning rate for 0-based `step` of `total_steps` under the spec's schedule.
+[[nodiscard]] double learning_rate_at(const LrSchedule& schedule, int64_t step,
+                                      int64_t total_steps);
+
+}  // namespace greenbench::workloads

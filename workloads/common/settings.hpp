@@ -1,0 +1,26 @@
+#pragma once
+// Effective settings of one worker run: what the command line asked for, resolved against the
+// model's scale preset. The driver fills it once; backends only read it.
+#include <cstdint>
+#include <string>
+
+namespace greenbench::workloads {
+
+/// One worker run's settings; after run_worker's validation every field holds its effective value.
+struct Settings {
+  std::string model;            ///< "ncf" | "resnet50" | "transformer_xl"
+  std::string phase;            ///< "train" | "infer"
+  std::string scale = "tiny";   ///< "tiny" | "small" | "paper"
+  uint64_t seed = 1;            ///< seeds the initial weights and the synthetic data
+  int threads = 1;              ///< intra-op threads (inter-op threads = 1)
+  int64_t steps = 0;            ///< training steps (0 on the command line = the preset's)
+  int64_t batch_size = 0;       ///< training batch size (0 = the preset's)
+  int64_t eval_batch_size = 0;  ///< samples per evaluation batch (from the preset)
+  int64_t eval_batches = 0;     ///< evaluation batches (from the preset)
+  std::string device = "cpu";   ///< "cpu" | "cuda"
+  std::string checkpoint;       ///< train: written after training; infer: read before inference
+  std::string dump_logits;      ///< logits of the first evaluation batch go here (float32 LE)
+  bool describe = false;        ///< print the model and effective settings as JSON and exit
+};
+
+}  // namespace greenbench::workloads
