@@ -1,0 +1,118 @@
+#pragma once
+// The TensorFlow backend: one graph holding the model's variables, its training step (forward,
+// loss, TF_AddGradients, explicit optimizer update ops) and its inference forward pass, run through
+// one TF_Session. Models live in models_*.cpp and only describe their forward passes.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/backend.hpp"
+#include "common/models.hpp"
+#include "common/settings.hpp"
+#include "graph.hpp"
+
+namespace greenbench::workloads::tf {
+
+/// Which forward pass a model is building: the training one (batch-norm batch statistics, loss)
+/// or the inference one (running statistics, logits).
+enum class Mode { kTrain, kInfer };
+
+/// Recurrent state fed into and fetched from one forward pass (Transformer-XL memory).
+struct StateSlot {
+  TF_Output feed;                ///< placeholder
+  TF_Output next;                ///< the value to feed on the following call
+  std::vector<int64_t> initial;  ///< shape of the empty initial state
+};
+
+/// What a model's build function uses to create one forward pass.
+class ModelBuilder {
+ public:
+  ModelBuilder(Graph& graph, const ModelSpec& spec, const Settings& settings,
+               const std::map<std::string, TF_Output>& params)
+      : graph_(graph), spec_(spec), settings_(settings), params_(params) {}
+
+  Graph& graph() { return graph_; }
+  [[nodiscard]] const ModelSpec& spec() const { return spec_; }
+  [[nodiscard]] const Settings& settings() const { return settings_; }
+  [[nodiscard]] int64_t batch_size() const { return settings_.batch_size; }
+
+  /// The current value of a parameter (convolution kernels come in HWIO, everything else in the
+  /// canonical layout).
+  TF_Output param(const std::string& name) const;
+  /// A batch input of this mode, fed from Batch::get(name).
+  TF_Output input(Mode mode, const std::string& name, TF_DataType dtype,
+                  const std::vector<int64_t>& shape);
+  /// A buffer update run with the training step (batch-norm running statistics).
+  void update(const std::string& param_name, TF_Output value);
+  /// Recurrent state of a mode.
+  TF_Output state(Mode mode, const std::string& name, const std::vector<int64_t>& shape,
+                  const std::vector<int64_t>& initial);
+  void set_state_next(Mode mode, TF_Output feed, TF_Output next);
+
+  struct Inputs {
+    std::vector<std::pair<std::string, TF_Output>> inputs;
+    std::vector<StateSlot> states;
+  };
+  Inputs train, infer;
+  std::vector<std::pair<std::string, TF_Output>> updates;
+  TF_Output loss{nullptr, 0};    ///< scalar training loss (set by the model)
+  TF_Output logits{nullptr, 0};  ///< inference logits (set by the model)
+
+ private:
+  Graph& graph_;
+  const ModelSpec& spec_;
+  const Settings& settings_;
+  const std::map<std::string, TF_Output>& params_;
+};
+
+/// Builds both forward passes of a model; defined in models_<name>.cpp.
+void build_ncf(ModelBuilder& b);
+void build_resnet50(ModelBuilder& b);
+void build_transformer_xl(ModelBuilder& b);
+
+/// greenbench-tf's Backend.
+class TfBackend final : public Backend {
+ public:
+  TfBackend();
+  ~TfBackend() override;
+  [[nodiscard]] std::string framework() const override { return "tensorflow"; }
+  [[nodiscard]] std::string framework_version() const override;
+  void build(const ModelSpec& spec, const Settings& settings, const Weights& initial) override;
+  float train_step(const Batch& batch, float learning_rate) override;
+  HostTensor predict(const Batch& batch) override;
+  Weights weights() override;
+  void reset_state() override;
+
+ private:
+  struct Variable {
+    const ParamSpec* spec = nullptr;
+    TF_Output handle{nullptr, 0};
+    TF_Output value{nullptr, 0};  ///< the one ReadVariableOp used by the graph
+    bool hwio = false;            ///< stored as HWIO (a canonical OIHW convolution kernel)
+  };
+  void build_optimizer(ModelBuilder& b);
+  std::vector<std::pair<TF_Output, TF_Tensor*>> feeds_for(const ModelBuilder::Inputs& in,
+                                                          const Batch& batch,
+                                                          std::vector<Tensor>& keep,
+                                                          std::vector<HostTensor>& state);
+  void initialise(const Weights& initial);
+
+  ModelSpec spec_;
+  Settings settings_;
+  std::unique_ptr<Graph> graph_;
+  std::unique_ptr<Session> session_;
+  std::unique_ptr<ModelBuilder> model_;
+  std::vector<Variable> vars_;
+  std::map<std::string, TF_Output> param_values_;
+  std::vector<std::pair<TF_Output, TF_Output>> init_feeds_;  ///< (placeholder, variable handle)
+  std::vector<TF_Operation*> init_ops_;
+  TF_Output lr_{nullptr, 0};         ///< SGD learning rate
+  TF_Output step_size_{nullptr, 0};  ///< Adam lr / (1 − β1^t)
+  TF_Output bc2_sqrt_{nullptr, 0};   ///< Adam sqrt(1 − β2^t)
+  TF_Operation* train_op_ = nullptr;
+  int64_t step_ = 0;
+  std::vector<HostTensor> state_;  ///< recurrent state, shared by training and prediction
+};
+
+}  // namespace greenbench::workloads::tf
