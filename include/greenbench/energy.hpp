@@ -30,6 +30,7 @@ struct DomainInfo {
 };
 
 /// Counter values cross into the rest of the code as joules (raw, before wrap), power as watts.
+/// A source is not synchronised: callers serialise read() and attach() on one source.
 class EnergySource {
  public:
   virtual ~EnergySource() = default;
@@ -48,6 +49,10 @@ class EnergySource {
 /// Turns two raw counter readings into the energy between them, allowing one wrap at range_j.
 /// range_j <= 0 means the counter does not wrap; a decrease then yields 0.
 double counter_delta_j(double previous_j, double current_j, double range_j);
+
+/// Whether a domain (contract name or "name:device" id) adds into `total`: cpu_package, dram and
+/// gpu do; cpu_core and cpu_uncore lie inside the package and psys contains it, so they never do.
+bool counts_in_total(const std::string& domain);
 
 /// Where to look for hardware, and the CPU power model; defaults come from the environment
 /// (GREENBENCH_POWERCAP_ROOT, GREENBENCH_PERF_ROOT, GREENBENCH_NVML_LIB) or the system paths.
@@ -69,8 +74,10 @@ struct SourceStatus {
   bool readable = false;
   Quality quality = Quality::kMeasured;
   std::vector<std::string> domains;  ///< domain ids when readable
-  std::string reason;                ///< why it is not readable
+  std::string reason;                ///< why it is not readable (or, if readable, what is missing)
   std::string fix;                   ///< how to make it readable
+  bool used = false;                 ///< whether detect_sources() returned it
+  std::string parameters;            ///< the model of an estimate (EnergySource::parameters())
 };
 
 /// The sources a measurement uses: every readable counter source (RAPL via powercap preferred over

@@ -1,13 +1,131 @@
-// Placeholder until the 'sources' command is implemented.
+// greenbench sources: which energy sources this machine has, what they read, and how to enable
+// the ones that cannot be read.
 #include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/commands.hpp"
+#include "cli/source_options.hpp"
+#include "energy/sources.hpp"
+#include "greenbench/energy.hpp"
 
 namespace greenbench::cli {
+namespace {
 
-int cmd_sources(const Args& /*args*/) {
-  std::fputs("greenbench sources: not implemented yet\n", stderr);
-  return 2;
+constexpr const char* kHelp =
+    "usage: greenbench sources [OPTIONS]\n"
+    "\n"
+    "Lists the energy sources greenbench tries (RAPL through powercap, RAPL through perf,\n"
+    "NVIDIA GPUs through NVML, and the CPU estimate), the domains each can read, why a source\n"
+    "cannot be read and how to fix it. The CPU estimate is used only where no CPU energy\n"
+    "counter is readable, and is always marked 'estimated' with its power model.\n"
+    "\n"
+    "options:\n";
+
+std::string describe(const DomainInfo& d) {
+  char text[160];
+  if (d.kind == DomainKind::kPower) {
+    std::snprintf(text, sizeof text, "power gauge (W, integrated over time)");
+  } else if (d.range_j > 0) {
+    std::snprintf(text, sizeof text, "energy counter, wraps at %.1f J", d.range_j);
+  } else {
+    std::snprintf(text, sizeof text, "energy counter");
+  }
+  std::string out = text;
+  if (d.max_power_w > 0) {
+    std::snprintf(text, sizeof text, ", at most %.0f W", d.max_power_w);
+    out += text;
+  }
+  if (d.quality == Quality::kEstimated) out += ", estimated";
+  if (!counts_in_total(d.domain)) out += ", not in total";
+  return out;
+}
+
+}  // namespace
+
+int cmd_sources(const Args& args) {
+  SourceOptions options = SourceOptions::from_environment();
+  bool json = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      std::fputs(kHelp, stdout);
+      std::fputs(kSourceOptionsHelp, stdout);
+      std::fputs("  --json                    print JSON\n  --help                    this text\n",
+                 stdout);
+      return 0;
+    }
+    if (args[i] == "--json") {
+      json = true;
+      continue;
+    }
+    if (parse_source_option(args, i, options)) continue;
+    std::fprintf(stderr,
+                 "greenbench sources: unknown option '%s' (see greenbench sources --help)\n",
+                 args[i].c_str());
+    return 2;
+  }
+
+  std::vector<SourceStatus> statuses;
+  const auto sources = detect_sources(options, &statuses);
+  std::map<std::string, const EnergySource*> used;
+  for (const auto& s : sources) used[s->name()] = s.get();
+
+  if (json) {
+    nlohmann::json out;
+    out["options"] = {{"powercap_root", options.powercap_root},
+                      {"perf_root", options.perf_root},
+                      {"nvml_lib", options.nvml_lib}};
+    out["sources"] = nlohmann::json::array();
+    for (const auto& st : statuses) {
+      nlohmann::json j = {{"name", st.name},       {"readable", st.readable},
+                          {"used", st.used},       {"quality", to_string(st.quality)},
+                          {"domains", st.domains}, {"reason", st.reason},
+                          {"fix", st.fix},         {"parameters", st.parameters}};
+      out["sources"].push_back(std::move(j));
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+
+  bool cpu_measured = false;
+  bool gpu_measured = false;
+  std::string using_line;
+  for (const auto& st : statuses) {
+    std::string state = st.used ? "used" : st.readable ? "readable, not used" : "not readable";
+    if (st.readable) state += std::string(", ") + to_string(st.quality);
+    std::printf("%-14s %s\n", st.name.c_str(), state.c_str());
+    if (const auto it = used.find(st.name); it != used.end()) {
+      const auto* nvml = dynamic_cast<const energy::NvmlSource*>(it->second);
+      for (std::size_t k = 0; k < it->second->domains().size(); ++k) {
+        const DomainInfo& d = it->second->domains()[k];
+        std::string text = describe(d);
+        if (nvml != nullptr && !nvml->gpu_names()[k].empty())
+          text += " (" + nvml->gpu_names()[k] + ")";
+        std::printf("    %-16s %s\n", d.id.c_str(), text.c_str());
+        if (d.quality == Quality::kMeasured && d.domain == "cpu_package") cpu_measured = true;
+        if (d.domain == "gpu") gpu_measured = true;
+      }
+      if (!using_line.empty()) using_line += ", ";
+      using_line += st.name + " (" + to_string(st.quality) + ")";
+    } else if (!st.domains.empty()) {
+      std::string ids;
+      for (const auto& id : st.domains) ids += (ids.empty() ? "" : " ") + id;
+      std::printf("    domains: %s\n", ids.c_str());
+    }
+    if (!st.parameters.empty()) std::printf("    model: %s\n", st.parameters.c_str());
+    if (!st.reason.empty())
+      std::printf("    %s: %s\n", st.readable ? "note" : "why", st.reason.c_str());
+    if (!st.fix.empty()) std::printf("    fix: %s\n", st.fix.c_str());
+  }
+  std::printf("\nmeasuring with: %s\n", using_line.empty() ? "nothing" : using_line.c_str());
+  if (!cpu_measured) {
+    std::printf(
+        "No CPU energy counter is readable here: CPU energy is %s.\n",
+        used.contains("cpu-estimate") ? "estimated from CPU time, not measured" : "not measured");
+  }
+  if (!gpu_measured) std::printf("No GPU energy is measured here.\n");
+  return 0;
 }
 
 }  // namespace greenbench::cli

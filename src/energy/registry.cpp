@@ -1,0 +1,152 @@
+// Detection of the energy sources a measurement uses, and the small shared helpers.
+#include <algorithm>
+#include <cstdlib>
+
+#include "energy/sources.hpp"
+#include "greenbench/error.hpp"
+
+namespace greenbench {
+
+const char* to_string(Quality q) { return q == Quality::kEstimated ? "estimated" : "measured"; }
+
+bool counts_in_total(const std::string& domain) {
+  const std::string name = domain.substr(0, domain.find(':'));
+  return name == "cpu_package" || name == "dram" || name == "gpu";
+}
+
+SourceOptions SourceOptions::from_environment() {
+  SourceOptions options;
+  if (const char* v = std::getenv("GREENBENCH_POWERCAP_ROOT"); v != nullptr && *v != '\0') {
+    options.powercap_root = v;
+  }
+  if (const char* v = std::getenv("GREENBENCH_PERF_ROOT"); v != nullptr && *v != '\0') {
+    options.perf_root = v;
+  }
+  if (const char* v = std::getenv("GREENBENCH_NVML_LIB"); v != nullptr && *v != '\0') {
+    options.nvml_lib = v;
+  }
+  return options;
+}
+
+namespace {
+
+using energy::Problem;
+
+bool has_cpu_domain(const EnergySource& source) {
+  return std::any_of(source.domains().begin(), source.domains().end(),
+                     [](const DomainInfo& d) { return d.domain == "cpu_package"; });
+}
+
+// Readable means at least one domain; problems with other domains still go into the reason.
+SourceStatus status_of(const EnergySource& source, const std::vector<Problem>& problems) {
+  SourceStatus status;
+  status.name = source.name();
+  status.readable = !source.domains().empty();
+  for (const auto& d : source.domains()) {
+    status.domains.push_back(d.id);
+    if (d.quality == Quality::kEstimated) status.quality = Quality::kEstimated;
+  }
+  for (const auto& p : problems) {
+    if (!status.reason.empty()) status.reason += "; ";
+    status.reason += p.reason;
+    if (status.fix.find(p.fix) == std::string::npos) {
+      if (!status.fix.empty()) status.fix += "; ";
+      status.fix += p.fix;
+    }
+  }
+  status.parameters = source.parameters();
+  return status;
+}
+
+SourceStatus skipped(const char* name, std::string reason) {
+  SourceStatus status;
+  status.name = name;
+  status.reason = std::move(reason);
+  return status;
+}
+
+}  // namespace
+
+std::vector<std::unique_ptr<EnergySource>> detect_sources(const SourceOptions& options,
+                                                          std::vector<SourceStatus>* status) {
+  static const std::vector<std::string> kKnown = {energy::kPowercapName, energy::kPerfName,
+                                                  energy::kNvmlName, energy::kEstimateName};
+  for (const auto& name : options.only) {
+    if (std::find(kKnown.begin(), kKnown.end(), name) == kKnown.end()) {
+      throw Error("unknown energy source '" + name +
+                  "' (known: rapl-powercap, rapl-perf, nvml, cpu-estimate)");
+    }
+  }
+  if (options.cpu_watts_per_core < 0) {
+    throw Error("cpu_watts_per_core must not be negative, got " +
+                std::to_string(options.cpu_watts_per_core));
+  }
+  auto wanted = [&](const char* name) {
+    return options.only.empty() ||
+           std::find(options.only.begin(), options.only.end(), name) != options.only.end();
+  };
+  const char* kNotSelected = "not selected";
+
+  std::vector<std::unique_ptr<EnergySource>> sources;
+  std::vector<SourceStatus> statuses;
+  bool cpu_counter = false;
+
+  // RAPL: powercap first; perf only when powercap reads no CPU counter, since both read the same
+  // hardware counters and using both would count the energy twice.
+  if (wanted(energy::kPowercapName)) {
+    auto source = std::make_unique<energy::RaplPowercapSource>(options.powercap_root);
+    statuses.push_back(status_of(*source, source->problems()));
+    if (!source->domains().empty()) {
+      cpu_counter = has_cpu_domain(*source);
+      statuses.back().used = true;
+      sources.push_back(std::move(source));
+    }
+  } else {
+    statuses.push_back(skipped(energy::kPowercapName, kNotSelected));
+  }
+  if (!wanted(energy::kPerfName)) {
+    statuses.push_back(skipped(energy::kPerfName, kNotSelected));
+  } else if (!sources.empty()) {
+    statuses.push_back(skipped(energy::kPerfName,
+                               "not used: rapl-powercap already reads the RAPL counters "
+                               "(using both would count them twice)"));
+  } else {
+    auto source = std::make_unique<energy::RaplPerfSource>(options.perf_root);
+    statuses.push_back(status_of(*source, source->problems()));
+    if (!source->domains().empty()) {
+      cpu_counter = has_cpu_domain(*source);
+      statuses.back().used = true;
+      sources.push_back(std::move(source));
+    }
+  }
+
+  if (wanted(energy::kNvmlName)) {
+    auto source = std::make_unique<energy::NvmlSource>(options.nvml_lib);
+    statuses.push_back(status_of(*source, source->problems()));
+    if (!source->domains().empty()) {
+      statuses.back().used = true;
+      sources.push_back(std::move(source));
+    }
+  } else {
+    statuses.push_back(skipped(energy::kNvmlName, kNotSelected));
+  }
+
+  if (!wanted(energy::kEstimateName)) {
+    statuses.push_back(skipped(energy::kEstimateName, kNotSelected));
+  } else {
+    auto source = std::make_unique<energy::CpuEstimateSource>(options.cpu_watts_per_core,
+                                                              options.cpu_idle_watts);
+    SourceStatus s = status_of(*source, {});
+    if (cpu_counter) {
+      s.reason = "not used: a CPU energy counter is readable";
+    } else {
+      s.used = true;
+      sources.push_back(std::move(source));
+    }
+    statuses.push_back(std::move(s));
+  }
+  if (status != nullptr) *status = std::move(statuses);
+  return sources;
+}
+
+}  // namespace greenbench
