@@ -1,0 +1,43 @@
+// The terminal reporter of `greenbench compare`.
+#include <ostream>
+
+#include "greenbench/report.hpp"
+#include "report/format.hpp"
+
+namespace greenbench {
+
+void print_comparison(const ComparisonSet& set, std::ostream& out) {
+  const auto blocks = report::phase_blocks(set);
+  if (blocks.empty()) {
+    out << "no metric was measured for two frameworks on the same model and phase\n";
+    return;
+  }
+  for (const auto& block : blocks) {
+    out << "== " << block.phase << ": " << block.a << " (a) vs " << block.b
+        << (block.b == set.baseline ? " (b, baseline)" : " (b)")
+        << ", warm-up runs excluded ==\n\n";
+    if (!block.table_metrics.empty()) {
+      out << "  means, " << block.a << " / " << block.b << "\n";
+      out << report::render_text(report::means_table(block), "  ") << "\n";
+    }
+    out << "  statistics (Mann-Whitney U two-sided; p_holm over all " << set.comparisons.size()
+        << " comparisons; Â12 = P(a > b) + ½P(a = b))\n";
+    out << report::render_text(report::stats_table(block, set.alpha), "  ") << "\n";
+  }
+  if (!set.correlations.empty()) {
+    out << "== energy vs run time ==\n\n";
+    out << report::render_text(report::correlation_table(set), "  ") << "\n";
+  }
+  if (report::any_estimated(set)) out << "* estimated, not measured\n\n";
+  if (set.warmup_excluded > 0) {
+    out << set.warmup_excluded << " warm-up observations left out of the statistics.\n";
+  }
+  out << "bootstrap 95% CI of the ratio of medians: " << set.bootstrap_resamples
+      << " resamples, seed " << set.bootstrap_seed << "\n\n";
+  if (!set.summary_lines.empty()) {
+    out << "summary:\n";
+    for (const auto& line : set.summary_lines) out << "  " << line << "\n";
+  }
+}
+
+}  // namespace greenbench

@@ -1,0 +1,178 @@
+// The HTML report: self-contained, one SVG per chart, estimated values marked, text escaped, and
+// it loads in a real browser (headless Chromium) with its charts in the DOM.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "greenbench/report.hpp"
+#include "report/fixture.hpp"
+#include "report/process.hpp"
+
+namespace greenbench {
+namespace {
+
+using testing::fixture_results;
+using testing::fixture_trace;
+using testing::FixtureOptions;
+
+std::vector<RunTrace> fixture_traces() {
+  return {fixture_trace("ncf", "pytorch", "train", 5),
+          fixture_trace("ncf", "tensorflow", "train", 14)};
+}
+
+std::string html_for(const ResultSet& rs, const std::vector<RunTrace>& traces = fixture_traces()) {
+  std::ostringstream out;
+  write_html_report(rs, compare_results(rs), traces, out);
+  return out.str();
+}
+
+std::size_t count(const std::string& haystack, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto pos = haystack.find(needle); pos != std::string::npos;
+       pos = haystack.find(needle, pos + needle.size())) {
+    ++n;
+  }
+  return n;
+}
+
+TEST(HtmlReport, IsSelfContained) {
+  const std::string html = html_for(fixture_results());
+  EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_EQ(count(html, "<script"), 0u);
+  EXPECT_EQ(count(html, "src="), 0u);
+  EXPECT_EQ(count(html, "@import"), 0u);
+  EXPECT_EQ(count(html, "url("), 0u);
+  EXPECT_EQ(count(html, "<link"), 0u);
+  EXPECT_EQ(count(html, "<img"), 0u);
+  // Every link is to an anchor in the page.
+  const std::regex href("href=\"([^\"]*)\"");
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), href); it != std::sregex_iterator();
+       ++it) {
+    EXPECT_EQ((*it)[1].str().rfind('#', 0), 0u) << (*it)[0];
+  }
+  EXPECT_EQ(count(html, "http://"), 0u);
+  EXPECT_EQ(count(html, "https://"), 0u);
+  EXPECT_NE(html.find("<style>"), std::string::npos);
+  EXPECT_NE(html.find("</html>"), std::string::npos);
+}
+
+TEST(HtmlReport, HasOneSvgPerChart) {
+  const auto rs = fixture_results();
+  const auto set = compare_results(rs);
+  std::ostringstream out;
+  write_html_report(rs, set, fixture_traces(), out);
+  const std::string html = out.str();
+  // One box plot per comparison, one trace per representative run, one scatter per
+  // model x phase with a quality metric (ncf train, resnet50 train).
+  EXPECT_EQ(count(html, "<svg class=\"chart boxplot\""), set.comparisons.size());
+  EXPECT_EQ(count(html, "<svg class=\"chart trace\""), 2u);
+  EXPECT_EQ(count(html, "<svg class=\"chart scatter\""), 2u);
+  EXPECT_EQ(count(html, "<svg"), set.comparisons.size() + 4);
+  EXPECT_EQ(count(html, "<svg"), count(html, "</svg>"));
+  // Box plots draw every measured value: 16 points per comparison.
+  EXPECT_GE(count(html, "class=\"point\""), set.comparisons.size() * 16);
+  // Phases of the traces are shaded and named.
+  EXPECT_EQ(count(html, "class=\"phase\""), 4u);
+}
+
+TEST(HtmlReport, ContainsSettingsEnvironmentTablesAndFailures) {
+  const std::string html = html_for(fixture_results());
+  for (const char* s :
+       {"id=\"settings\"", "id=\"environment\"", "Test CPU @ 2.0GHz", "interleaved",
+        "id=\"tables\"", "id=\"failed\"", "resnet50/tensorflow/infer #9: timed out after 600 s",
+        "hit_rate_10", "accuracy_top1", "p_holm", "Â12", "ratio a/b [95% CI]"}) {
+    EXPECT_NE(html.find(s), std::string::npos) << s;
+  }
+}
+
+TEST(HtmlReport, MarksEstimatedValues) {
+  const std::string html = html_for(fixture_results());
+  // The legend explains the badge, and tensorflow's estimated CPU energy carries it.
+  EXPECT_NE(html.find("= estimated, not measured (present in this report)"), std::string::npos);
+  EXPECT_GT(count(html, "class=\"est\""), 10u);
+  EXPECT_NE(html.find("tensorflow (est.)"), std::string::npos);  // box plot label
+  // Some CPU energy is measured, so no banner.
+  EXPECT_EQ(html.find("id=\"estimated-banner\""), std::string::npos);
+}
+
+TEST(HtmlReport, BannerWhenAllCpuEnergyIsEstimated) {
+  FixtureOptions opt;
+  opt.cpu_estimated_all = true;
+  const std::string html = html_for(fixture_results(opt));
+  const auto banner = html.find("id=\"estimated-banner\"");
+  ASSERT_NE(banner, std::string::npos);
+  EXPECT_LT(banner, html.find("id=\"summary\""));  // at the top
+}
+
+TEST(HtmlReport, NoEstimateNoBadgeInTables) {
+  FixtureOptions opt;
+  opt.cpu_estimated_tf = false;
+  const std::string html = html_for(fixture_results(opt));
+  EXPECT_NE(html.find("(none in this report)"), std::string::npos);
+  // Only the legend's own badge.
+  EXPECT_EQ(count(html, "class=\"est\""), 1u);
+}
+
+TEST(HtmlReport, EscapesModelNamesAndReasons) {
+  FixtureOptions opt;
+  opt.odd_model = "<img src=x onerror=alert(1)>&\"'";
+  const std::string html = html_for(fixture_results(opt));
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;img src=x onerror=alert(1)&gt;&amp;&quot;&#39;"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+}
+
+TEST(HtmlReport, EscapeFunction) {
+  EXPECT_EQ(html_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
+  EXPECT_EQ(html_escape("plain é"), "plain é");
+}
+
+std::string find_chromium() {
+  for (const char* name : {"chromium", "chromium-browser", "google-chrome"}) {
+    for (const char* dir : {"/usr/bin/", "/usr/local/bin/", "/snap/bin/"}) {
+      const std::string path = std::string(dir) + name;
+      if (access(path.c_str(), X_OK) == 0) return path;
+    }
+  }
+  return "";
+}
+
+TEST(HtmlReport, LoadsInHeadlessChromium) {
+  const std::string chromium = find_chromium();
+  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("greenbench-html-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "report.html";
+  const auto rs = fixture_results();
+  const auto set = compare_results(rs);
+  {
+    std::ofstream out(file);
+    write_html_report(rs, set, fixture_traces(), out);
+  }
+  const auto r = testing::run_process({chromium, "--headless", "--no-sandbox", "--disable-gpu",
+                                       "--user-data-dir=" + (dir / "profile").string(),
+                                       "--dump-dom", "file://" + file.string()});
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string& dom = r.out;
+  // The parsed DOM, serialised back by the browser: the SVG elements survived parsing.
+  EXPECT_NE(dom.find("<h1>greenbench report: fixture</h1>"), std::string::npos);
+  EXPECT_EQ(count(dom, "<svg class=\"chart boxplot\""), set.comparisons.size());
+  EXPECT_EQ(count(dom, "<svg class=\"chart trace\""), 2u);
+  EXPECT_EQ(count(dom, "<svg class=\"chart scatter\""), 2u);
+  EXPECT_NE(dom.find("<polyline"), std::string::npos);
+  EXPECT_NE(dom.find("</html>"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace greenbench
