@@ -1,0 +1,155 @@
+#pragma once
+/// Studies: the study file, its validated effective settings, the run plan and the runner.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "greenbench/energy.hpp"
+#include "greenbench/measure.hpp"
+#include "greenbench/record.hpp"
+
+namespace greenbench {
+
+/// An external workload of a study (`[[command]]`): its labels and its argv (never a shell).
+struct CommandSpec {
+  std::string framework, model, phase;
+  std::vector<std::string> argv;
+};
+
+/// A study as written: the keys of the study file (contract) with their defaults.
+struct StudySettings {
+  std::string name = "default";
+  std::vector<std::string> frameworks{"pytorch", "tensorflow"};
+  std::vector<std::string> models{"ncf", "resnet50", "transformer_xl"};
+  bool models_given = false;  ///< `models` was set (a study with commands then also runs these)
+  std::vector<std::string> phases{"train", "infer"};
+  std::string scale = "tiny";
+  int repetitions = 5;
+  int warmup = 1;  ///< warm-up runs per configuration
+  std::string order = "interleaved";
+  std::uint64_t seed = 1;
+  double cooldown_s = -1;           ///< < 0 = "adaptive"
+  double cooldown_tolerance = 0.1;  ///< adaptive: back within this fraction of idle power
+  double cooldown_max_s = 60;       ///< adaptive: wait at most this long
+  double timeout_s = 600;           ///< per run
+  double idle_baseline_s = 5;
+  int threads = 0;  ///< 0 = the number of online CPUs
+  std::vector<CommandSpec> commands;
+};
+
+/// Parses a study file's text; collects every error and throws one Error listing each on its own
+/// line as `<source>:<line>: key '<key>': <problem>`.
+StudySettings parse_study(const std::string& text, const std::string& source = "study.toml");
+/// Reads and parses a study file.
+StudySettings parse_study_file(const std::string& path);
+
+/// Command-line overrides of a study (`--reps`, `--models`, ...); unset ones leave it alone.
+struct StudyOverrides {
+  std::optional<int> repetitions;
+  std::optional<std::vector<std::string>> models, frameworks, phases;
+  std::optional<std::string> scale;
+};
+/// Applies overrides; throws Error naming the option and the value that is wrong.
+void apply_overrides(StudySettings& settings, const StudyOverrides& overrides);
+
+/// One model x framework x phase of a study, run by a built-in worker or by a command.
+struct Configuration {
+  std::string framework, model, phase;
+  std::vector<std::string> argv;  ///< empty = the built-in worker of the framework
+};
+
+/// Settings validated once: defaults resolved, configurations listed; stored with the results.
+struct EffectiveSettings {
+  StudySettings settings;  ///< threads resolved
+  std::vector<Configuration> configurations;
+  std::vector<std::string> warnings;
+};
+
+/// Validates settings into effective settings; throws Error listing every problem.
+EffectiveSettings make_effective(const StudySettings& settings);
+/// The JSON stored in the results (and compared on --resume).
+nlohmann::json to_json(const EffectiveSettings& effective);
+/// A few human-readable lines of the effective settings, for the terminal.
+std::string describe(const EffectiveSettings& effective);
+
+/// One process of the plan.
+struct PlannedRun {
+  int position = 0;       ///< 0-based place in the order
+  int configuration = 0;  ///< index into EffectiveSettings::configurations
+  int repetition = 1;     ///< 1-based; warm-ups are counted on their own
+  bool warmup = false;
+  std::string id;  ///< e.g. "0007-pytorch-ncf-train-r2" or "...-w1"; names the log files
+};
+
+/// The order of every run: warm-ups first, then measured runs; seeded shuffle (interleaved) or
+/// configuration by configuration (sequential); an infer run never precedes the first train run
+/// of its framework x model when the study trains it.
+std::vector<PlannedRun> make_plan(const EffectiveSettings& effective);
+
+/// A small PRNG (xoshiro256**, seeded by splitmix64) whose sequence is the same on every platform.
+class StudyRng {
+ public:
+  explicit StudyRng(std::uint64_t seed);
+  std::uint64_t next();
+  /// Uniform in [0, bound), without modulo bias; bound > 0.
+  std::uint64_t below(std::uint64_t bound);
+
+ private:
+  std::uint64_t s_[4];
+};
+
+/// The measuring function the runner calls (measure_command, or a fake in tests).
+using MeasureFunction =
+    std::function<RunRecord(const std::vector<std::string>&, const MeasureOptions&)>;
+/// The idle-power function the runner calls (measure_idle_power, or a fake in tests).
+using IdlePowerFunction =
+    std::function<std::map<std::string, double>(const MeasureOptions&, double)>;
+
+/// How to run a study.
+struct RunnerOptions {
+  std::string out_dir;     ///< results directory (created)
+  bool resume = false;     ///< continue the store in out_dir instead of starting one
+  std::string worker_dir;  ///< where greenbench-torch / greenbench-tf are; "" = beside this program
+  SourceOptions sources = SourceOptions::from_environment();
+  MeasureFunction measure;           ///< required
+  IdlePowerFunction idle_power;      ///< required unless idle_baseline is 0 and cooldown is fixed
+  std::ostream* progress = nullptr;  ///< progress lines; null = silent
+  bool progress_in_place = false;    ///< rewrite one terminal line instead of one line per run
+  const std::atomic<bool>* stop =
+      nullptr;  ///< set (e.g. by SIGINT) to stop after the run in flight
+};
+
+/// What run_study did.
+struct StudyOutcome {
+  std::string store_file;
+  int planned = 0;                        ///< runs in the plan
+  int already_stored = 0;                 ///< found in the store on --resume and skipped
+  int ok = 0, failed = 0, timed_out = 0;  ///< runs done now
+  bool interrupted = false;
+};
+
+/// Runs (or resumes) a study, storing each run as it finishes; throws Error when the store cannot
+/// be created or, on resume, holds a different study.
+StudyOutcome run_study(const EffectiveSettings& effective, const RunnerOptions& options);
+
+/// The argv of one planned run: the configuration's command, or the built-in worker with
+/// --model --phase --scale --seed --threads [--checkpoint FILE].
+std::vector<std::string> run_argv(const EffectiveSettings& effective, const PlannedRun& run,
+                                  const std::string& worker_dir, const std::string& checkpoint);
+
+/// What the study records about the machine: CPU model, cores, governor, kernel, greenbench
+/// version.
+nlohmann::json capture_environment();
+
+/// Model names the built-in workers know.
+const std::vector<std::string>& known_models();
+/// Framework names of the built-in workers.
+const std::vector<std::string>& known_frameworks();
+
+}  // namespace greenbench

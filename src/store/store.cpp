@@ -1,0 +1,547 @@
+// The results store: schema, migrations, writing one run per transaction, reading result sets.
+#include "greenbench/store.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "greenbench/error.hpp"
+#include "store/sqlite.hpp"
+
+namespace greenbench {
+
+namespace {
+
+using nlohmann::json;
+using store::Database;
+using store::Statement;
+using store::Transaction;
+
+// Version 1. Later versions append a migration to kMigrations; a store is brought up to date
+// when it is opened, inside one transaction.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE study (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  kind TEXT NOT NULL,               -- 'study' | 'import'
+  settings TEXT NOT NULL,           -- effective settings, JSON
+  environment TEXT NOT NULL,        -- machine, versions, energy sources, JSON
+  created_at REAL NOT NULL          -- seconds since the Unix epoch
+);
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  position INTEGER NOT NULL UNIQUE, -- place in the study's plan
+  framework TEXT NOT NULL,
+  model TEXT NOT NULL,
+  phase TEXT NOT NULL,              -- the configuration's phase: train | infer
+  repetition INTEGER NOT NULL,
+  warmup INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'timeout')),
+  reason TEXT NOT NULL,
+  exit_code INTEGER NOT NULL,
+  term_signal INTEGER NOT NULL,
+  started_at REAL NOT NULL,
+  duration_s REAL NOT NULL,
+  checkpoint TEXT NOT NULL,
+  command TEXT NOT NULL,            -- argv, JSON
+  sources TEXT NOT NULL,            -- energy sources used, JSON
+  info TEXT NOT NULL,               -- `info` marker lines, JSON
+  warnings TEXT NOT NULL            -- JSON array
+);
+CREATE TABLE phases (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  seq INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  start_s REAL NOT NULL,
+  end_s REAL NOT NULL,
+  duration_s REAL NOT NULL,
+  closed_at_exit INTEGER NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE phase_energy (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  phase_seq INTEGER NOT NULL,
+  domain TEXT NOT NULL,             -- cpu_package, dram, gpu, total, cpu_package:0, ...
+  energy_j REAL NOT NULL,
+  quality TEXT NOT NULL,            -- measured | estimated
+  energy_above_idle_j REAL,
+  PRIMARY KEY (run_id, phase_seq, domain)
+);
+CREATE TABLE metrics (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  seq INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value REAL NOT NULL,
+  unit TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE power_samples (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  seq INTEGER NOT NULL,
+  t_s REAL NOT NULL,
+  domain TEXT NOT NULL,
+  power_w REAL NOT NULL,
+  PRIMARY KEY (run_id, seq, domain)
+);
+CREATE TABLE observations (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  metric TEXT NOT NULL,
+  value REAL NOT NULL,
+  unit TEXT NOT NULL,
+  quality TEXT NOT NULL,
+  PRIMARY KEY (run_id, metric)
+);
+)sql";
+
+// kMigrations[i] brings a store from version i+1 to version i+2.
+const std::vector<const char*> kMigrations{};
+
+double now_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+int schema_version(Database& db) {
+  Statement probe(
+      db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'");
+  if (!probe.step() || probe.integer(0) == 0) {
+    throw Error(db.file() + ": not a greenbench results store (no schema_version table)");
+  }
+  Statement q(db, "SELECT version FROM schema_version");
+  if (!q.step()) throw Error(db.file() + ": schema_version table is empty");
+  return int(q.integer(0));
+}
+
+void migrate(Database& db) {
+  const int version = schema_version(db);
+  if (version > kStoreSchemaVersion) {
+    throw Error(db.file() + ": written by a newer greenbench (schema version " +
+                std::to_string(version) + ", this one reads up to " +
+                std::to_string(kStoreSchemaVersion) + ")");
+  }
+  if (version == kStoreSchemaVersion) return;
+  Transaction t(db);
+  for (int v = version; v < kStoreSchemaVersion; ++v) db.exec(kMigrations[size_t(v - 1)]);
+  db.exec("UPDATE schema_version SET version = " + std::to_string(kStoreSchemaVersion));
+  t.commit();
+}
+
+json parse_json(const std::string& text, const std::string& file, const std::string& what) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(file + ": " + what + " is not valid JSON: " + e.what());
+  }
+}
+
+std::string failure_line(const std::string& model, const std::string& framework,
+                         const std::string& phase, int repetition, bool warmup,
+                         const std::string& reason) {
+  return model + "/" + framework + "/" + phase + " " + (warmup ? "warm-up " : "") + "#" +
+         std::to_string(repetition) + ": " + reason;
+}
+
+}  // namespace
+
+struct ResultStore::Db {
+  Db(const std::string& file, int flags) : db(file, flags) {}
+  Database db;
+};
+
+std::string store_file_path(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return (std::filesystem::path(path) / "results.sqlite").string();
+  }
+  return path;
+}
+
+ResultStore::ResultStore(std::string file, std::unique_ptr<Db> db)
+    : file_(std::move(file)), db_(std::move(db)) {}
+ResultStore::ResultStore(ResultStore&&) noexcept = default;
+ResultStore& ResultStore::operator=(ResultStore&&) noexcept = default;
+ResultStore::~ResultStore() = default;
+
+ResultStore ResultStore::create(const std::string& file, const json& settings,
+                                const json& environment, const std::string& kind) {
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) {
+    throw Error(file + ": already exists (resume it with --resume, or choose another --out)");
+  }
+  auto db = std::make_unique<Db>(file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  Transaction t(db->db);
+  db->db.exec(kSchemaV1);
+  db->db.exec("INSERT INTO schema_version VALUES (" + std::to_string(kStoreSchemaVersion) + ")");
+  Statement insert(db->db,
+                   "INSERT INTO study (id, kind, settings, environment, created_at) "
+                   "VALUES (1, ?, ?, ?, ?)");
+  insert.bind(1, kind).bind(2, settings.dump()).bind(3, environment.dump()).bind(4, now_s());
+  insert.run();
+  t.commit();
+  return ResultStore(file, std::move(db));
+}
+
+ResultStore ResultStore::open(const std::string& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    throw Error(file + ": no results store there");
+  }
+  auto db = std::make_unique<Db>(file, SQLITE_OPEN_READWRITE);
+  migrate(db->db);
+  return ResultStore(file, std::move(db));
+}
+
+json ResultStore::settings() const {
+  Statement q(db_->db, "SELECT settings FROM study WHERE id = 1");
+  if (!q.step()) throw Error(file_ + ": the study row is missing");
+  return parse_json(q.text(0), file_, "the study settings");
+}
+
+json ResultStore::environment() const {
+  Statement q(db_->db, "SELECT environment FROM study WHERE id = 1");
+  if (!q.step()) throw Error(file_ + ": the study row is missing");
+  return parse_json(q.text(0), file_, "the environment");
+}
+
+std::vector<StoredRun> ResultStore::runs() const {
+  std::vector<StoredRun> out;
+  std::map<long long, size_t> index;
+  Statement q(db_->db,
+              "SELECT id, position, framework, model, phase, repetition, warmup, status, reason, "
+              "exit_code, started_at, duration_s, checkpoint FROM runs ORDER BY position");
+  while (q.step()) {
+    StoredRun r;
+    index[q.integer(0)] = out.size();
+    r.position = int(q.integer(1));
+    r.framework = q.text(2);
+    r.model = q.text(3);
+    r.phase = q.text(4);
+    r.repetition = int(q.integer(5));
+    r.warmup = q.integer(6) != 0;
+    r.status = q.text(7);
+    r.reason = q.text(8);
+    r.exit_code = int(q.integer(9));
+    r.started_at = q.real(10);
+    r.duration_s = q.real(11);
+    r.checkpoint = q.text(12);
+    out.push_back(std::move(r));
+  }
+  Statement obs(db_->db, "SELECT run_id, metric, value, unit, quality FROM observations");
+  while (obs.step()) {
+    StoredRun& r = out[index.at(obs.integer(0))];
+    Observation o;
+    o.model = r.model;
+    o.framework = r.framework;
+    o.phase = r.phase;
+    o.run = r.repetition;
+    o.warmup = r.warmup;
+    o.run_id = obs.integer(0);
+    o.metric = obs.text(1);
+    o.value = obs.real(2);
+    o.unit = obs.text(3);
+    o.quality = obs.text(4);
+    r.observations.push_back(std::move(o));
+  }
+  return out;
+}
+
+void ResultStore::add_run(const StoredRun& run, const json& environment) {
+  Database& db = db_->db;
+  Transaction t(db);
+  const RunRecord& rec = run.record;
+  json sources = json::array();
+  for (const auto& s : rec.sources) {
+    json js = {{"name", s.name}, {"quality", s.quality}, {"domains", s.domains}};
+    if (!s.parameters.empty()) js["parameters"] = s.parameters;
+    sources.push_back(std::move(js));
+  }
+  Statement insert(db,
+                   "INSERT INTO runs (position, framework, model, phase, repetition, warmup, "
+                   "status, reason, exit_code, term_signal, started_at, duration_s, checkpoint, "
+                   "command, sources, info, warnings) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  insert.bind(1, run.position)
+      .bind(2, run.framework)
+      .bind(3, run.model)
+      .bind(4, run.phase)
+      .bind(5, run.repetition)
+      .bind(6, run.warmup ? 1 : 0)
+      .bind(7, run.status)
+      .bind(8, run.reason)
+      .bind(9, run.exit_code)
+      .bind(10, rec.term_signal)
+      .bind(11, run.started_at)
+      .bind(12, run.duration_s)
+      .bind(13, run.checkpoint)
+      .bind(14, json(rec.command).dump())
+      .bind(15, sources.dump())
+      .bind(16, json(rec.info).dump())
+      .bind(17, json(rec.warnings).dump());
+  insert.run();
+  const long long run_id = sqlite3_last_insert_rowid(db.handle());
+
+  Statement phase(db, "INSERT INTO phases VALUES (?, ?, ?, ?, ?, ?, ?)");
+  Statement energy(db, "INSERT INTO phase_energy VALUES (?, ?, ?, ?, ?, ?)");
+  for (size_t i = 0; i < rec.phases.size(); ++i) {
+    const auto& p = rec.phases[i];
+    phase.bind(1, run_id).bind(2, int(i)).bind(3, p.name).bind(4, p.start_s).bind(5, p.end_s);
+    phase.bind(6, p.duration_s).bind(7, p.closed_at_exit ? 1 : 0);
+    phase.run();
+    for (const auto& [domain, joules] : p.energy_j) {
+      const auto q = p.quality.find(domain);
+      energy.bind(1, run_id).bind(2, int(i)).bind(3, domain).bind(4, joules);
+      energy.bind(5, q == p.quality.end() ? std::string("measured") : q->second);
+      const auto above = p.energy_above_idle_j.find(domain);
+      if (above == p.energy_above_idle_j.end())
+        energy.bind_null(6);
+      else
+        energy.bind(6, above->second);
+      energy.run();
+    }
+  }
+  Statement metric(db, "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)");
+  for (size_t i = 0; i < rec.metrics.size(); ++i) {
+    const auto& m = rec.metrics[i];
+    metric.bind(1, run_id).bind(2, int(i)).bind(3, m.name).bind(4, m.value).bind(5, m.unit);
+    metric.bind(6, m.phase);
+    metric.run();
+  }
+  Statement sample(db, "INSERT INTO power_samples VALUES (?, ?, ?, ?, ?)");
+  for (size_t i = 0; i < rec.trace.size(); ++i) {
+    const auto& s = rec.trace[i];
+    for (size_t d = 0; d < s.power_w.size() && d < rec.trace_domains.size(); ++d) {
+      sample.bind(1, run_id).bind(2, int(i)).bind(3, s.t_s).bind(4, rec.trace_domains[d]);
+      sample.bind(5, s.power_w[d]);
+      sample.run();
+    }
+  }
+  Statement observation(db, "INSERT OR REPLACE INTO observations VALUES (?, ?, ?, ?, ?)");
+  for (const auto& o : run.observations) {
+    observation.bind(1, run_id).bind(2, o.metric).bind(3, o.value).bind(4, o.unit);
+    observation.bind(5, o.quality);
+    observation.run();
+  }
+  if (!environment.is_null()) {
+    Statement env(db, "UPDATE study SET environment = ? WHERE id = 1");
+    env.bind(1, environment.dump());
+    env.run();
+  }
+  t.commit();
+}
+
+std::vector<Observation> observations_from_record(const RunRecord& record,
+                                                  const std::string& phase) {
+  // The configured phase's marker phase where the workload marked it (summed if it marked it more
+  // than once), else the whole process.
+  std::vector<const PhaseRecord*> chosen;
+  for (const auto& p : record.phases) {
+    if (p.name == phase) chosen.push_back(&p);
+  }
+  if (chosen.empty()) {
+    for (const auto& p : record.phases) {
+      if (p.name == "run") {
+        chosen.push_back(&p);
+        break;
+      }
+    }
+  }
+  std::map<std::string, double> energy;
+  std::map<std::string, bool> estimated;
+  bool any_estimated = false;
+  double duration = chosen.empty() ? record.duration_s : 0;
+  for (const PhaseRecord* p : chosen) {
+    duration += p->duration_s;
+    for (const auto& [domain, joules] : p->energy_j) {
+      // Per-device detail (cpu_package:0) stays in the store; compare works on domains.
+      if (domain.find(':') != std::string::npos) continue;
+      energy[domain] += joules;
+      const auto q = p->quality.find(domain);
+      const bool est = q != p->quality.end() && q->second == "estimated";
+      estimated[domain] = estimated[domain] || est;
+      any_estimated = any_estimated || est;
+    }
+  }
+  std::vector<Observation> out;
+  auto add = [&](const std::string& metric, double value, const std::string& unit,
+                 const std::string& quality) {
+    Observation o;
+    o.phase = phase;
+    o.metric = metric;
+    o.value = value;
+    o.unit = unit;
+    o.quality = quality;
+    out.push_back(std::move(o));
+  };
+  for (const auto& [domain, joules] : energy) {
+    // `total` is estimated as soon as one of its parts is, whatever the record says about it.
+    bool est = estimated[domain] || (domain == "total" && any_estimated);
+    add("energy_" + domain, joules, "J", est ? "estimated" : "measured");
+  }
+  add("duration", duration, "s", "measured");
+  std::map<std::string, const MetricRecord*> last;
+  for (const auto& m : record.metrics) {
+    if (m.name == "duration" || m.name.rfind("energy_", 0) == 0) continue;
+    if (!std::isfinite(m.value)) continue;
+    last[m.name] = &m;
+  }
+  for (const auto& [name, m] : last) add(name, m->value, m->unit, "measured");
+  return out;
+}
+
+ResultSet load_results(const std::string& path) {
+  const std::string file = store_file_path(path);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) throw Error(path + ": no results store there");
+  Database db(file, SQLITE_OPEN_READONLY);
+  {
+    const int version = schema_version(db);
+    if (version > kStoreSchemaVersion) {
+      throw Error(file + ": written by a newer greenbench (schema version " +
+                  std::to_string(version) + ")");
+    }
+  }
+  ResultSet rs;
+  rs.path = path;
+  std::string kind;
+  {
+    Statement q(db, "SELECT kind, settings, environment FROM study WHERE id = 1");
+    if (!q.step()) throw Error(file + ": the study row is missing");
+    kind = q.text(0);
+    rs.settings = parse_json(q.text(1), file, "the study settings");
+    rs.environment = parse_json(q.text(2), file, "the environment");
+  }
+  const bool imported = kind == "import";
+  {
+    Statement q(db,
+                "SELECT model, framework, phase, repetition, warmup, status, reason FROM runs "
+                "ORDER BY position");
+    while (q.step()) {
+      ++rs.runs_total;
+      if (q.text(5) == "ok") {
+        ++rs.runs_ok;
+      } else {
+        ++rs.runs_failed;
+        rs.failures.push_back(failure_line(q.text(0), q.text(1), q.text(2), int(q.integer(3)),
+                                           q.integer(4) != 0, q.text(6)));
+      }
+    }
+  }
+  Statement q(db,
+              "SELECT r.id, r.model, r.framework, r.phase, r.repetition, r.warmup, o.metric, "
+              "o.value, o.unit, o.quality FROM observations o JOIN runs r ON r.id = o.run_id "
+              "ORDER BY r.position, o.metric");
+  while (q.step()) {
+    Observation o;
+    o.run_id = imported ? 0 : q.integer(0);
+    o.model = q.text(1);
+    o.framework = q.text(2);
+    o.phase = q.text(3);
+    o.run = int(q.integer(4));
+    o.warmup = q.integer(5) != 0;
+    o.metric = q.text(6);
+    o.value = q.real(7);
+    o.unit = q.text(8);
+    o.quality = q.text(9);
+    rs.observations.push_back(std::move(o));
+  }
+  return rs;
+}
+
+std::vector<RunTrace> load_traces(const std::string& path, bool representative_only) {
+  const std::string file = store_file_path(path);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) throw Error(path + ": no results store there");
+  Database db(file, SQLITE_OPEN_READONLY);
+  schema_version(db);
+
+  // Candidates: successful measured runs, with the value that ranks them.
+  struct Candidate {
+    long long id;
+    std::string model, framework, phase;
+    int run;
+    double energy = NAN, duration = NAN;
+  };
+  std::vector<Candidate> candidates;
+  {
+    Statement q(db,
+                "SELECT r.id, r.model, r.framework, r.phase, r.repetition, "
+                "(SELECT value FROM observations WHERE run_id = r.id AND metric = 'energy_total'), "
+                "(SELECT value FROM observations WHERE run_id = r.id AND metric = 'duration') "
+                "FROM runs r WHERE r.status = 'ok' AND r.warmup = 0 "
+                "AND EXISTS (SELECT 1 FROM power_samples s WHERE s.run_id = r.id) "
+                "ORDER BY r.position");
+    while (q.step()) {
+      Candidate c{q.integer(0), q.text(1), q.text(2), q.text(3), int(q.integer(4))};
+      if (!q.is_null(5)) c.energy = q.real(5);
+      if (!q.is_null(6)) c.duration = q.real(6);
+      candidates.push_back(std::move(c));
+    }
+  }
+  std::vector<const Candidate*> chosen;
+  if (!representative_only) {
+    for (const auto& c : candidates) chosen.push_back(&c);
+  } else {
+    std::map<std::tuple<std::string, std::string, std::string>, std::vector<const Candidate*>>
+        groups;
+    for (const auto& c : candidates) groups[{c.model, c.framework, c.phase}].push_back(&c);
+    for (auto& [key, members] : groups) {
+      const bool by_energy = std::all_of(members.begin(), members.end(),
+                                         [](const Candidate* c) { return !std::isnan(c->energy); });
+      auto value = [&](const Candidate* c) { return by_energy ? c->energy : c->duration; };
+      // The lower median for an even count: an actual run, not an average of two.
+      std::vector<const Candidate*> sorted = members;
+      std::stable_sort(sorted.begin(), sorted.end(),
+                       [&](const Candidate* a, const Candidate* b) { return value(a) < value(b); });
+      chosen.push_back(sorted[(sorted.size() - 1) / 2]);
+    }
+  }
+  std::vector<RunTrace> traces;
+  Statement samples(db,
+                    "SELECT seq, t_s, domain, power_w FROM power_samples WHERE run_id = ? "
+                    "ORDER BY seq");
+  Statement phases(db, "SELECT name, start_s, end_s FROM phases WHERE run_id = ? ORDER BY seq");
+  for (const Candidate* c : chosen) {
+    RunTrace t;
+    t.run_id = c->id;
+    t.model = c->model;
+    t.framework = c->framework;
+    t.phase = c->phase;
+    t.run = c->run;
+    std::map<std::string, size_t> domain_index;
+    long long last_seq = -1;
+    samples.bind(1, c->id);
+    while (samples.step()) {
+      const long long seq = samples.integer(0);
+      if (seq != last_seq) {
+        t.t_s.push_back(samples.real(1));
+        t.power_w.emplace_back(t.domains.size(), NAN);
+        last_seq = seq;
+      }
+      const std::string domain = samples.text(2);
+      auto it = domain_index.find(domain);
+      if (it == domain_index.end()) {
+        it = domain_index.emplace(domain, t.domains.size()).first;
+        t.domains.push_back(domain);
+        for (auto& row : t.power_w) row.resize(t.domains.size(), NAN);
+      }
+      t.power_w.back()[it->second] = samples.real(3);
+    }
+    samples.reset();
+    phases.bind(1, c->id);
+    while (phases.step()) {
+      t.phases.push_back({phases.text(0), {phases.real(1), phases.real(2)}});
+    }
+    phases.reset();
+    traces.push_back(std::move(t));
+  }
+  return traces;
+}
+
+}  // namespace greenbench

@@ -1,0 +1,470 @@
+// Running a study: one measured process per planned run, stored as it finishes.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "greenbench/error.hpp"
+#include "greenbench/store.hpp"
+#include "greenbench/study.hpp"
+
+namespace greenbench {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Adaptive cooldown reads idle power in windows this long: long enough for RAPL's ~1 ms updates
+// to average out, short enough that a machine already at idle waits only this once.
+constexpr double kCooldownWindowS = 0.5;
+
+double wall_now_s() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double steady_now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string self_dir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : exe.parent_path().string();
+}
+
+std::string worker_name(const std::string& framework) {
+  if (framework == "pytorch") return "greenbench-torch";
+  if (framework == "tensorflow") return "greenbench-tf";
+  throw Error("no built-in worker for framework '" + framework + "'");
+}
+
+std::string format_duration(double seconds) {
+  if (seconds < 0) seconds = 0;
+  const long s = std::lround(seconds);
+  char text[32];
+  if (s >= 3600)
+    std::snprintf(text, sizeof text, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+  else if (s >= 60)
+    std::snprintf(text, sizeof text, "%ldm%02lds", s / 60, s % 60);
+  else
+    std::snprintf(text, sizeof text, "%lds", s);
+  return text;
+}
+
+std::string last_line_of(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  // Only the tail matters; a worker may have written megabytes.
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff start = size > 8192 ? size - 8192 : 0;
+  in.seekg(start);
+  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string last;
+  std::istringstream lines(tail);
+  for (std::string line; std::getline(lines, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) last = line;
+  }
+  if (last.size() > 300) last = last.substr(0, 300) + "...";
+  return last;
+}
+
+std::string signal_name(int sig) {
+  const char* name = sigabbrev_np(sig);
+  return name ? std::string("SIG") + name : std::to_string(sig);
+}
+
+bool stop_requested(const RunnerOptions& o) {
+  return o.stop != nullptr && o.stop->load(std::memory_order_relaxed);
+}
+
+// The first top-level key whose value differs, to say in one line why a resume is refused.
+std::string first_difference(const nlohmann::json& stored, const nlohmann::json& wanted) {
+  for (const auto& [key, value] : wanted.items()) {
+    if (!stored.contains(key)) return key + " is missing there";
+    if (stored[key] != value) {
+      return key + " is " + stored[key].dump() + " there, " + value.dump() + " here";
+    }
+  }
+  for (const auto& [key, value] : stored.items()) {
+    if (!wanted.contains(key)) return key + " is set there only";
+  }
+  return "";
+}
+
+std::string group_of(const Configuration& c) { return c.framework + "-" + c.model; }
+
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path)
+      : fd_(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ < 0) throw Error(path + ": cannot create the lock file: " + std::strerror(errno));
+    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      close(fd_);
+      throw Error(path + ": another greenbench is running a study in this directory");
+    }
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+  ~FileLock() { close(fd_); }
+
+ private:
+  int fd_;
+};
+
+// Which built-in framework x model groups pass checkpoints from train to infer runs.
+std::set<std::string> checkpoint_groups(const EffectiveSettings& e) {
+  std::set<std::string> train, infer, both;
+  for (const auto& c : e.configurations) {
+    if (!c.argv.empty()) continue;
+    (c.phase == "train" ? train : infer).insert(group_of(c));
+  }
+  for (const auto& g : train) {
+    if (infer.count(g)) both.insert(g);
+  }
+  return both;
+}
+
+void merge_record_into_environment(nlohmann::json& env, const Configuration& c,
+                                   const RunRecord& record, bool* changed) {
+  const auto version = record.info.find("framework_version");
+  if (version != record.info.end()) {
+    auto& versions = env["framework_versions"];
+    if (!versions.is_object()) versions = nlohmann::json::object();
+    if (!versions.contains(c.framework) || versions[c.framework] != version->second) {
+      versions[c.framework] = version->second;
+      *changed = true;
+    }
+  }
+  auto& sources = env["sources"];
+  if (!sources.is_array()) sources = nlohmann::json::array();
+  for (const auto& s : record.sources) {
+    bool known = false;
+    for (const auto& js : sources) known = known || js.value("name", "") == s.name;
+    if (known) continue;
+    nlohmann::json js = {{"name", s.name}, {"quality", s.quality}, {"domains", s.domains}};
+    if (!s.parameters.empty()) js["parameters"] = s.parameters;
+    sources.push_back(std::move(js));
+    *changed = true;
+  }
+}
+
+// The key whose idle power adaptive cooldown compares: total where the sources give one.
+std::string reference_domain(const std::map<std::string, double>& idle) {
+  for (const char* key : {"total", "cpu_package"}) {
+    const auto it = idle.find(key);
+    if (it != idle.end() && it->second > 0) return key;
+  }
+  for (const auto& [key, watts] : idle) {
+    if (watts > 0 && key.find(':') == std::string::npos) return key;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<std::string> run_argv(const EffectiveSettings& e, const PlannedRun& run,
+                                  const std::string& worker_dir, const std::string& checkpoint) {
+  const Configuration& c = e.configurations.at(size_t(run.configuration));
+  if (!c.argv.empty()) return c.argv;
+  std::vector<std::string> argv{(fs::path(worker_dir) / worker_name(c.framework)).string(),
+                                "--model",
+                                c.model,
+                                "--phase",
+                                c.phase,
+                                "--scale",
+                                e.settings.scale,
+                                "--seed",
+                                std::to_string(e.settings.seed),
+                                "--threads",
+                                std::to_string(e.settings.threads)};
+  if (!checkpoint.empty()) {
+    argv.push_back("--checkpoint");
+    argv.push_back(checkpoint);
+  }
+  return argv;
+}
+
+StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
+  if (!o.measure) throw Error("run_study: no measure function given");
+  const StudySettings& s = e.settings;
+  const std::vector<PlannedRun> plan = make_plan(e);
+  const nlohmann::json settings_json = to_json(e);
+  const fs::path out(o.out_dir);
+  const std::string file = (out / "results.sqlite").string();
+  const fs::path out_absolute = fs::absolute(out);
+  const std::string worker_dir = o.worker_dir.empty() ? self_dir() : o.worker_dir;
+
+  // Everything that can be refused is checked before the idle baseline makes the user wait.
+  for (const auto& c : e.configurations) {
+    if (!c.argv.empty()) continue;
+    const fs::path worker = fs::path(worker_dir) / worker_name(c.framework);
+    if (access(worker.c_str(), X_OK) != 0) {
+      throw Error(worker.string() + ": the " + c.framework +
+                  " worker is not there (build it, or leave '" + c.framework +
+                  "' out with --frameworks)");
+    }
+  }
+  std::error_code ec;
+  if (o.resume && !fs::exists(file, ec)) {
+    throw Error(file + ": no results store to resume (run without --resume to start one)");
+  }
+  if (!o.resume && fs::exists(file, ec)) {
+    throw Error(file +
+                ": already exists (add --resume to finish that study, or choose another "
+                "--out)");
+  }
+  for (const char* sub : {"logs", "checkpoints"}) {
+    fs::create_directories(out / sub, ec);
+    if (ec) throw Error((out / sub).string() + ": cannot create the directory: " + ec.message());
+  }
+  // One greenbench at a time per results directory: two would run the same runs twice. The
+  // kernel drops the lock when the process dies, even by kill -9.
+  FileLock lock((out / ".lock").string());
+
+  MeasureOptions idle_options;
+  idle_options.sources = o.sources;
+  std::map<std::string, double> idle;
+  if (s.idle_baseline_s > 0) {
+    if (!o.idle_power) throw Error("run_study: no idle-power function given");
+    if (o.progress) *o.progress << "measuring idle power for " << s.idle_baseline_s << " s\n";
+    idle = o.idle_power(idle_options, s.idle_baseline_s);
+  }
+
+  StudyOutcome outcome;
+  outcome.store_file = file;
+  outcome.planned = int(plan.size());
+  std::optional<ResultStore> store;
+  nlohmann::json env;
+  std::set<int> done;
+  std::map<std::string, std::string> latest_checkpoint;
+  if (o.resume) {
+    store.emplace(ResultStore::open(file));
+    const nlohmann::json stored = store->settings();
+    if (stored != settings_json) {
+      throw Error(file + ": holds study '" + stored.value("name", std::string("?")) +
+                  "' with other settings (" + first_difference(stored, settings_json) +
+                  "); resume with the same study file and options");
+    }
+    env = store->environment();
+    if (!idle.empty()) env["idle_power_w_on_resume"] = idle;
+    for (const auto& r : store->runs()) {
+      const bool in_plan = r.position >= 0 && r.position < int(plan.size());
+      const PlannedRun* p = in_plan ? &plan[size_t(r.position)] : nullptr;
+      const Configuration* c = p ? &e.configurations[size_t(p->configuration)] : nullptr;
+      if (!p || c->framework != r.framework || c->model != r.model || c->phase != r.phase ||
+          p->repetition != r.repetition || p->warmup != r.warmup) {
+        throw Error(file + ": stored run at position " + std::to_string(r.position) +
+                    " does not match the study's plan");
+      }
+      done.insert(r.position);
+      if (r.phase == "train" && r.status == "ok" && !r.checkpoint.empty() &&
+          fs::exists(out / r.checkpoint, ec)) {
+        latest_checkpoint[group_of(*c)] = r.checkpoint;
+      }
+    }
+    outcome.already_stored = int(done.size());
+  } else {
+    env = capture_environment();
+    if (!idle.empty()) env["idle_power_w"] = idle;
+    env["idle_baseline_s"] = s.idle_baseline_s;
+    store.emplace(ResultStore::create(file, settings_json, env));
+  }
+
+  const std::set<std::string> with_checkpoints = checkpoint_groups(e);
+  const std::string cool_key = reference_domain(idle);
+  if (s.cooldown_s < 0 && s.idle_baseline_s > 0 && cool_key.empty() && o.progress) {
+    *o.progress << "warning: no idle power could be read, so adaptive cooldown is skipped\n";
+  }
+
+  // A resumed study's new idle baseline is written with its first run.
+  bool env_dirty = o.resume && !idle.empty();
+  const int remaining_total = int(plan.size()) - outcome.already_stored;
+  int finished_now = 0;
+  const double session_start = steady_now_s();
+  bool first_run = true;
+  bool warned_cooldown = false;
+  for (const PlannedRun& run : plan) {
+    if (done.count(run.position)) continue;
+    if (stop_requested(o)) {
+      outcome.interrupted = true;
+      break;
+    }
+    const Configuration& c = e.configurations[size_t(run.configuration)];
+    const std::string group = group_of(c);
+
+    // Cooldown before every run but the first of this session, so the machine starts each
+    // measured run from the same state; the last run needs none after it.
+    if (!first_run) {
+      if (s.cooldown_s > 0) {
+        const double until = steady_now_s() + s.cooldown_s;
+        while (steady_now_s() < until && !stop_requested(o)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      } else if (s.cooldown_s < 0 && !cool_key.empty() && s.cooldown_max_s > 0) {
+        const double limit = idle.at(cool_key) * (1 + s.cooldown_tolerance);
+        const double until = steady_now_s() + s.cooldown_max_s;
+        while (!stop_requested(o)) {
+          const auto now = o.idle_power(idle_options, kCooldownWindowS);
+          const auto it = now.find(cool_key);
+          if (it == now.end() || it->second <= limit) break;
+          if (steady_now_s() >= until) {
+            // Said once: on a machine whose idle power rose since the baseline (another load),
+            // every cooldown lasts cooldown_max, and the user should know why the study crawls.
+            if (!warned_cooldown && o.progress) {
+              *o.progress << (o.progress_in_place ? "\r\033[K" : "") << "warning: " << cool_key
+                          << " power " << it->second << " W did not come back within "
+                          << s.cooldown_tolerance * 100 << "% of the idle " << idle.at(cool_key)
+                          << " W in cooldown_max = " << s.cooldown_max_s << " s\n";
+            }
+            warned_cooldown = true;
+            break;
+          }
+        }
+      }
+      if (stop_requested(o)) {
+        outcome.interrupted = true;
+        break;
+      }
+    }
+    first_run = false;
+
+    // Progress: position in the whole plan, ETA from this session's mean time per run.
+    std::ostringstream label;
+    label << "[" << run.position + 1 << "/" << plan.size() << "] " << c.framework << " " << c.model
+          << " " << c.phase << " "
+          << (run.warmup
+                  ? "warm-up " + std::to_string(run.repetition) + "/" + std::to_string(s.warmup)
+                  : "rep " + std::to_string(run.repetition) + "/" + std::to_string(s.repetitions));
+    std::string eta;
+    if (finished_now > 0) {
+      const double per_run = (steady_now_s() - session_start) / finished_now;
+      eta = " · ETA " + format_duration(per_run * (remaining_total - finished_now));
+    }
+    if (o.progress) {
+      if (o.progress_in_place)
+        *o.progress << "\r\033[K" << label.str() << eta << std::flush;
+      else
+        *o.progress << label.str() << eta << "\n" << std::flush;
+    }
+
+    StoredRun stored;
+    stored.position = run.position;
+    stored.framework = c.framework;
+    stored.model = c.model;
+    stored.phase = c.phase;
+    stored.repetition = run.repetition;
+    stored.warmup = run.warmup;
+
+    std::string checkpoint;
+    bool runnable = true;
+    // Checkpoints are stored relative to the results directory, so a moved directory resumes.
+    if (c.argv.empty() && with_checkpoints.count(group)) {
+      if (c.phase == "train") {
+        checkpoint = "checkpoints/" + group + "-" + (run.warmup ? "w" : "") +
+                     std::to_string(run.repetition) + ".ckpt";
+      } else if (latest_checkpoint.count(group)) {
+        checkpoint = latest_checkpoint[group];
+      } else {
+        runnable = false;
+        stored.status = "failed";
+        stored.reason = "no checkpoint: no train run of " + c.framework + " " + c.model +
+                        " has succeeded before this run";
+        stored.exit_code = -1;
+        stored.started_at = wall_now_s();
+      }
+    }
+    stored.checkpoint = checkpoint;
+
+    if (runnable) {
+      MeasureOptions mo;
+      mo.sources = o.sources;
+      mo.timeout_s = s.timeout_s;
+      mo.forward_signals = true;
+      mo.keep_trace = true;
+      mo.stdout_path = (out / "logs" / (run.id + ".out")).string();
+      mo.stderr_path = (out / "logs" / (run.id + ".err")).string();
+      if (o.progress && o.progress_in_place) {
+        std::ostream* progress = o.progress;
+        const std::string prefix = label.str();
+        mo.on_marker = [progress, prefix, eta](const std::string& line) {
+          if (line.rfind("begin ", 0) != 0) return;
+          *progress << "\r\033[K" << prefix << " · " << line.substr(6) << eta << std::flush;
+        };
+      }
+      const std::vector<std::string> argv = run_argv(
+          e, run, worker_dir, checkpoint.empty() ? "" : (out_absolute / checkpoint).string());
+      stored.started_at = wall_now_s();
+      RunRecord record = o.measure(argv, mo);
+
+      // A run cut short by Ctrl-C (ours, or the terminal's signal reaching the child) is not a
+      // measurement: drop it, so --resume runs it again.
+      const bool killed_by_user =
+          !record.timed_out && (record.term_signal == SIGINT || record.term_signal == SIGTERM);
+      if (stop_requested(o) || killed_by_user) {
+        outcome.interrupted = true;
+        break;
+      }
+      stored.exit_code = record.exit_code;
+      stored.duration_s = record.duration_s;
+      const std::string last_err = last_line_of(mo.stderr_path);
+      if (record.timed_out) {
+        stored.status = "timeout";
+        std::ostringstream reason;
+        reason << "timed out after " << s.timeout_s << " s";
+        stored.reason = reason.str();
+      } else if (record.exit_code != 0) {
+        stored.status = "failed";
+        if (record.term_signal != 0) {
+          stored.reason = "killed by signal " + std::to_string(record.term_signal) + " (" +
+                          signal_name(record.term_signal) + ")";
+        } else {
+          stored.reason = "exit code " + std::to_string(record.exit_code);
+        }
+      }
+      if (stored.status != "ok") {
+        // The worker's own last words say most; our warnings only when it said nothing (a
+        // timeout's warning repeats what the reason already says).
+        if (!last_err.empty())
+          stored.reason += ": " + last_err;
+        else if (stored.status == "failed" && record.term_signal == 0 && !record.warnings.empty())
+          stored.reason += ": " + record.warnings.back();
+      } else {
+        stored.observations = observations_from_record(record, c.phase);
+        if (c.phase == "train" && !checkpoint.empty() && fs::exists(out / checkpoint, ec)) {
+          latest_checkpoint[group] = checkpoint;
+        }
+      }
+      merge_record_into_environment(env, c, record, &env_dirty);
+      stored.record = std::move(record);
+    }
+    store->add_run(stored, env_dirty ? env : nlohmann::json(nullptr));
+    env_dirty = false;
+    ++finished_now;
+    if (stored.status == "ok")
+      ++outcome.ok;
+    else if (stored.status == "timeout")
+      ++outcome.timed_out;
+    else
+      ++outcome.failed;
+    if (stored.status != "ok" && o.progress) {
+      if (o.progress_in_place) *o.progress << "\r\033[K" << label.str();
+      *o.progress << "  " << stored.status << ": " << stored.reason << "\n" << std::flush;
+    }
+  }
+  if (o.progress && o.progress_in_place) *o.progress << "\n" << std::flush;
+  return outcome;
+}
+
+}  // namespace greenbench

@@ -1,0 +1,518 @@
+// The study file: parsing with line numbers, command-line overrides, effective settings.
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "greenbench/error.hpp"
+#include "greenbench/study.hpp"
+
+namespace greenbench {
+
+const std::vector<std::string>& known_models() {
+  // The models the built-in workers implement (workloads/common model_names()); GNMT, SSD and
+  // Mask R-CNN join this list when the workers do. External [[command]] workloads may use any
+  // model name.
+  static const std::vector<std::string> kModels{"ncf", "resnet50", "transformer_xl"};
+  return kModels;
+}
+
+const std::vector<std::string>& known_frameworks() {
+  static const std::vector<std::string> kFrameworks{"pytorch", "tensorflow"};
+  return kFrameworks;
+}
+
+namespace {
+
+const std::vector<std::string> kPhases{"train", "infer"};
+const std::vector<std::string> kScales{"tiny", "small", "paper"};
+const std::vector<std::string> kOrders{"interleaved", "sequential"};
+const std::vector<std::string> kTopKeys{"name",
+                                        "frameworks",
+                                        "models",
+                                        "phases",
+                                        "scale",
+                                        "repetitions",
+                                        "warmup",
+                                        "order",
+                                        "seed",
+                                        "cooldown",
+                                        "cooldown_tolerance",
+                                        "cooldown_max",
+                                        "timeout",
+                                        "idle_baseline",
+                                        "threads",
+                                        "command"};
+const std::vector<std::string> kCommandKeys{"framework", "model", "phase", "argv"};
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? sep : "") + items[i];
+  return out;
+}
+
+bool contains(const std::vector<std::string>& items, const std::string& item) {
+  return std::find(items.begin(), items.end(), item) != items.end();
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// "unknown value 'x'; expected one of a, b (did you mean 'y'?)" — the suggestion saves a round
+// trip for the commonest mistake, a typo.
+std::string unknown_name(const std::string& what, const std::string& value,
+                         const std::vector<std::string>& allowed) {
+  std::string best;
+  size_t best_distance = 3;
+  for (const auto& candidate : allowed) {
+    const size_t d = edit_distance(value, candidate);
+    if (d < best_distance) best_distance = d, best = candidate;
+  }
+  std::string message = "unknown " + what + " '" + value + "'";
+  if (!best.empty()) message += " (did you mean '" + best + "'?)";
+  return message + "; expected one of " + join(allowed, ", ");
+}
+
+// How a TOML value reads in an error message.
+std::string describe_node(const toml::node& node) {
+  if (const auto* s = node.as_string()) return "\"" + s->get() + "\"";
+  if (const auto* i = node.as_integer()) return std::to_string(i->get());
+  if (const auto* f = node.as_floating_point()) {
+    std::ostringstream out;
+    out << f->get();
+    return out.str();
+  }
+  if (const auto* b = node.as_boolean()) return b->get() ? "true" : "false";
+  if (node.is_array()) return "an array";
+  if (node.is_table()) return "a table";
+  return "a date/time";
+}
+
+bool valid_label(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+// Collects every problem of a study file with its line, so one run of the parser reports them all.
+class Checker {
+ public:
+  explicit Checker(std::string source) : source_(std::move(source)) {}
+
+  void error(const toml::source_region& where, const std::string& key, const std::string& message) {
+    std::string line = source_;
+    if (where.begin.line > 0) line += ":" + std::to_string(where.begin.line);
+    errors_.push_back({where.begin.line, line + ": key '" + key + "': " + message});
+  }
+
+  std::optional<std::string> string(const toml::node& node, const std::string& key) {
+    if (const auto* s = node.as_string()) return s->get();
+    error(node.source(), key, "expected a string, got " + describe_node(node));
+    return std::nullopt;
+  }
+
+  std::optional<std::string> choice(const toml::node& node, const std::string& key,
+                                    const std::string& what,
+                                    const std::vector<std::string>& allowed) {
+    auto s = string(node, key);
+    if (!s) return std::nullopt;
+    if (!contains(allowed, *s)) {
+      error(node.source(), key, unknown_name(what, *s, allowed));
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  std::optional<std::vector<std::string>> name_list(const toml::node& node, const std::string& key,
+                                                    const std::string& what,
+                                                    const std::vector<std::string>& allowed) {
+    const auto* array = node.as_array();
+    if (array == nullptr) {
+      error(node.source(), key, "expected an array of strings, got " + describe_node(node));
+      return std::nullopt;
+    }
+    if (array->empty()) {
+      error(node.source(), key, "expected at least one " + what + ", got an empty array");
+      return std::nullopt;
+    }
+    std::vector<std::string> out;
+    bool ok = true;
+    for (size_t i = 0; i < array->size(); ++i) {
+      const std::string item_key = key + "[" + std::to_string(i) + "]";
+      auto s = choice(*array->get(i), item_key, what, allowed);
+      if (!s) {
+        ok = false;
+      } else if (contains(out, *s)) {
+        error(array->get(i)->source(), item_key, "'" + *s + "' is listed twice");
+        ok = false;
+      } else {
+        out.push_back(*s);
+      }
+    }
+    return ok ? std::optional(out) : std::nullopt;
+  }
+
+  std::optional<std::int64_t> integer(const toml::node& node, const std::string& key,
+                                      std::int64_t min, const std::string& expected) {
+    const auto* i = node.as_integer();
+    if (i == nullptr || i->get() < min) {
+      error(node.source(), key, "expected " + expected + ", got " + describe_node(node));
+      return std::nullopt;
+    }
+    return i->get();
+  }
+
+  // Integers and floats both read as seconds or fractions.
+  std::optional<double> number(const toml::node& node, const std::string& key, double min,
+                               bool min_exclusive, const std::string& expected) {
+    double value = 0;
+    if (const auto* i = node.as_integer()) {
+      value = static_cast<double>(i->get());
+    } else if (const auto* f = node.as_floating_point()) {
+      value = f->get();
+    } else {
+      error(node.source(), key, "expected " + expected + ", got " + describe_node(node));
+      return std::nullopt;
+    }
+    if (!std::isfinite(value) || value < min || (min_exclusive && value == min)) {
+      error(node.source(), key, "expected " + expected + ", got " + describe_node(node));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  void unknown_key(const toml::key& key, const std::string& shown,
+                   const std::vector<std::string>& allowed) {
+    error(key.source(), shown, unknown_name("key", std::string(key.str()), allowed));
+  }
+
+  void command(const toml::table& table, size_t index, StudySettings& settings) {
+    const std::string prefix = "command[" + std::to_string(index) + "]";
+    CommandSpec spec;
+    bool ok = true;
+    for (const auto& [key, node] : table) {
+      const std::string name(key.str());
+      const std::string shown = prefix + "." + name;
+      if (name == "framework" || name == "model") {
+        auto s = string(node, shown);
+        if (s && !valid_label(*s)) {
+          error(node.source(), shown,
+                "expected a name of 1 to 64 characters a-z 0-9 _ . -, got \"" + *s + "\"");
+          s.reset();
+        }
+        if (!s)
+          ok = false;
+        else
+          (name == "framework" ? spec.framework : spec.model) = *s;
+      } else if (name == "phase") {
+        auto s = choice(node, shown, "phase", kPhases);
+        if (s)
+          spec.phase = *s;
+        else
+          ok = false;
+      } else if (name == "argv") {
+        const auto* array = node.as_array();
+        if (array == nullptr) {
+          error(node.source(), shown, "expected an array of strings, got " + describe_node(node));
+          ok = false;
+          continue;
+        }
+        if (array->empty()) {
+          error(node.source(), shown, "expected a non-empty array (the program and its arguments)");
+          ok = false;
+          continue;
+        }
+        for (size_t i = 0; i < array->size(); ++i) {
+          auto s = string(*array->get(i), shown + "[" + std::to_string(i) + "]");
+          if (!s)
+            ok = false;
+          else
+            spec.argv.push_back(*s);
+        }
+        if (ok && spec.argv[0].empty()) {
+          error(node.source(), shown, "the program (argv[0]) is empty");
+          ok = false;
+        }
+      } else {
+        unknown_key(key, shown, kCommandKeys);
+        ok = false;
+      }
+    }
+    for (const auto& required : kCommandKeys) {
+      if (!table.contains(required)) {
+        error(table.source(), prefix, "missing key '" + required + "'");
+        ok = false;
+      }
+    }
+    if (ok) settings.commands.push_back(std::move(spec));
+  }
+
+  // In file order: toml++ hands out a table's keys sorted by name, not as written.
+  [[nodiscard]] std::vector<std::string> errors() const {
+    auto sorted = errors_;
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    for (auto& e : sorted) out.push_back(std::move(e.second));
+    return out;
+  }
+
+ private:
+  std::string source_;
+  std::vector<std::pair<toml::source_index, std::string>> errors_;
+};
+
+void throw_if_errors(const std::vector<std::string>& errors) {
+  if (!errors.empty()) throw Error(join(errors, "\n"));
+}
+
+}  // namespace
+
+StudySettings parse_study(const std::string& text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw Error(source + ":" + std::to_string(e.source().begin.line) + ":" +
+                std::to_string(e.source().begin.column) +
+                ": syntax error: " + std::string(e.description()));
+  }
+  StudySettings s;
+  Checker check(source);
+  for (const auto& [key, node] : root) {
+    const std::string name(key.str());
+    if (name == "name") {
+      if (auto v = check.string(node, name)) {
+        // The name becomes a directory under results/, so it must be one path component.
+        if (v->empty() || *v == "." || *v == ".." || v->find('/') != std::string::npos) {
+          check.error(node.source(), name,
+                      "expected a non-empty name without '/', got " + describe_node(node));
+        } else {
+          s.name = *v;
+        }
+      }
+    } else if (name == "frameworks") {
+      if (auto v = check.name_list(node, name, "framework", known_frameworks())) s.frameworks = *v;
+    } else if (name == "models") {
+      s.models_given = true;
+      if (auto v = check.name_list(node, name, "model", known_models())) s.models = *v;
+    } else if (name == "phases") {
+      if (auto v = check.name_list(node, name, "phase", kPhases)) s.phases = *v;
+    } else if (name == "scale") {
+      if (auto v = check.choice(node, name, "scale", kScales)) s.scale = *v;
+    } else if (name == "repetitions") {
+      if (auto v = check.integer(node, name, 1, "a positive integer")) s.repetitions = int(*v);
+    } else if (name == "warmup") {
+      if (auto v = check.integer(node, name, 0, "a non-negative integer")) s.warmup = int(*v);
+    } else if (name == "order") {
+      if (auto v = check.choice(node, name, "order", kOrders)) s.order = *v;
+    } else if (name == "seed") {
+      if (auto v = check.integer(node, name, 0, "a non-negative integer")) {
+        s.seed = static_cast<std::uint64_t>(*v);
+      }
+    } else if (name == "cooldown") {
+      if (const auto* str = node.as_string()) {
+        if (str->get() == "adaptive")
+          s.cooldown_s = -1;
+        else
+          check.error(node.source(), name,
+                      "expected \"adaptive\" or a number of seconds, got " + describe_node(node));
+      } else if (auto v = check.number(node, name, 0, false,
+                                       "\"adaptive\" or a non-negative number of seconds")) {
+        s.cooldown_s = *v;
+      }
+    } else if (name == "cooldown_tolerance") {
+      if (auto v = check.number(node, name, 0, true, "a positive fraction such as 0.1")) {
+        s.cooldown_tolerance = *v;
+      }
+    } else if (name == "cooldown_max") {
+      if (auto v = check.number(node, name, 0, false, "a non-negative number of seconds")) {
+        s.cooldown_max_s = *v;
+      }
+    } else if (name == "timeout") {
+      if (auto v = check.number(node, name, 0, true, "a positive number of seconds")) {
+        s.timeout_s = *v;
+      }
+    } else if (name == "idle_baseline") {
+      if (auto v = check.number(node, name, 0, false, "a non-negative number of seconds")) {
+        s.idle_baseline_s = *v;
+      }
+    } else if (name == "threads") {
+      if (auto v = check.integer(node, name, 1, "a positive integer")) s.threads = int(*v);
+    } else if (name == "command") {
+      const auto* array = node.as_array();
+      if (array == nullptr || !array->is_array_of_tables()) {
+        check.error(node.source(), name, "expected [[command]] tables, got " + describe_node(node));
+        continue;
+      }
+      for (size_t i = 0; i < array->size(); ++i) check.command(*array->get(i)->as_table(), i, s);
+    } else {
+      check.unknown_key(key, name, kTopKeys);
+    }
+  }
+  throw_if_errors(check.errors());
+  return s;
+}
+
+StudySettings parse_study_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot read the study file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_study(text.str(), path);
+}
+
+void apply_overrides(StudySettings& s, const StudyOverrides& o) {
+  std::vector<std::string> errors;
+  auto names = [&](const std::optional<std::vector<std::string>>& list, const char* option,
+                   const std::string& what, const std::vector<std::string>& allowed,
+                   std::vector<std::string>& target) {
+    if (!list) return;
+    if (list->empty()) {
+      errors.push_back(std::string(option) + ": expected a comma-separated list of " + what + "s");
+      return;
+    }
+    std::vector<std::string> out;
+    for (const auto& item : *list) {
+      if (!contains(allowed, item)) {
+        errors.push_back(std::string(option) + ": " + unknown_name(what, item, allowed));
+      } else if (!contains(out, item)) {
+        out.push_back(item);
+      }
+    }
+    target = out;
+  };
+  if (o.repetitions) {
+    if (*o.repetitions < 1) {
+      errors.push_back("--reps: expected a positive integer, got " +
+                       std::to_string(*o.repetitions));
+    } else {
+      s.repetitions = *o.repetitions;
+    }
+  }
+  names(o.frameworks, "--frameworks", "framework", known_frameworks(), s.frameworks);
+  if (o.models) s.models_given = true;
+  names(o.models, "--models", "model", known_models(), s.models);
+  names(o.phases, "--phases", "phase", kPhases, s.phases);
+  if (o.scale) {
+    if (!contains(kScales, *o.scale)) {
+      errors.push_back("--scale: " + unknown_name("scale", *o.scale, kScales));
+    } else {
+      s.scale = *o.scale;
+    }
+  }
+  throw_if_errors(errors);
+}
+
+EffectiveSettings make_effective(const StudySettings& settings) {
+  EffectiveSettings e;
+  e.settings = settings;
+  if (e.settings.threads <= 0) {
+    const long online = sysconf(_SC_NPROCESSORS_ONLN);
+    e.settings.threads = online > 0 ? int(online) : 1;
+  }
+  std::vector<std::string> errors;
+  // A study of commands runs only them, unless it names models for the built-in workers too.
+  if (settings.commands.empty() || settings.models_given) {
+    // Model, then phase, then framework: the order a sequential study runs them in, which puts the
+    // training of a model before its inference, as the checkpoints need.
+    for (const auto& model : settings.models) {
+      for (const auto& phase : settings.phases) {
+        for (const auto& framework : settings.frameworks) {
+          e.configurations.push_back({framework, model, phase, {}});
+        }
+      }
+    }
+  }
+  for (const auto& c : settings.commands) {
+    const auto same = [&](const Configuration& other) {
+      return other.framework == c.framework && other.model == c.model && other.phase == c.phase;
+    };
+    if (std::any_of(e.configurations.begin(), e.configurations.end(), same)) {
+      errors.push_back("study: [[command]] " + c.framework + " " + c.model + " " + c.phase +
+                       " is a configuration the study already has; each model x framework x "
+                       "phase may appear once");
+      continue;
+    }
+    e.configurations.push_back({c.framework, c.model, c.phase, c.argv});
+  }
+  if (e.configurations.empty()) errors.push_back("study: no configuration to run");
+  throw_if_errors(errors);
+  if (settings.cooldown_s < 0 && settings.idle_baseline_s <= 0) {
+    e.warnings.push_back(
+        "cooldown is adaptive but idle_baseline is 0: there is no idle power to return to, so "
+        "runs follow each other without a cooldown");
+  }
+  return e;
+}
+
+nlohmann::json to_json(const EffectiveSettings& e) {
+  const StudySettings& s = e.settings;
+  nlohmann::json j;
+  j["name"] = s.name;
+  j["frameworks"] = s.frameworks;
+  j["models"] = s.models;
+  j["phases"] = s.phases;
+  j["scale"] = s.scale;
+  j["repetitions"] = s.repetitions;
+  j["warmup"] = s.warmup;
+  j["order"] = s.order;
+  j["seed"] = s.seed;
+  if (s.cooldown_s < 0)
+    j["cooldown"] = "adaptive";
+  else
+    j["cooldown"] = s.cooldown_s;
+  j["cooldown_tolerance"] = s.cooldown_tolerance;
+  j["cooldown_max"] = s.cooldown_max_s;
+  j["timeout"] = s.timeout_s;
+  j["idle_baseline"] = s.idle_baseline_s;
+  j["threads"] = s.threads;
+  j["configurations"] = nlohmann::json::array();
+  for (const auto& c : e.configurations) {
+    nlohmann::json jc = {{"framework", c.framework}, {"model", c.model}, {"phase", c.phase}};
+    if (!c.argv.empty()) jc["argv"] = c.argv;
+    j["configurations"].push_back(std::move(jc));
+  }
+  return j;
+}
+
+std::string describe(const EffectiveSettings& e) {
+  const StudySettings& s = e.settings;
+  std::ostringstream out;
+  const int runs_per_config = s.repetitions + s.warmup;
+  out << "study '" << s.name << "': " << e.configurations.size() << " configurations x ("
+      << s.warmup << " warm-up + " << s.repetitions
+      << " repetitions) = " << e.configurations.size() * runs_per_config << " runs, order "
+      << s.order << ", seed " << s.seed << "\n";
+  out << "  scale " << s.scale << ", threads " << s.threads << ", timeout " << s.timeout_s
+      << " s, idle baseline " << s.idle_baseline_s << " s, cooldown ";
+  if (s.cooldown_s < 0) {
+    out << "adaptive (within " << s.cooldown_tolerance * 100 << "% of idle, at most "
+        << s.cooldown_max_s << " s)";
+  } else {
+    out << s.cooldown_s << " s";
+  }
+  out << "\n";
+  for (const auto& w : e.warnings) out << "  warning: " << w << "\n";
+  return out.str();
+}
+
+}  // namespace greenbench

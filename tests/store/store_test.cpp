@@ -1,0 +1,227 @@
+// The results store: round trip, observations mapping, traces, schema checks.
+#include "greenbench/store.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "greenbench/error.hpp"
+
+namespace greenbench {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string temp_dir() {
+  std::string pattern = (fs::temp_directory_path() / "greenbench-store-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+RunRecord record(double package_j, double duration_s) {
+  RunRecord r;
+  r.command = {"w", "--phase", "train"};
+  r.duration_s = duration_s + 1;
+  r.phases = {
+      {"run", 0, duration_s + 1, duration_s + 1, {{"cpu_package", package_j + 10}}, {}},
+      {"train",
+       1,
+       duration_s + 1,
+       duration_s,
+       {{"cpu_package", package_j},
+        {"cpu_package:0", package_j},
+        {"dram", 2},
+        {"gpu", 3},
+        {"total", package_j + 5}},
+       {{"cpu_package", "measured"}, {"dram", "measured"}, {"gpu", "estimated"}}},
+  };
+  r.phases[1].energy_above_idle_j = {{"cpu_package", package_j / 2}};
+  r.metrics = {{"accuracy_top1", 0.5, "", "train"}, {"samples_per_s", 100, "samples/s", "train"}};
+  r.trace_domains = {"cpu_package", "gpu"};
+  r.trace = {{0.1, {10, 1}}, {0.2, {package_j, 2}}};
+  return r;
+}
+
+StoredRun stored(int position, int rep, bool warmup, double package_j) {
+  StoredRun s;
+  s.position = position;
+  s.framework = "pytorch";
+  s.model = "resnet50";
+  s.phase = "train";
+  s.repetition = rep;
+  s.warmup = warmup;
+  s.started_at = 1.7e9 + position;
+  s.duration_s = 4;
+  s.record = record(package_j, 3);
+  s.observations = observations_from_record(s.record, "train");
+  return s;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = temp_dir(); }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string dir_;
+};
+
+TEST(Observations, UseTheConfiguredMarkerPhase) {
+  const auto obs = observations_from_record(record(40, 3), "train");
+  std::map<std::string, Observation> by_metric;
+  for (const auto& o : obs) {
+    EXPECT_EQ(o.phase, "train");
+    by_metric[o.metric] = o;
+  }
+  EXPECT_EQ(by_metric.size(), 7u);
+  EXPECT_DOUBLE_EQ(by_metric["energy_cpu_package"].value, 40);
+  EXPECT_EQ(by_metric["energy_cpu_package"].unit, "J");
+  EXPECT_EQ(by_metric["energy_cpu_package"].quality, "measured");
+  EXPECT_EQ(by_metric["energy_gpu"].quality, "estimated");
+  // total holds an estimated part, so it is estimated too, whatever the record says.
+  EXPECT_EQ(by_metric["energy_total"].quality, "estimated");
+  EXPECT_DOUBLE_EQ(by_metric["duration"].value, 3);
+  EXPECT_EQ(by_metric["duration"].unit, "s");
+  EXPECT_DOUBLE_EQ(by_metric["accuracy_top1"].value, 0.5);
+  EXPECT_EQ(by_metric["samples_per_s"].unit, "samples/s");
+  EXPECT_EQ(by_metric.count("energy_cpu_package:0"), 0u);
+}
+
+TEST(Observations, FallBackToTheWholeRunWithoutMarkers) {
+  RunRecord r = record(40, 3);
+  r.phases.resize(1);
+  const auto obs = observations_from_record(r, "infer");
+  std::map<std::string, double> values;
+  for (const auto& o : obs) values[o.metric] = o.value;
+  EXPECT_DOUBLE_EQ(values["energy_cpu_package"], 50);
+  EXPECT_DOUBLE_EQ(values["duration"], 4);
+}
+
+TEST_F(StoreTest, RoundTripThroughLoadResults) {
+  const nlohmann::json settings = {{"name", "s"}, {"repetitions", 3}};
+  const nlohmann::json env = {{"cpu_model", "test cpu"}};
+  {
+    ResultStore store = ResultStore::create(dir_ + "/results.sqlite", settings, env);
+    store.add_run(stored(0, 1, true, 10));
+    store.add_run(stored(1, 1, false, 30));
+    StoredRun failed = stored(2, 2, false, 0);
+    failed.status = "failed";
+    failed.reason = "exit code 1: boom";
+    failed.observations.clear();
+    store.add_run(failed, nlohmann::json{{"cpu_model", "test cpu"}, {"extra", 1}});
+  }
+  const ResultSet rs = load_results(dir_);
+  EXPECT_EQ(rs.settings, settings);
+  EXPECT_EQ(rs.environment["extra"], 1);
+  EXPECT_EQ(rs.runs_total, 3);
+  EXPECT_EQ(rs.runs_ok, 2);
+  EXPECT_EQ(rs.runs_failed, 1);
+  ASSERT_EQ(rs.failures.size(), 1u);
+  EXPECT_EQ(rs.failures[0], "resnet50/pytorch/train #2: exit code 1: boom");
+  ASSERT_EQ(rs.observations.size(), 14u);
+  EXPECT_TRUE(rs.observations[0].warmup);
+  EXPECT_FALSE(rs.observations[7].warmup);
+  EXPECT_GT(rs.observations[0].run_id, 0);
+  for (const auto& o : rs.observations) {
+    EXPECT_EQ(o.model, "resnet50");
+    EXPECT_EQ(o.framework, "pytorch");
+    if (o.metric == "energy_cpu_package") EXPECT_DOUBLE_EQ(o.value, o.warmup ? 10 : 30);
+  }
+  // The same through the .sqlite path.
+  EXPECT_EQ(load_results(dir_ + "/results.sqlite").observations.size(), 14u);
+
+  ResultStore reopened = ResultStore::open(dir_ + "/results.sqlite");
+  const auto runs = reopened.runs();
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[2].status, "failed");
+  EXPECT_EQ(runs[1].observations.size(), 7u);
+  EXPECT_DOUBLE_EQ(runs[1].started_at, 1.7e9 + 1);
+
+  // The raw tables keep what the observations leave out.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/results.sqlite").c_str(), &db), SQLITE_OK);
+  auto scalar = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
+    sqlite3_step(st);
+    const double v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  };
+  EXPECT_DOUBLE_EQ(scalar("SELECT energy_j FROM phase_energy WHERE domain = 'cpu_package:0' AND "
+                          "run_id = 2"),
+                   30);
+  EXPECT_DOUBLE_EQ(scalar("SELECT energy_above_idle_j FROM phase_energy WHERE domain = "
+                          "'cpu_package' AND phase_seq = 1 AND run_id = 2"),
+                   15);
+  EXPECT_DOUBLE_EQ(scalar("SELECT count(*) FROM power_samples"), 12);
+  EXPECT_DOUBLE_EQ(scalar("SELECT count(*) FROM metrics"), 6);
+  EXPECT_DOUBLE_EQ(scalar("SELECT version FROM schema_version"), kStoreSchemaVersion);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, RepresentativeTraceIsTheMedianRun) {
+  {
+    ResultStore store = ResultStore::create(dir_ + "/results.sqlite", {}, {});
+    store.add_run(stored(0, 1, true, 1000));  // a warm-up never represents its configuration
+    store.add_run(stored(1, 1, false, 50));
+    store.add_run(stored(2, 2, false, 10));
+    store.add_run(stored(3, 3, false, 30));
+    store.add_run(stored(4, 4, false, 70));
+  }
+  const auto traces = load_traces(dir_);
+  ASSERT_EQ(traces.size(), 1u);
+  // Totals 15, 35, 55, 75: the lower median of an even count is an actual run, 35 (rep 3).
+  EXPECT_EQ(traces[0].run, 3);
+  EXPECT_EQ(traces[0].domains, (std::vector<std::string>{"cpu_package", "gpu"}));
+  ASSERT_EQ(traces[0].t_s.size(), 2u);
+  EXPECT_DOUBLE_EQ(traces[0].t_s[1], 0.2);
+  EXPECT_DOUBLE_EQ(traces[0].power_w[1][0], 30);
+  EXPECT_DOUBLE_EQ(traces[0].power_w[1][1], 2);
+  ASSERT_EQ(traces[0].phases.size(), 2u);
+  EXPECT_EQ(traces[0].phases[1].first, "train");
+  EXPECT_DOUBLE_EQ(traces[0].phases[1].second.first, 1);
+  EXPECT_DOUBLE_EQ(traces[0].phases[1].second.second, 4);
+  EXPECT_EQ(load_traces(dir_, false).size(), 4u);
+}
+
+TEST_F(StoreTest, RefusesWhatIsNotAStore) {
+  EXPECT_THROW(load_results(dir_), Error);  // no results.sqlite yet
+  const std::string file = dir_ + "/results.sqlite";
+  std::ofstream(file) << "not a database at all, just some text that is long enough";
+  EXPECT_THROW(load_results(dir_), Error);
+  fs::remove(file);
+  ResultStore::create(file, {}, {});
+  try {
+    ResultStore::create(file, {}, {});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("already exists"));
+  }
+  sqlite3* db = nullptr;
+  sqlite3_open(file.c_str(), &db);
+  sqlite3_exec(db, "UPDATE schema_version SET version = 99", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  try {
+    load_results(file);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("written by a newer greenbench (schema version 99"));
+  }
+  EXPECT_THROW(ResultStore::open(file), Error);
+}
+
+TEST_F(StoreTest, PositionIsUniqueSoARunCannotBeStoredTwice) {
+  ResultStore store = ResultStore::create(dir_ + "/results.sqlite", {}, {});
+  store.add_run(stored(0, 1, false, 1));
+  EXPECT_THROW(store.add_run(stored(0, 1, false, 1)), Error);
+  // The failed transaction left nothing behind.
+  EXPECT_EQ(load_results(dir_).observations.size(), 7u);
+  EXPECT_EQ(load_results(dir_).runs_total, 1);
+}
+
+}  // namespace
+}  // namespace greenbench

@@ -1,0 +1,293 @@
+// Study files: defaults, every kind of malformed key with its message and line, overrides.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "greenbench/error.hpp"
+#include "greenbench/study.hpp"
+
+namespace greenbench {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The message parse_study throws for `text`, or "" if it parses.
+std::string error_of(const std::string& text) {
+  try {
+    parse_study(text, "study.toml");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(StudyFile, EmptyFileGivesTheDesignDefaults) {
+  const StudySettings s = parse_study("", "study.toml");
+  EXPECT_EQ(s.name, "default");
+  EXPECT_EQ(s.frameworks, (std::vector<std::string>{"pytorch", "tensorflow"}));
+  EXPECT_EQ(s.models, (std::vector<std::string>{"ncf", "resnet50", "transformer_xl"}));
+  EXPECT_EQ(s.phases, (std::vector<std::string>{"train", "infer"}));
+  EXPECT_EQ(s.scale, "tiny");
+  EXPECT_EQ(s.repetitions, 5);
+  EXPECT_EQ(s.warmup, 1);
+  EXPECT_EQ(s.order, "interleaved");
+  EXPECT_EQ(s.seed, 1u);
+  EXPECT_LT(s.cooldown_s, 0);  // adaptive
+  EXPECT_DOUBLE_EQ(s.cooldown_tolerance, 0.1);
+  EXPECT_DOUBLE_EQ(s.cooldown_max_s, 60);
+  EXPECT_DOUBLE_EQ(s.timeout_s, 600);
+  EXPECT_DOUBLE_EQ(s.idle_baseline_s, 5);
+  EXPECT_EQ(s.threads, 0);
+  EXPECT_FALSE(s.models_given);
+  EXPECT_TRUE(s.commands.empty());
+
+  const EffectiveSettings e = make_effective(s);
+  EXPECT_GE(e.settings.threads, 1);         // resolved to the online CPUs
+  EXPECT_EQ(e.configurations.size(), 12u);  // 2 frameworks x 3 models x 2 phases
+  EXPECT_EQ(make_plan(e).size(), 72u);      // (1 warm-up + 5) per configuration
+}
+
+TEST(StudyFile, ReadsEveryKey) {
+  const StudySettings s = parse_study(R"(
+name = "night"
+frameworks = ["tensorflow"]
+models = ["transformer_xl", "ncf"]
+phases = ["infer"]
+scale = "paper"
+repetitions = 10
+warmup = 0
+order = "sequential"
+seed = 7
+cooldown = 60
+cooldown_tolerance = 0.05
+cooldown_max = 120.5
+timeout = 3600
+idle_baseline = 10
+threads = 4
+)");
+  EXPECT_EQ(s.name, "night");
+  EXPECT_EQ(s.frameworks, std::vector<std::string>{"tensorflow"});
+  EXPECT_EQ(s.models, (std::vector<std::string>{"transformer_xl", "ncf"}));
+  EXPECT_TRUE(s.models_given);
+  EXPECT_EQ(s.phases, std::vector<std::string>{"infer"});
+  EXPECT_EQ(s.scale, "paper");
+  EXPECT_EQ(s.repetitions, 10);
+  EXPECT_EQ(s.warmup, 0);
+  EXPECT_EQ(s.order, "sequential");
+  EXPECT_EQ(s.seed, 7u);
+  EXPECT_DOUBLE_EQ(s.cooldown_s, 60);
+  EXPECT_DOUBLE_EQ(s.cooldown_tolerance, 0.05);
+  EXPECT_DOUBLE_EQ(s.cooldown_max_s, 120.5);
+  EXPECT_DOUBLE_EQ(s.timeout_s, 3600);
+  EXPECT_DOUBLE_EQ(s.idle_baseline_s, 10);
+  EXPECT_EQ(s.threads, 4);
+  EXPECT_EQ(make_effective(s).settings.threads, 4);
+  EXPECT_LT(parse_study("cooldown = \"adaptive\"").cooldown_s, 0);
+}
+
+TEST(StudyFile, WrongTypeNamesLineKeyAndValue) {
+  EXPECT_EQ(error_of("name = \"x\"\n\n\nrepetitions = -3\n"),
+            "study.toml:4: key 'repetitions': expected a positive integer, got -3");
+  EXPECT_EQ(error_of("repetitions = \"five\""),
+            "study.toml:1: key 'repetitions': expected a positive integer, got \"five\"");
+  EXPECT_EQ(error_of("repetitions = 2.5"),
+            "study.toml:1: key 'repetitions': expected a positive integer, got 2.5");
+  EXPECT_EQ(error_of("warmup = -1"),
+            "study.toml:1: key 'warmup': expected a non-negative integer, got -1");
+  EXPECT_EQ(error_of("timeout = 0"),
+            "study.toml:1: key 'timeout': expected a positive number of seconds, got 0");
+  EXPECT_EQ(error_of("name = 5"), "study.toml:1: key 'name': expected a string, got 5");
+  EXPECT_EQ(error_of("frameworks = \"pytorch\""),
+            "study.toml:1: key 'frameworks': expected an array of strings, got \"pytorch\"");
+  EXPECT_EQ(error_of("models = []"),
+            "study.toml:1: key 'models': expected at least one model, got an empty array");
+  EXPECT_EQ(error_of("threads = 0"),
+            "study.toml:1: key 'threads': expected a positive integer, got 0");
+  EXPECT_EQ(error_of("cooldown = \"slow\""),
+            "study.toml:1: key 'cooldown': expected \"adaptive\" or a number of seconds, got "
+            "\"slow\"");
+  EXPECT_EQ(error_of("cooldown = -5"),
+            "study.toml:1: key 'cooldown': expected \"adaptive\" or a non-negative number of "
+            "seconds, got -5");
+  EXPECT_EQ(error_of("cooldown_tolerance = 0"),
+            "study.toml:1: key 'cooldown_tolerance': expected a positive fraction such as 0.1, "
+            "got 0");
+  EXPECT_EQ(error_of("seed = true"),
+            "study.toml:1: key 'seed': expected a non-negative integer, got true");
+  EXPECT_EQ(error_of("name = \"a/b\""),
+            "study.toml:1: key 'name': expected a non-empty name without '/', got \"a/b\"");
+}
+
+TEST(StudyFile, UnknownKeysAndValuesSuggestTheNearestName) {
+  EXPECT_EQ(error_of("\nrepetitons = 3"),
+            "study.toml:2: key 'repetitons': unknown key 'repetitons' (did you mean "
+            "'repetitions'?); expected one of name, frameworks, models, phases, scale, "
+            "repetitions, warmup, order, seed, cooldown, cooldown_tolerance, cooldown_max, "
+            "timeout, idle_baseline, threads, command");
+  EXPECT_EQ(error_of("frameworks = [\"pytorch\", \"tensorflw\"]"),
+            "study.toml:1: key 'frameworks[1]': unknown framework 'tensorflw' (did you mean "
+            "'tensorflow'?); expected one of pytorch, tensorflow");
+  EXPECT_EQ(error_of("models = [\"bert\"]"),
+            "study.toml:1: key 'models[0]': unknown model 'bert'; expected one of ncf, resnet50, "
+            "transformer_xl");
+  EXPECT_EQ(error_of("phases = [\"test\"]"),
+            "study.toml:1: key 'phases[0]': unknown phase 'test'; expected one of train, infer");
+  EXPECT_EQ(error_of("scale = \"huge\""),
+            "study.toml:1: key 'scale': unknown scale 'huge'; expected one of tiny, small, paper");
+  EXPECT_EQ(error_of("order = \"random\""),
+            "study.toml:1: key 'order': unknown order 'random'; expected one of interleaved, "
+            "sequential");
+  EXPECT_EQ(error_of("models = [\"ncf\", \"ncf\"]"),
+            "study.toml:1: key 'models[1]': 'ncf' is listed twice");
+}
+
+TEST(StudyFile, CollectsEveryErrorOnItsOwnLine) {
+  const std::string message = error_of(R"(name = "x"
+repetitions = 0
+scale = "big"
+colour = "green"
+timeout = "long"
+)");
+  EXPECT_EQ(message,
+            "study.toml:2: key 'repetitions': expected a positive integer, got 0\n"
+            "study.toml:3: key 'scale': unknown scale 'big'; expected one of tiny, small, paper\n"
+            "study.toml:4: key 'colour': unknown key 'colour'; expected one of name, frameworks, "
+            "models, phases, scale, repetitions, warmup, order, seed, cooldown, "
+            "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, command\n"
+            "study.toml:5: key 'timeout': expected a positive number of seconds, got \"long\"");
+}
+
+TEST(StudyFile, SyntaxErrorNamesLineAndColumn) {
+  const std::string message = error_of("name = \"x\"\nrepetitions = = 3\n");
+  EXPECT_THAT(message, HasSubstr("study.toml:2:"));
+  EXPECT_THAT(message, HasSubstr("syntax error"));
+}
+
+TEST(StudyFile, CommandsAreReadAndChecked) {
+  const StudySettings s = parse_study(R"(
+[[command]]
+framework = "pytorch"
+model = "ncf"
+phase = "train"
+argv = ["python3", "ncf.py", "--epochs", "1"]
+
+[[command]]
+framework = "jax"
+model = "ncf"
+phase = "train"
+argv = ["python3", "ncf_jax.py"]
+)");
+  ASSERT_EQ(s.commands.size(), 2u);
+  EXPECT_EQ(s.commands[0].argv, (std::vector<std::string>{"python3", "ncf.py", "--epochs", "1"}));
+  EXPECT_EQ(s.commands[1].framework, "jax");
+
+  EXPECT_EQ(error_of("[[command]]\nframework = \"pytorch\"\nmodel = \"ncf\"\nphase = \"train\"\n"
+                     "argv = []\n"),
+            "study.toml:5: key 'command[0].argv': expected a non-empty array (the program and its "
+            "arguments)");
+  EXPECT_EQ(error_of("[[command]]\nframework = \"pytorch\"\nmodel = \"ncf\"\nphase = \"train\"\n"
+                     "argv = [\"a\", 3]\n"),
+            "study.toml:5: key 'command[0].argv[1]': expected a string, got 3");
+  EXPECT_EQ(error_of("[[command]]\nframework = \"pytorch\"\nmodel = \"ncf\"\nphase = \"eval\"\n"
+                     "argv = [\"a\"]\n"),
+            "study.toml:4: key 'command[0].phase': unknown phase 'eval'; expected one of train, "
+            "infer");
+  EXPECT_EQ(error_of("[[command]]\nframework = \"pytorch\"\nmodel = \"ncf\"\nargv = [\"a\"]\n"),
+            "study.toml:1: key 'command[0]': missing key 'phase'");
+  EXPECT_EQ(error_of("[[command]]\nframework = \"PyTorch\"\nmodel = \"ncf\"\nphase = \"train\"\n"
+                     "argv = [\"a\"]\nargs = 1\n"),
+            "study.toml:2: key 'command[0].framework': expected a name of 1 to 64 characters a-z "
+            "0-9 _ . -, got \"PyTorch\"\n"
+            "study.toml:6: key 'command[0].args': unknown key 'args' (did you mean 'argv'?); "
+            "expected one of framework, model, phase, argv");
+  EXPECT_EQ(error_of("command = 3"),
+            "study.toml:1: key 'command': expected [[command]] tables, "
+            "got 3");
+}
+
+TEST(StudyFile, CommandsRunAloneUnlessModelsAreNamed) {
+  const std::string commands = R"(
+[[command]]
+framework = "pytorch"
+model = "mine"
+phase = "train"
+argv = ["/bin/true"]
+)";
+  EffectiveSettings only = make_effective(parse_study("frameworks = [\"pytorch\"]\n" + commands));
+  ASSERT_EQ(only.configurations.size(), 1u);
+  EXPECT_EQ(only.configurations[0].model, "mine");
+  EXPECT_EQ(only.configurations[0].argv, std::vector<std::string>{"/bin/true"});
+
+  EffectiveSettings both =
+      make_effective(parse_study("frameworks = [\"pytorch\"]\nmodels = [\"ncf\"]\n" + commands));
+  ASSERT_EQ(both.configurations.size(), 3u);  // ncf train, ncf infer, the command
+  EXPECT_TRUE(both.configurations[0].argv.empty());
+  EXPECT_EQ(both.configurations[2].model, "mine");
+
+  // A command may not shadow a built-in configuration.
+  const std::string clash = R"(models = ["ncf"]
+[[command]]
+framework = "pytorch"
+model = "ncf"
+phase = "train"
+argv = ["/bin/true"]
+)";
+  EXPECT_THROW(make_effective(parse_study(clash)), Error);
+}
+
+TEST(StudyFile, OverridesReplaceKeysAndNameTheOption) {
+  StudySettings s = parse_study("repetitions = 5");
+  StudyOverrides o;
+  o.repetitions = 2;
+  o.models = std::vector<std::string>{"ncf"};
+  o.frameworks = std::vector<std::string>{"pytorch"};
+  o.phases = std::vector<std::string>{"infer"};
+  o.scale = "small";
+  apply_overrides(s, o);
+  EXPECT_EQ(s.repetitions, 2);
+  EXPECT_EQ(s.models, std::vector<std::string>{"ncf"});
+  EXPECT_TRUE(s.models_given);
+  EXPECT_EQ(s.frameworks, std::vector<std::string>{"pytorch"});
+  EXPECT_EQ(s.phases, std::vector<std::string>{"infer"});
+  EXPECT_EQ(s.scale, "small");
+
+  StudyOverrides bad;
+  bad.repetitions = 0;
+  bad.models = std::vector<std::string>{"resnet"};
+  try {
+    apply_overrides(s, bad);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "--reps: expected a positive integer, got 0\n"
+                 "--models: unknown model 'resnet' (did you mean 'resnet50'?); expected one of "
+                 "ncf, resnet50, transformer_xl");
+  }
+}
+
+TEST(StudyFile, EffectiveSettingsJsonHoldsEveryKey) {
+  StudySettings s;
+  s.threads = 3;
+  const nlohmann::json j = to_json(make_effective(s));
+  for (const char* key :
+       {"name", "frameworks", "models", "phases", "scale", "repetitions", "warmup", "order", "seed",
+        "cooldown", "cooldown_tolerance", "cooldown_max", "timeout", "idle_baseline", "threads",
+        "configurations"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["cooldown"], "adaptive");
+  EXPECT_EQ(j["threads"], 3);
+  EXPECT_EQ(j["configurations"].size(), 12u);
+  EXPECT_THAT(describe(make_effective(s)), HasSubstr("12 configurations x (1 warm-up + 5 "
+                                                     "repetitions) = 72 runs"));
+}
+
+TEST(StudyFile, AdaptiveCooldownWithoutBaselineWarns) {
+  StudySettings s;
+  s.idle_baseline_s = 0;
+  EXPECT_EQ(make_effective(s).warnings.size(), 1u);
+  s.cooldown_s = 0;
+  EXPECT_TRUE(make_effective(s).warnings.empty());
+}
+
+}  // namespace
+}  // namespace greenbench

@@ -1,0 +1,481 @@
+// The runner with an injected measuring function: order, checkpoints, statuses, stop and resume,
+// cooldown. No process is started and no energy source read.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "greenbench/error.hpp"
+#include "greenbench/store.hpp"
+#include "greenbench/study.hpp"
+
+namespace greenbench {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+std::string temp_dir() {
+  std::string pattern = (fs::temp_directory_path() / "greenbench-runner-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+std::string arg_after(const std::vector<std::string>& argv, const std::string& flag) {
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == flag) return argv[i + 1];
+  }
+  return "";
+}
+
+// A record like a worker's: a setup phase, then the configured phase, with energies and metrics.
+RunRecord fake_record(const std::vector<std::string>& argv, const std::string& phase,
+                      double joules) {
+  RunRecord r;
+  r.command = argv;
+  r.duration_s = 2;
+  PhaseRecord run{"run",
+                  0,
+                  2,
+                  2,
+                  {{"cpu_package", joules + 5}, {"total", joules + 6}},
+                  {{"cpu_package", "measured"}, {"total", "measured"}}};
+  PhaseRecord setup{"setup", 0, 0.5, 0.5, {{"cpu_package", 5}}, {{"cpu_package", "measured"}}};
+  PhaseRecord work{
+      phase,
+      0.5,
+      2,
+      1.5,
+      {{"cpu_package", joules}, {"cpu_package:0", joules}, {"dram", 1}, {"total", joules + 1}},
+      {{"cpu_package", "measured"}, {"dram", "measured"}, {"total", "measured"}}};
+  r.phases = {run, setup, work};
+  r.metrics = {{"loss", 2.0, "", phase}, {"loss", 1.5, "", phase}, {"hit_rate_10", 0.5, "", phase}};
+  r.info["framework_version"] = "9.9";
+  r.sources = {{"fake", "measured", {"cpu_package:0"}, ""}};
+  r.trace_domains = {"cpu_package", "total"};
+  r.trace = {{0.5, {10, 12}}, {1.0, {20, 22}}, {1.5, {15, 16}}};
+  return r;
+}
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = temp_dir();
+    workers_ = dir_ + "/bin";
+    fs::create_directories(workers_);
+    for (const char* name : {"greenbench-torch", "greenbench-tf"}) {
+      const std::string path = workers_ + "/" + name;
+      std::ofstream(path) << "#!/bin/sh\n";
+      chmod(path.c_str(), 0755);
+    }
+    out_ = dir_ + "/out";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  StudySettings small_study() {
+    StudySettings s;
+    s.models = {"ncf"};
+    s.models_given = true;
+    s.repetitions = 3;
+    s.warmup = 1;
+    s.idle_baseline_s = 0;
+    s.cooldown_s = 0;
+    s.threads = 2;
+    return s;
+  }
+
+  RunnerOptions options() {
+    RunnerOptions o;
+    o.out_dir = out_;
+    o.worker_dir = workers_;
+    o.progress = &progress_;
+    o.measure = [this](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+      calls_.push_back(argv);
+      last_options_ = mo;
+      const std::string phase = arg_after(argv, "--phase");
+      const std::string checkpoint = arg_after(argv, "--checkpoint");
+      if (phase == "train" && !checkpoint.empty()) std::ofstream(checkpoint) << "weights";
+      if (phase == "infer") {
+        EXPECT_FALSE(checkpoint.empty()) << "infer run without a checkpoint";
+        EXPECT_TRUE(fs::exists(checkpoint)) << checkpoint;
+      }
+      return fake_record(argv, phase, 100 + double(calls_.size()));
+    };
+    return o;
+  }
+
+  std::string dir_, workers_, out_;
+  std::ostringstream progress_;
+  std::vector<std::vector<std::string>> calls_;
+  MeasureOptions last_options_;
+};
+
+TEST_F(RunnerTest, RunsThePlanInOrderAndStoresEveryRun) {
+  const auto e = make_effective(small_study());
+  const auto plan = make_plan(e);
+  const StudyOutcome outcome = run_study(e, options());
+  EXPECT_EQ(outcome.planned, 16);
+  EXPECT_EQ(outcome.ok, 16);
+  EXPECT_FALSE(outcome.interrupted);
+  ASSERT_EQ(calls_.size(), 16u);
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const auto& c = e.configurations[size_t(plan[i].configuration)];
+    EXPECT_EQ(arg_after(calls_[i], "--model"), c.model);
+    EXPECT_EQ(arg_after(calls_[i], "--phase"), c.phase);
+    EXPECT_EQ(calls_[i][0],
+              workers_ + (c.framework == "pytorch" ? "/greenbench-torch" : "/greenbench-tf"));
+  }
+  EXPECT_DOUBLE_EQ(last_options_.timeout_s, 600);
+  EXPECT_THAT(last_options_.stdout_path, HasSubstr("/logs/" + plan.back().id + ".out"));
+  EXPECT_THAT(progress_.str(), HasSubstr("[16/16] "));
+  EXPECT_THAT(progress_.str(), HasSubstr("· ETA "));
+
+  const ResultSet rs = load_results(out_);
+  EXPECT_EQ(rs.runs_total, 16);
+  EXPECT_EQ(rs.runs_ok, 16);
+  EXPECT_EQ(rs.settings, to_json(e));
+  EXPECT_EQ(rs.environment["framework_versions"]["pytorch"], "9.9");
+  EXPECT_EQ(rs.environment["sources"][0]["name"], "fake");
+  // Per run: energy_cpu_package, energy_dram, energy_total, duration, hit_rate_10, loss.
+  EXPECT_EQ(rs.observations.size(), 16u * 6u);
+  int warmups = 0;
+  for (const auto& o : rs.observations) {
+    EXPECT_EQ(o.model, "ncf");
+    EXPECT_NE(o.metric, "energy_cpu_package:0");
+    if (o.warmup) ++warmups;
+    if (o.metric == "duration") EXPECT_DOUBLE_EQ(o.value, 1.5);  // the marker phase, not `run`
+    if (o.metric == "loss") EXPECT_DOUBLE_EQ(o.value, 1.5);      // the last value reported
+  }
+  EXPECT_EQ(warmups, 4 * 6);
+}
+
+TEST_F(RunnerTest, InferLoadsTheLatestCheckpointOfItsModel) {
+  auto e = make_effective(small_study());
+  run_study(e, options());
+  std::map<std::string, std::string> latest;
+  for (const auto& argv : calls_) {
+    const std::string fw = argv[0].find("torch") != std::string::npos ? "pytorch" : "tensorflow";
+    const std::string ckpt = arg_after(argv, "--checkpoint");
+    if (arg_after(argv, "--phase") == "train") {
+      EXPECT_THAT(ckpt, HasSubstr("/checkpoints/" + fw + "-ncf-"));
+      latest[fw] = ckpt;
+    } else {
+      EXPECT_EQ(ckpt, latest[fw]);
+    }
+  }
+  // A study of inference alone uses the workers' initial weights: no checkpoint is passed.
+  calls_.clear();
+  StudySettings s = small_study();
+  s.phases = {"infer"};
+  out_ = dir_ + "/infer-only";
+  RunnerOptions o = options();
+  o.measure = [this](const std::vector<std::string>& argv, const MeasureOptions&) {
+    calls_.push_back(argv);
+    return fake_record(argv, "infer", 1);
+  };
+  run_study(make_effective(s), o);
+  for (const auto& argv : calls_) EXPECT_EQ(arg_after(argv, "--checkpoint"), "");
+}
+
+TEST_F(RunnerTest, InferWithoutAnySuccessfulTrainRunFailsWithReason) {
+  RunnerOptions o = options();
+  o.measure = [this](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+    calls_.push_back(argv);
+    RunRecord r = fake_record(argv, arg_after(argv, "--phase"), 1);
+    const std::string checkpoint = arg_after(argv, "--checkpoint");
+    if (arg_after(argv, "--phase") == "train") std::ofstream(checkpoint) << "weights";
+    if (argv[0].find("torch") != std::string::npos && arg_after(argv, "--phase") == "train") {
+      std::ofstream(mo.stderr_path) << "starting\nRuntimeError: out of memory\n\n";
+      r.exit_code = 1;
+    }
+    return r;
+  };
+  run_study(make_effective(small_study()), o);
+  const ResultSet rs = load_results(out_);
+  EXPECT_EQ(rs.runs_total, 16);
+  EXPECT_EQ(rs.runs_ok, 8);  // tensorflow train and infer
+  ASSERT_EQ(rs.failures.size(), 8u);
+  int train_failures = 0, infer_failures = 0;
+  for (const auto& f : rs.failures) {
+    if (f.find("ncf/pytorch/train") == 0) {
+      EXPECT_THAT(f, HasSubstr(": exit code 1: RuntimeError: out of memory"));
+      ++train_failures;
+    } else {
+      EXPECT_THAT(f, HasSubstr("ncf/pytorch/infer"));
+      EXPECT_THAT(f, HasSubstr("no checkpoint: no train run of pytorch ncf has succeeded"));
+      ++infer_failures;
+    }
+  }
+  EXPECT_EQ(train_failures, 4);
+  EXPECT_EQ(infer_failures, 4);
+  EXPECT_EQ(calls_.size(), 12u);  // the pytorch infer runs never started
+  for (const auto& o : rs.observations) EXPECT_EQ(o.framework, "tensorflow");
+}
+
+TEST_F(RunnerTest, FailedAndTimedOutRunsAreRecordedAndTheStudyGoesOn) {
+  StudySettings s = parse_study(R"(
+repetitions = 2
+warmup = 0
+idle_baseline = 0
+cooldown = 0
+timeout = 7
+[[command]]
+framework = "a"
+model = "m"
+phase = "infer"
+argv = ["fail"]
+[[command]]
+framework = "b"
+model = "m"
+phase = "infer"
+argv = ["hang"]
+[[command]]
+framework = "c"
+model = "m"
+phase = "infer"
+argv = ["segv"]
+)");
+  RunnerOptions o = options();
+  o.measure = [](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+    RunRecord r = fake_record(argv, "infer", 1);
+    if (argv[0] == "fail") {
+      r.exit_code = 3;
+      std::ofstream(mo.stderr_path) << "bad input\n";
+    } else if (argv[0] == "hang") {
+      r.timed_out = true;
+      r.term_signal = SIGTERM;
+      r.exit_code = 128 + SIGTERM;
+    } else {
+      r.term_signal = SIGSEGV;
+      r.exit_code = 128 + SIGSEGV;
+    }
+    return r;
+  };
+  const StudyOutcome outcome = run_study(make_effective(s), o);
+  EXPECT_EQ(outcome.failed, 4);
+  EXPECT_EQ(outcome.timed_out, 2);
+  EXPECT_FALSE(outcome.interrupted);
+  const ResultSet rs = load_results(out_);
+  EXPECT_EQ(rs.runs_total, 6);
+  EXPECT_EQ(rs.runs_failed, 6);
+  EXPECT_TRUE(rs.observations.empty());
+  std::set<std::string> reasons;
+  for (const auto& f : rs.failures) reasons.insert(f.substr(f.find(": ") + 2));
+  EXPECT_EQ(reasons, (std::set<std::string>{"exit code 3: bad input", "timed out after 7 s",
+                                            "killed by signal 11 (SIGSEGV)"}));
+  ResultStore store = ResultStore::open(out_ + "/results.sqlite");
+  std::map<std::string, int> statuses;
+  for (const auto& r : store.runs()) ++statuses[r.status];
+  EXPECT_EQ(statuses["failed"], 4);
+  EXPECT_EQ(statuses["timeout"], 2);
+}
+
+TEST_F(RunnerTest, StopKeepsFinishedRunsAndResumeRunsTheRestOnce) {
+  std::atomic<bool> stop{false};
+  RunnerOptions o = options();
+  o.stop = &stop;
+  auto measure = o.measure;
+  int count = 0;
+  o.measure = [&](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+    RunRecord r = measure(argv, mo);
+    // The fifth run is cut short by Ctrl-C: the signal reached the worker too.
+    if (++count == 5) {
+      stop = true;
+      r.term_signal = SIGINT;
+      r.exit_code = 130;
+    }
+    return r;
+  };
+  const auto e = make_effective(small_study());
+  const StudyOutcome first = run_study(e, o);
+  EXPECT_TRUE(first.interrupted);
+  EXPECT_EQ(first.ok, 4);
+  EXPECT_EQ(load_results(out_).runs_total, 4);
+
+  // Without --resume the store is not touched.
+  stop = false;
+  try {
+    run_study(e, o);
+    FAIL() << "expected an error";
+  } catch (const Error& err) {
+    EXPECT_THAT(err.what(), HasSubstr("already exists (add --resume"));
+  }
+
+  // Resume from a moved directory: stored checkpoints are found relative to it.
+  const std::string moved = dir_ + "/moved";
+  fs::rename(out_, moved);
+  out_ = moved;
+  o.out_dir = moved;
+  o.resume = true;
+  calls_.clear();
+  o.measure = measure;
+  const StudyOutcome second = run_study(e, o);
+  EXPECT_FALSE(second.interrupted);
+  EXPECT_EQ(second.already_stored, 4);
+  EXPECT_EQ(second.ok, 12);
+  EXPECT_EQ(calls_.size(), 12u);
+  ResultStore store = ResultStore::open(out_ + "/results.sqlite");
+  const auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 16u);
+  for (size_t i = 0; i < runs.size(); ++i) EXPECT_EQ(runs[i].position, int(i));
+}
+
+TEST_F(RunnerTest, ResumeRefusesOtherSettingsAndMissingStores) {
+  RunnerOptions o = options();
+  o.resume = true;
+  EXPECT_THROW(run_study(make_effective(small_study()), o), Error);
+  o.resume = false;
+  run_study(make_effective(small_study()), o);
+  StudySettings other = small_study();
+  other.repetitions = 4;
+  o.resume = true;
+  try {
+    run_study(make_effective(other), o);
+    FAIL() << "expected an error";
+  } catch (const Error& err) {
+    EXPECT_THAT(err.what(), HasSubstr("with other settings (repetitions is 3 there, 4 here)"));
+  }
+}
+
+TEST_F(RunnerTest, ASecondRunnerOnTheSameDirectoryIsRefused) {
+  fs::create_directories(out_);
+  const int fd = open((out_ + "/.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(flock(fd, LOCK_EX), 0);
+  try {
+    run_study(make_effective(small_study()), options());
+    FAIL() << "expected an error";
+  } catch (const Error& err) {
+    EXPECT_THAT(err.what(), HasSubstr("another greenbench is running a study in this directory"));
+  }
+  EXPECT_TRUE(calls_.empty());
+  close(fd);  // released: now it runs
+  EXPECT_EQ(run_study(make_effective(small_study()), options()).ok, 16);
+}
+
+TEST_F(RunnerTest, MissingWorkerIsRefusedBeforeAnythingRuns) {
+  fs::remove(workers_ + "/greenbench-tf");
+  try {
+    run_study(make_effective(small_study()), options());
+    FAIL() << "expected an error";
+  } catch (const Error& err) {
+    EXPECT_THAT(err.what(), HasSubstr("greenbench-tf: the tensorflow worker is not there"));
+  }
+  EXPECT_TRUE(calls_.empty());
+  EXPECT_FALSE(fs::exists(out_ + "/results.sqlite"));
+}
+
+TEST_F(RunnerTest, AdaptiveCooldownWaitsUntilPowerIsBackNearIdle) {
+  StudySettings s = small_study();
+  s.frameworks = {"pytorch"};
+  s.phases = {"train"};
+  s.repetitions = 2;
+  s.warmup = 0;
+  s.cooldown_s = -1;
+  s.idle_baseline_s = 3;
+  s.cooldown_tolerance = 0.1;
+  std::vector<double> windows;
+  int hot_windows = 3;
+  RunnerOptions o = options();
+  o.idle_power = [&](const MeasureOptions&, double seconds) {
+    windows.push_back(seconds);
+    if (windows.size() == 1) return std::map<std::string, double>{{"total", 10}, {"gpu", 1}};
+    // Hot for a few windows after the run, then within 10% of the idle 10 W.
+    const double watts = hot_windows-- > 0 ? 30 : 10.9;
+    return std::map<std::string, double>{{"total", watts}};
+  };
+  run_study(make_effective(s), o);
+  ASSERT_EQ(windows.size(), 5u);  // the baseline, 3 hot windows and 1 cool one
+  EXPECT_DOUBLE_EQ(windows[0], 3);
+  EXPECT_DOUBLE_EQ(windows[1], 0.5);
+  EXPECT_EQ(load_results(out_).environment["idle_power_w"]["total"], 10);
+}
+
+TEST_F(RunnerTest, AdaptiveCooldownStopsAtItsMaximum) {
+  StudySettings s = small_study();
+  s.frameworks = {"pytorch"};
+  s.phases = {"train"};
+  s.repetitions = 2;
+  s.warmup = 0;
+  s.cooldown_s = -1;
+  s.idle_baseline_s = 1;
+  s.cooldown_max_s = 0.2;
+  int windows = 0;
+  RunnerOptions o = options();
+  o.idle_power = [&](const MeasureOptions&, double seconds) {
+    ++windows;
+    usleep(useconds_t(seconds * 1e5));  // a tenth of the window, to keep the test short
+    return std::map<std::string, double>{{"total", windows == 1 ? 10.0 : 50.0}};
+  };
+  run_study(make_effective(s), o);
+  EXPECT_GE(windows, 2);  // the baseline and at least one window, however slow the machine
+  EXPECT_LE(windows, 8);  // but stopped after 0.2 s of 0.05 s windows
+  EXPECT_THAT(progress_.str(), HasSubstr("warning: total power 50 W did not come back within "
+                                         "10% of the idle 10 W in cooldown_max = 0.2 s"));
+}
+
+TEST_F(RunnerTest, FixedCooldownSleepsBetweenRuns) {
+  StudySettings s = small_study();
+  s.frameworks = {"pytorch"};
+  s.phases = {"train"};
+  s.repetitions = 3;
+  s.warmup = 0;
+  s.cooldown_s = 0.2;
+  const auto start = std::chrono::steady_clock::now();
+  run_study(make_effective(s), options());
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(elapsed, 0.4);  // two cooldowns between three runs
+  EXPECT_LT(elapsed, 3.0);
+}
+
+}  // namespace
+}  // namespace greenbench
+
+namespace greenbench {
+namespace {
+
+TEST_F(RunnerTest, InPlaceProgressShowsTheWorkersPhase) {
+  StudySettings s = small_study();
+  s.frameworks = {"pytorch"};
+  s.phases = {"train"};
+  s.repetitions = 2;
+  s.warmup = 0;
+  RunnerOptions o = options();
+  o.progress_in_place = true;
+  auto measure = o.measure;
+  o.measure = [&](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+    EXPECT_TRUE(mo.on_marker);
+    if (mo.on_marker) {
+      mo.on_marker("info framework_version 1");
+      mo.on_marker("begin train");
+    }
+    return measure(argv, mo);
+  };
+  run_study(make_effective(s), o);
+  const std::string text = progress_.str();
+  EXPECT_THAT(text, HasSubstr("\r\033[K[1/2] pytorch ncf train rep "));
+  EXPECT_THAT(text, HasSubstr(" · train\r\033[K[2/2] pytorch ncf train rep "));
+  EXPECT_THAT(text, HasSubstr(" · train · ETA "));
+  EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(Environment, NamesTheMachineAndVersions) {
+  const nlohmann::json env = capture_environment();
+  EXPECT_FALSE(env["cpu_model"].get<std::string>().empty());
+  EXPECT_GE(env["cpu_cores_online"].get<int>(), 1);
+  EXPECT_THAT(env["kernel"].get<std::string>(), HasSubstr("Linux"));
+  EXPECT_FALSE(env["greenbench_version"].get<std::string>().empty());
+  EXPECT_FALSE(env["greenbench_git_revision"].get<std::string>().empty());
+  EXPECT_TRUE(env.contains("cpu_governor"));  // null where the kernel has no cpufreq
+}
+
+}  // namespace
+}  // namespace greenbench
