@@ -21,7 +21,7 @@ struct MetricComparison {
   bool estimated_a = false;  ///< some of a's values (warm-up excluded) are estimated
   bool estimated_b = false;  ///< some of b's values (warm-up excluded) are estimated
   std::vector<double> values_a, values_b;  ///< the samples compared (warm-up excluded)
-  stats::Comparison stats;                 ///< p_holm / p_bonferroni over the whole family
+  stats::Comparison stats;                 ///< p_holm / p_bonferroni within its family
 };
 
 /// Spearman's ρ between energy and duration over the runs of one framework on one model × phase.
@@ -45,6 +45,7 @@ struct SummaryCount {
   int b_cheaper = 0;    ///< p_holm < alpha and Â12 > 0.5
   int a_cheaper_large = 0, b_cheaper_large = 0;  ///< of those, with a large Â12 magnitude
   int not_significant = 0;                       ///< p_holm >= alpha
+  bool estimated = false;  ///< some counted energy values are estimated, not measured
 };
 
 /// Settings of compare_results.
@@ -55,7 +56,8 @@ struct CompareSettings {
   stats::CompareOptions stats;  ///< test method, exact limit, bootstrap seed and resamples
 };
 
-/// The result of one compare call; its comparisons form one family for Holm and Bonferroni.
+/// The result of one compare call. Holm and Bonferroni adjust within families of one phase ×
+/// metric × pair of frameworks (the same question asked for each model).
 struct ComparisonSet {
   std::vector<std::string> frameworks;  ///< all frameworks seen, sorted
   std::string baseline;                 ///< "" when pairs are alphabetical
@@ -63,6 +65,7 @@ struct ComparisonSet {
   std::uint64_t bootstrap_seed = 1;
   int bootstrap_resamples = 2000;
   int warmup_excluded = 0;                    ///< warm-up observations left out
+  std::size_t family_count = 0;               ///< Holm/Bonferroni families (phase × metric × pair)
   std::vector<MetricComparison> comparisons;  ///< ordered by phase, model, pair, metric
   std::vector<EnergyTimeCorrelation> correlations;
   std::vector<SummaryCount> summary;

@@ -1,5 +1,6 @@
 // compare_results: turns a result set into per model × phase × metric comparisons between
-// frameworks, with one multiple-comparison family per call, and summarises who is cheaper.
+// frameworks, with one multiple-comparison family per phase × metric × pair, and summarises who
+// is cheaper.
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -66,6 +67,7 @@ std::string summary_line(const SummaryCount& s, double alpha) {
     out << "no significant difference in " << (s.comparisons == 1 ? "the " : "any of ")
         << s.comparisons << (s.comparisons == 1 ? " comparison" : " comparisons") << " (p_holm < "
         << alpha << ")";
+    if (s.estimated) out << " [energy estimated, not measured]";
     return out.str();
   }
   // The framework with more wins is named first so that the line reads as the verdict.
@@ -76,6 +78,7 @@ std::string summary_line(const SummaryCount& s, double alpha) {
       << (a_first ? s.b_cheaper : s.a_cheaper) << " ("
       << (a_first ? s.b_cheaper_large : s.a_cheaper_large) << " large), " << s.not_significant
       << " not significant (p_holm < " << alpha << ")";
+  if (s.estimated) out << " [energy estimated, not measured]";
   return out.str();
 }
 
@@ -187,14 +190,27 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
                                             report::metric_sort_key(y.metric));
                    });
 
-  // The family for Holm and Bonferroni is every comparison of this call.
-  std::vector<stats::Comparison> family;
-  family.reserve(set.comparisons.size());
-  for (const auto& c : set.comparisons) family.push_back(c.stats);
-  stats::holm_adjust(family);
-  for (std::size_t i = 0; i < family.size(); ++i) {
-    set.comparisons[i].stats.p_holm = family[i].p_holm;
-    set.comparisons[i].stats.p_bonferroni = family[i].p_bonferroni;
+  // One family for Holm and Bonferroni per phase × metric × pair of frameworks, across models:
+  // the question "does framework a cost more than b in this metric" asked once per model. A
+  // family of every comparison of the call would make significance impossible at the usual 5
+  // repetitions (the smallest exact p for 5 vs 5 is 2/252, and Holm multiplies it by the family
+  // size), and would mix unrelated questions such as loss and energy.
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, std::vector<std::size_t>>
+      families;
+  for (std::size_t i = 0; i < set.comparisons.size(); ++i) {
+    const auto& c = set.comparisons[i];
+    families[{c.phase, c.metric, c.a, c.b}].push_back(i);
+  }
+  set.family_count = families.size();
+  for (const auto& [key, members] : families) {
+    std::vector<stats::Comparison> family;
+    family.reserve(members.size());
+    for (std::size_t i : members) family.push_back(set.comparisons[i].stats);
+    stats::holm_adjust(family);
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      set.comparisons[members[k]].stats.p_holm = family[k].p_holm;
+      set.comparisons[members[k]].stats.p_bonferroni = family[k].p_bonferroni;
+    }
   }
 
   // Spearman ρ between the headline energy metric and duration, per model × phase × framework,
@@ -240,8 +256,10 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
       if (c->metric == "duration") counts.push_back(&duration);
       if (c->metric == report::headline_energy_metric(model_metrics[c->model]))
         counts.push_back(&energy);
+      const bool estimated = c->estimated_a || c->estimated_b;
       for (auto* s : counts) {
         ++s->comparisons;
+        if (estimated) s->estimated = true;
         const bool significant = c->stats.p_holm < settings.alpha;
         const bool large = c->stats.magnitude == "large";
         if (significant && c->stats.a12 < 0.5) {
@@ -343,8 +361,8 @@ nlohmann::json comparison_json(const ComparisonSet& set) {
        {{"frameworks", set.frameworks},
         {"baseline", set.baseline.empty() ? nlohmann::json(nullptr) : nlohmann::json(set.baseline)},
         {"alpha", set.alpha},
-        {"family", "all comparisons of this compare call"},
-        {"family_size", set.comparisons.size()},
+        {"family", "per phase, metric and pair of frameworks, across models"},
+        {"family_count", set.family_count},
         {"warmup_excluded", set.warmup_excluded},
         {"bootstrap", {{"seed", set.bootstrap_seed}, {"resamples", set.bootstrap_resamples}}},
         {"counts", counts},
