@@ -13,7 +13,8 @@ deps:
 	scripts/setup.sh
 
 configure: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) \
+	  -DGREENBENCH_WITH_TORCH=ON -DGREENBENCH_WITH_TENSORFLOW=ON
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)

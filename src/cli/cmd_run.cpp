@@ -40,7 +40,7 @@ options:
   --help               this text
 
 Ctrl-C stops after the run in flight (which is not stored); --resume continues.
-The study file format is described in docs/study-files.md.
+The study file format is described in the README (section "The study file").
 )";
 
 std::atomic<bool> g_stop{false};
@@ -66,6 +66,7 @@ std::vector<std::string> split_list(const std::string& text) {
 int cmd_run(const Args& args) {
   std::optional<std::string> study_file, out_dir;
   StudyOverrides overrides;
+  std::string override_args;  // repeated in the hint after an interruption
   bool resume = false, dry_run = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -95,14 +96,22 @@ int cmd_run(const Args& args) {
         throw Error("--reps: expected a positive integer, got '" + v + "'");
       }
       overrides.repetitions = n;
+      override_args += " --reps " + v;
     } else if (a == "--models") {
-      overrides.models = split_list(value("--models"));
+      const std::string list = value("--models");
+      overrides.models = split_list(list);
+      override_args += " --models " + list;
     } else if (a == "--frameworks") {
-      overrides.frameworks = split_list(value("--frameworks"));
+      const std::string list = value("--frameworks");
+      overrides.frameworks = split_list(list);
+      override_args += " --frameworks " + list;
     } else if (a == "--phases") {
-      overrides.phases = split_list(value("--phases"));
+      const std::string list = value("--phases");
+      overrides.phases = split_list(list);
+      override_args += " --phases " + list;
     } else if (a == "--scale") {
       overrides.scale = value("--scale");
+      override_args += " --scale " + *overrides.scale;
     } else if (!a.empty() && a[0] == '-') {
       throw Error("unknown option '" + a + "' (see greenbench run --help)");
     } else if (!study_file) {
@@ -146,7 +155,7 @@ int cmd_run(const Args& args) {
   if (outcome.interrupted) {
     std::cerr << "interrupted: the finished runs are stored; continue with\n  greenbench run "
               << (study_file ? *study_file + " " : std::string()) << "--out " << dir
-              << " --resume\n";
+              << override_args << " --resume\n";
     return 130;
   }
 

@@ -105,7 +105,7 @@ NvmlSource::NvmlSource(std::string library) : library_(std::move(library)) {
   };
   std::string missing;
   if (!resolve(api_->init, "nvmlInit_v2")) missing += " nvmlInit_v2";
-  if (!resolve(api_->shutdown, "nvmlShutdown")) missing += " nvmlShutdown";
+  resolve(api_->shutdown, "nvmlShutdown");  // optional: without it the library is left loaded
   if (!resolve(api_->count, "nvmlDeviceGetCount_v2")) missing += " nvmlDeviceGetCount_v2";
   if (!resolve(api_->handle_by_index, "nvmlDeviceGetHandleByIndex_v2")) {
     missing += " nvmlDeviceGetHandleByIndex_v2";
@@ -217,7 +217,7 @@ NvmlSource::NvmlSource(std::string library) : library_(std::move(library)) {
 }
 
 NvmlSource::~NvmlSource() {
-  if (initialised_) api_->shutdown();
+  if (initialised_ && api_->shutdown != nullptr) api_->shutdown();
   if (handle_ != nullptr) dlclose(handle_);
 }
 
