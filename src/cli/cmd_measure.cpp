@@ -1,13 +1,293 @@
-// Placeholder until the 'measure' command is implemented.
+// greenbench measure [OPTIONS] -- CMD ARGS...: run a command, measure its energy per phase,
+// exit with its exit status.
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/source_options.hpp"
+#include "greenbench/error.hpp"
+#include "greenbench/measure.hpp"
+#include "greenbench/record.hpp"
+#include "greenbench/trace.hpp"
 
 namespace greenbench::cli {
+namespace {
 
-int cmd_measure(const Args& /*args*/) {
-  std::fputs("greenbench measure: not implemented yet\n", stderr);
-  return 2;
+constexpr const char* kHelp =
+    "usage: greenbench measure [OPTIONS] -- CMD [ARGS...]\n"
+    "\n"
+    "Runs CMD (no shell), reads the energy counters every interval and whenever CMD writes a\n"
+    "marker line to the descriptor in $GREENBENCH_MARKER_FD, and prints energy and time per\n"
+    "phase ('run' is the whole command). Exits with CMD's exit status: 127 when it cannot be\n"
+    "started, 128+N when a signal N killed it. Estimated values are marked '(est.)'.\n"
+    "\n"
+    "options:\n"
+    "  --json FILE               write the run record as JSON ('-' = stdout)\n"
+    "  --trace FILE              write a Perfetto/Chrome trace of power and phases\n"
+    "  --interval-ms N           sampling period in milliseconds (default 50)\n"
+    "  --idle-baseline SECONDS   measure idle power first and report energy above idle\n"
+    "  --timeout SECONDS         stop CMD after this long (SIGTERM, SIGKILL 5 s later)\n"
+    "  --quiet                   print no table (only the cannot-start message)\n"
+    "  --help                    this text\n";
+
+double parse_number(const std::string& option, const std::string& value, double min,
+                    bool min_inclusive) {
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || errno != 0 || *end != '\0' || !std::isfinite(v) ||
+      (min_inclusive ? v < min : v <= min)) {
+    throw Error(option + ": expected a number " + (min_inclusive ? ">= " : "> ") +
+                std::to_string(static_cast<int>(min)) + ", got '" + value + "'");
+  }
+  return v;
+}
+
+int parse_interval_ms(const std::string& value) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || errno != 0 || *end != '\0' || v < 1 || v > 3600000) {
+    throw Error("--interval-ms: expected a whole number of milliseconds from 1 to 3600000, got '" +
+                value + "'");
+  }
+  return static_cast<int>(v);
+}
+
+std::string format_joules(double j, bool estimated) {
+  char buf[48];
+  if (std::fabs(j) >= 1e5) {
+    std::snprintf(buf, sizeof buf, "%.4g J", j);
+  } else if (std::fabs(j) >= 100) {
+    std::snprintf(buf, sizeof buf, "%.1f J", j);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.3f J", j);
+  }
+  return std::string(buf) + (estimated ? " (est.)" : "");
+}
+
+// The columns of the table: total, then the contract domains in order, then anything else;
+// per-device ids stay in the JSON.
+std::vector<std::string> table_domains(const RunRecord& r) {
+  static const std::vector<std::string> order = {"total", "cpu_package", "cpu_core", "cpu_uncore",
+                                                 "dram",  "psys",        "gpu"};
+  std::vector<std::string> out;
+  if (r.phases.empty()) return out;
+  const auto& e = r.phases[0].energy_j;
+  for (const auto& d : order) {
+    if (e.count(d) != 0) out.push_back(d);
+  }
+  for (const auto& [key, joules] : e) {
+    if (key.find(':') == std::string::npos && std::find(out.begin(), out.end(), key) == out.end()) {
+      out.push_back(key);
+    }
+  }
+  return out;
+}
+
+void print_table(const RunRecord& r, std::FILE* out) {
+  std::string command;
+  for (const auto& a : r.command) command += (command.empty() ? "" : " ") + a;
+  if (r.term_signal != 0) {
+    std::fprintf(out, "greenbench measure: '%s' was killed by signal %d after %.3f s\n",
+                 command.c_str(), r.term_signal, r.duration_s);
+  } else {
+    std::fprintf(out, "greenbench measure: '%s' exited with status %d after %.3f s\n",
+                 command.c_str(), r.exit_code, r.duration_s);
+  }
+  const auto domains = table_domains(r);
+  const bool above_idle = !r.idle_power_w.empty() && r.idle_power_w.count("total") != 0;
+
+  // Indent nested phases: a phase lies inside the open phases that contain its interval.
+  std::vector<int> depth(r.phases.size(), 0);
+  std::vector<std::size_t> stack;
+  for (std::size_t i = 1; i < r.phases.size(); ++i) {
+    const auto& p = r.phases[i];
+    while (!stack.empty()) {
+      const auto& q = r.phases[stack.back()];
+      if (q.start_s <= p.start_s && p.end_s <= q.end_s) break;
+      stack.pop_back();
+    }
+    depth[i] = static_cast<int>(stack.size()) + 1;
+    stack.push_back(i);
+  }
+
+  std::size_t name_width = 5;
+  for (std::size_t i = 0; i < r.phases.size(); ++i) {
+    name_width = std::max(name_width, r.phases[i].name.size() + 2 * depth[i] + 1);
+  }
+  std::fprintf(out, "\n%-*s %11s", static_cast<int>(name_width), "phase", "duration");
+  for (const auto& d : domains) std::fprintf(out, "  %18s", d.c_str());
+  if (above_idle) std::fprintf(out, "  %18s", "total above idle");
+  std::fputc('\n', out);
+  for (std::size_t i = 0; i < r.phases.size(); ++i) {
+    const auto& p = r.phases[i];
+    const std::string name =
+        std::string(2 * depth[i], ' ') + p.name + (p.closed_at_exit ? "*" : "");
+    std::fprintf(out, "%-*s %9.3f s", static_cast<int>(name_width), name.c_str(), p.duration_s);
+    for (const auto& d : domains) {
+      auto e = p.energy_j.find(d);
+      auto q = p.quality.find(d);
+      const std::string cell =
+          e == p.energy_j.end()
+              ? "-"
+              : format_joules(e->second, q != p.quality.end() && q->second == "estimated");
+      std::fprintf(out, "  %18s", cell.c_str());
+    }
+    if (above_idle) {
+      auto e = p.energy_above_idle_j.find("total");
+      auto q = p.quality.find("total");
+      const std::string cell =
+          e == p.energy_above_idle_j.end()
+              ? "-"
+              : format_joules(e->second, q != p.quality.end() && q->second == "estimated");
+      std::fprintf(out, "  %18s", cell.c_str());
+    }
+    std::fputc('\n', out);
+  }
+  bool any_closed = false;
+  for (const auto& p : r.phases) any_closed = any_closed || p.closed_at_exit;
+  if (any_closed) std::fputs("* left open by the command, closed when it exited\n", out);
+  if (domains.empty())
+    std::fputs("(no energy source could be read: see 'greenbench sources')\n", out);
+  if (!r.idle_power_w.empty()) {
+    std::fputs("idle power:", out);
+    for (const auto& d : domains) {
+      auto it = r.idle_power_w.find(d);
+      if (it != r.idle_power_w.end()) std::fprintf(out, " %s %.2f W", d.c_str(), it->second);
+    }
+    std::fputc('\n', out);
+  }
+  for (const auto& s : r.sources) {
+    std::fprintf(out, "source %s (%s)", s.name.c_str(), s.quality.c_str());
+    if (!s.parameters.empty()) std::fprintf(out, ": %s", s.parameters.c_str());
+    std::fputc('\n', out);
+  }
+  for (const auto& m : r.metrics) {
+    std::fprintf(out, "metric %s = %.10g%s%s (in %s)\n", m.name.c_str(), m.value,
+                 m.unit.empty() ? "" : " ", m.unit.c_str(), m.phase.c_str());
+  }
+  for (const auto& [key, text] : r.info) {
+    std::fprintf(out, "info %s: %s\n", key.c_str(), text.c_str());
+  }
+  for (const auto& w : r.warnings) std::fprintf(out, "warning: %s\n", w.c_str());
+}
+
+// Opens an output before the command runs, so a bad path fails fast instead of after an hour.
+std::unique_ptr<std::ofstream> open_output(const std::string& option, const std::string& path) {
+  if (path.empty() || path == "-") return nullptr;
+  auto out = std::make_unique<std::ofstream>(path);
+  if (!*out) throw Error(option + ": cannot open '" + path + "' for writing");
+  return out;
+}
+
+}  // namespace
+
+int cmd_measure(const Args& args) {
+  MeasureOptions options;
+  options.sources = SourceOptions::from_environment();
+  std::string json_path;
+  std::string trace_path;
+  bool quiet = false;
+  std::vector<std::string> command;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--") {
+      command.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      if (command.empty()) throw Error("missing command after '--'");
+      break;
+    }
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kHelp, stdout);
+      std::fputs(kSourceOptionsHelp, stdout);
+      return 0;
+    }
+    if (arg == "--quiet" || arg == "-q") {
+      quiet = true;
+      continue;
+    }
+    if (parse_source_option(args, i, options.sources)) continue;
+    std::string option = arg;
+    std::string value;
+    bool has_value = false;
+    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      option = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    auto take_value = [&]() -> const std::string& {
+      if (!has_value) {
+        if (i + 1 >= args.size()) throw Error(option + ": missing value");
+        value = args[++i];
+      }
+      return value;
+    };
+    if (option == "--json") {
+      json_path = take_value();
+    } else if (option == "--trace") {
+      trace_path = take_value();
+    } else if (option == "--interval-ms") {
+      options.interval_ms = parse_interval_ms(take_value());
+    } else if (option == "--idle-baseline") {
+      options.idle_baseline_s = parse_number(option, take_value(), 0, true);
+    } else if (option == "--timeout") {
+      options.timeout_s = parse_number(option, take_value(), 0, false);
+    } else if (arg.rfind("-", 0) == 0) {
+      throw Error("unknown option '" + arg + "' (see greenbench measure --help)");
+    } else {
+      throw Error("unexpected argument '" + arg + "': put the command after '--'");
+    }
+  }
+  if (command.empty())
+    throw Error("missing command: greenbench measure [OPTIONS] -- CMD [ARGS...]");
+  if (json_path == "-" && trace_path == "-") throw Error("--json and --trace cannot both be '-'");
+  auto json_out = open_output("--json", json_path);
+  auto trace_out = open_output("--trace", trace_path);
+  options.keep_trace = !trace_path.empty();
+
+  const RunRecord record = measure_command(command, options);
+  if (record.exit_code == 127 && record.phases.empty()) {
+    // Not started: one line, like a shell says it.
+    for (const auto& w : record.warnings) {
+      if (w.rfind("cannot start", 0) == 0)
+        std::fprintf(stderr, "greenbench measure: %s\n", w.c_str());
+    }
+  } else if (!quiet) {
+    print_table(record, stderr);
+  }
+  if (!json_path.empty()) {
+    const std::string text = to_json(record).dump(2) + "\n";
+    if (json_out) {
+      *json_out << text;
+      json_out->flush();
+      if (!*json_out)
+        std::fprintf(stderr, "greenbench measure: --json: cannot write '%s'\n", json_path.c_str());
+    } else {
+      std::fputs(text.c_str(), stdout);
+    }
+  }
+  if (!trace_path.empty()) {
+    if (trace_out) {
+      write_chrome_trace(record, *trace_out);
+      trace_out->flush();
+      if (!*trace_out)
+        std::fprintf(stderr, "greenbench measure: --trace: cannot write '%s'\n",
+                     trace_path.c_str());
+    } else {
+      write_chrome_trace(record, std::cout);
+    }
+  }
+  return record.exit_code;
 }
 
 }  // namespace greenbench::cli

@@ -1,0 +1,113 @@
+// What the sampler costs per tick: the meter's own bookkeeping, and a batch read of each real
+// backend (powercap on a fake tree of the kernel's layout, the CPU estimate on this process).
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "energy/sources.hpp"
+#include "measure/meter.hpp"
+#include "measure/session.hpp"
+
+namespace {
+
+using namespace greenbench;
+
+// A source that returns fixed, slowly rising counters: isolates the meter from I/O.
+class CountingSource : public EnergySource {
+ public:
+  explicit CountingSource(int domains) {
+    for (int i = 0; i < domains; ++i) {
+      DomainInfo d;
+      d.domain = i % 2 == 0 ? "cpu_package" : "dram";
+      d.device = i / 2;
+      d.id = d.domain + ":" + std::to_string(d.device);
+      d.range_j = 262143.328850;
+      domains_.push_back(d);
+    }
+    values_.assign(domains_.size(), 0);
+  }
+  [[nodiscard]] std::string name() const override { return "counting"; }
+  [[nodiscard]] const std::vector<DomainInfo>& domains() const override { return domains_; }
+  std::vector<double> read() override {
+    for (auto& v : values_) v += 0.5;
+    return values_;
+  }
+
+ private:
+  std::vector<DomainInfo> domains_;
+  std::vector<double> values_;
+};
+
+// One sampler tick as the sampler thread does it: a batch read of every source, the
+// cumulative-energy update and the power-trace row.
+void run_ticks(benchmark::State& state, std::vector<std::unique_ptr<EnergySource>> sources) {
+  std::vector<std::string> warnings;
+  measure::Meter meter(std::move(sources), &warnings);
+  meter.start(0);
+  measure::Session session(&meter, &warnings);
+  double t = 0;
+  for (auto _ : state) {
+    t += 0.05;
+    meter.sample(t);
+    session.tick(t);
+  }
+  state.SetLabel(std::to_string(meter.domains().size()) + " domains");
+}
+
+void BM_SamplerTickBookkeeping(benchmark::State& state) {
+  std::vector<std::unique_ptr<EnergySource>> sources;
+  sources.push_back(std::make_unique<CountingSource>(static_cast<int>(state.range(0))));
+  run_ticks(state, std::move(sources));
+}
+BENCHMARK(BM_SamplerTickBookkeeping)->Arg(2)->Arg(8);
+
+void BM_SamplerMarkerPair(benchmark::State& state) {
+  std::vector<std::string> warnings;
+  std::vector<std::unique_ptr<EnergySource>> sources;
+  sources.push_back(std::make_unique<CountingSource>(2));
+  measure::Meter meter(std::move(sources), &warnings);
+  meter.start(0);
+  measure::Session session(&meter, &warnings);
+  double t = 0;
+  for (auto _ : state) {
+    session.feed("begin step\n", t += 0.001);
+    session.feed("end step\n", t += 0.001);
+  }
+}
+BENCHMARK(BM_SamplerMarkerPair);
+
+void BM_SamplerTickPowercap(benchmark::State& state) {
+  namespace fs = std::filesystem;
+  const fs::path root =
+      fs::temp_directory_path() / ("gb-bench-powercap-" + std::to_string(getpid()));
+  auto zone = [&](const fs::path& dir, const char* name, const char* uj) {
+    fs::create_directories(dir);
+    std::ofstream(dir / "name") << name << "\n";
+    std::ofstream(dir / "energy_uj") << uj << "\n";
+    std::ofstream(dir / "max_energy_range_uj") << "262143328850\n";
+  };
+  zone(root / "intel-rapl:0", "package-0", "123456789012");
+  zone(root / "intel-rapl:0" / "intel-rapl:0:2", "dram", "23456789012");
+  fs::create_directory_symlink(root / "intel-rapl:0" / "intel-rapl:0:2", root / "intel-rapl:0:2");
+  {
+    std::vector<std::unique_ptr<EnergySource>> sources;
+    sources.push_back(std::make_unique<energy::RaplPowercapSource>(root.string()));
+    run_ticks(state, std::move(sources));
+  }
+  fs::remove_all(root);
+}
+BENCHMARK(BM_SamplerTickPowercap);
+
+// The estimate attached to this process: its cost grows with the processes it must look at.
+void BM_SamplerTickCpuEstimate(benchmark::State& state) {
+  std::vector<std::unique_ptr<EnergySource>> sources;
+  sources.push_back(std::make_unique<energy::CpuEstimateSource>(10, 0));
+  sources.back()->attach(getpid());
+  run_ticks(state, std::move(sources));
+}
+BENCHMARK(BM_SamplerTickCpuEstimate);
+
+}  // namespace

@@ -1,0 +1,157 @@
+// Marker protocol parsing. Everything here is lenient in what it reports and strict in what it
+// accepts: a bad line never stops a measurement, it only becomes a warning.
+#include "measure/marker_parser.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+
+namespace greenbench::measure {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t'; }
+
+// Splits off the next whitespace-separated token; `rest` keeps what follows it.
+std::string_view next_token(std::string_view* rest) {
+  std::size_t i = 0;
+  while (i < rest->size() && is_space((*rest)[i])) ++i;
+  std::size_t j = i;
+  while (j < rest->size() && !is_space((*rest)[j])) ++j;
+  std::string_view token = rest->substr(i, j - i);
+  rest->remove_prefix(j);
+  return token;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (is_space(s.front()) || s.front() == '\r')) s.remove_prefix(1);
+  while (!s.empty() && (is_space(s.back()) || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+MarkerLine invalid(std::string error) {
+  MarkerLine m;
+  m.verb = MarkerLine::Verb::kInvalid;
+  m.error = std::move(error);
+  return m;
+}
+
+std::string quoted(std::string_view s) { return "'" + printable_excerpt(s, 72) + "'"; }
+
+}  // namespace
+
+bool is_valid_marker_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxMarkerName) return false;
+  for (char c : name) {
+    const bool ok =
+        (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+MarkerLine parse_marker_line(std::string_view line) {
+  if (line.size() >= kMaxMarkerLine) {
+    return invalid("line longer than " + std::to_string(kMaxMarkerLine - 1) + " bytes");
+  }
+  std::string_view rest = trim(line);
+  if (rest.empty()) {
+    MarkerLine m;
+    m.verb = MarkerLine::Verb::kBlank;
+    return m;
+  }
+  const std::string_view verb = next_token(&rest);
+  MarkerLine m;
+  if (verb == "begin" || verb == "end") {
+    const std::string_view name = next_token(&rest);
+    if (name.empty()) return invalid(std::string(verb) + " without a phase name");
+    if (!is_valid_marker_name(name)) {
+      return invalid("bad phase name " + quoted(name) + " (want [a-z0-9_.-]{1,64})");
+    }
+    if (!trim(rest).empty()) return invalid("unexpected text after the phase name");
+    m.verb = verb == "begin" ? MarkerLine::Verb::kBegin : MarkerLine::Verb::kEnd;
+    m.name = std::string(name);
+    return m;
+  }
+  if (verb == "metric") {
+    const std::string_view name = next_token(&rest);
+    const std::string_view value = next_token(&rest);
+    const std::string_view unit = next_token(&rest);
+    if (name.empty() || value.empty()) return invalid("metric needs a name and a value");
+    if (!is_valid_marker_name(name)) {
+      return invalid("bad metric name " + quoted(name) + " (want [a-z0-9_.-]{1,64})");
+    }
+    const std::string value_text(value);
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(value_text.c_str(), &end);
+    if (end != value_text.c_str() + value_text.size() || !std::isfinite(v) || errno == ERANGE) {
+      return invalid("bad metric value " + quoted(value) + " (want a finite number)");
+    }
+    if (unit.size() > kMaxMarkerName) return invalid("metric unit longer than 64 bytes");
+    if (!trim(rest).empty()) return invalid("unexpected text after the metric unit");
+    m.verb = MarkerLine::Verb::kMetric;
+    m.name = std::string(name);
+    m.value = v;
+    m.unit = std::string(unit);
+    return m;
+  }
+  if (verb == "info") {
+    const std::string_view key = next_token(&rest);
+    if (key.empty()) return invalid("info without a key");
+    if (!is_valid_marker_name(key)) {
+      return invalid("bad info key " + quoted(key) + " (want [a-z0-9_.-]{1,64})");
+    }
+    m.verb = MarkerLine::Verb::kInfo;
+    m.name = std::string(key);
+    m.text = std::string(trim(rest));
+    return m;
+  }
+  return invalid("unknown verb " + quoted(verb) + " (want begin, end, metric or info)");
+}
+
+std::string printable_excerpt(std::string_view line, std::size_t max_bytes) {
+  std::string out;
+  const bool cut = line.size() > max_bytes;
+  if (cut) line = line.substr(0, max_bytes);
+  out.reserve(line.size() + 3);
+  for (char c : line) {
+    const auto u = static_cast<unsigned char>(c);
+    out.push_back(u < 0x20 || u == 0x7f ? '?' : c);
+  }
+  if (cut) out += "...";
+  return out;
+}
+
+void LineSplitter::feed(std::string_view bytes, std::vector<Line>* out) {
+  while (!bytes.empty()) {
+    const std::size_t nl = bytes.find('\n');
+    const std::string_view piece = bytes.substr(0, nl);
+    if (discarding_) {
+      if (nl == std::string_view::npos) return;
+      discarding_ = false;
+    } else {
+      // Keep at most one byte more than allowed: enough to know the line is too long.
+      const std::size_t room = kMaxMarkerLine - pending_.size();
+      pending_.append(piece.substr(0, std::min(piece.size(), room)));
+      if (pending_.size() >= kMaxMarkerLine) {
+        out->push_back({std::move(pending_), true});
+        pending_.clear();
+        discarding_ = nl == std::string_view::npos;
+      } else if (nl != std::string_view::npos) {
+        out->push_back({std::move(pending_), false});
+        pending_.clear();
+      }
+    }
+    if (nl == std::string_view::npos) return;
+    bytes.remove_prefix(nl + 1);
+  }
+}
+
+void LineSplitter::flush(std::vector<Line>* out) {
+  if (!pending_.empty()) out->push_back({std::move(pending_), false});
+  pending_.clear();
+  discarding_ = false;
+}
+
+}  // namespace greenbench::measure

@@ -1,0 +1,69 @@
+#pragma once
+// A measurement session: marker lines in, phases with their energy out.
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "greenbench/record.hpp"
+#include "measure/marker_parser.hpp"
+#include "measure/meter.hpp"
+
+namespace greenbench::measure {
+
+/// Turns time-stamped marker bytes and meter readings into phases, metrics and info.
+/// Single-threaded: the sampler loop owns it while the command runs.
+class Session {
+ public:
+  /// `meter` must have been start()ed at the run's start time; `warnings` collects malformed
+  /// lines and phases closed at exit.
+  Session(Meter* meter, std::vector<std::string>* warnings,
+          std::function<void(const std::string&)> on_marker = {});
+
+  /// Bytes read from the marker pipe at monotonic time t. A begin or end among them makes the
+  /// meter read at t (once per call: lines that arrive together share one reading).
+  void feed(std::string_view bytes, double t);
+  /// The run ended at t: reads the meter, handles an unterminated last line, closes open phases.
+  void finish(double t);
+  /// Appends the per-tick power sample (average over the interval since the previous tick).
+  void tick(double t);
+
+  /// Fills phases ("run" first), metrics, info, trace and warnings of `record`.
+  void fill(RunRecord* record, bool keep_trace) const;
+  /// Number of malformed lines seen.
+  [[nodiscard]] std::size_t malformed_lines() const { return malformed_; }
+
+ private:
+  struct OpenPhase {
+    std::size_t index;            // into phases_
+    std::vector<double> begin_j;  // meter snapshot when it began
+  };
+  void handle(const LineSplitter::Line& line, double t, bool* sampled);
+  void malformed(const std::string& why, std::string_view text);
+  void close_phase(const OpenPhase& open, double t, bool at_exit);
+
+  Meter* meter_;
+  std::vector<std::string>* warnings_;
+  std::function<void(const std::string&)> on_marker_;
+  LineSplitter splitter_;
+  std::vector<LineSplitter::Line> lines_;  // reused between feeds
+  std::vector<PhaseRecord> phases_;        // marker phases in order of beginning
+  std::vector<OpenPhase> stack_;
+  std::vector<MetricRecord> metrics_;
+  std::map<std::string, std::string> info_;
+  std::size_t line_number_ = 0;
+  std::size_t malformed_ = 0;
+  PhaseRecord run_;
+  bool finished_ = false;
+  // Power trace.
+  std::vector<PowerSample> trace_;
+  std::vector<double> tick_j_;  // cumulative snapshot at the previous tick
+  double tick_t_ = 0;
+};
+
+/// Warnings for individual malformed lines stop after this many; the total is always reported.
+inline constexpr std::size_t kMaxLineWarnings = 20;
+
+}  // namespace greenbench::measure

@@ -1,0 +1,103 @@
+// Chrome trace-event JSON (the format ui.perfetto.dev and chrome://tracing import) of one run.
+#include "greenbench/trace.hpp"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace greenbench {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr int kPid = 1;
+constexpr int kPhaseTid = 1;
+
+double to_us(double seconds) { return seconds * 1e6; }
+
+json counter_event(const std::string& domain, double t_s, double watts) {
+  return {
+      {"name", "power " + domain}, {"ph", "C"}, {"ts", to_us(t_s)}, {"pid", kPid}, {"cat", "power"},
+      {"args", {{"W", watts}}}};
+}
+
+}  // namespace
+
+void write_chrome_trace(const RunRecord& record, std::ostream& out) {
+  json events = json::array();
+  std::string command;
+  for (const auto& a : record.command) command += (command.empty() ? "" : " ") + a;
+  events.push_back({{"name", "process_name"},
+                    {"ph", "M"},
+                    {"pid", kPid},
+                    {"tid", kPhaseTid},
+                    {"args", {{"name", "greenbench measure: " + command}}}});
+  events.push_back({{"name", "thread_name"},
+                    {"ph", "M"},
+                    {"pid", kPid},
+                    {"tid", kPhaseTid},
+                    {"args", {{"name", "phases"}}}});
+
+  // Phases: "run" first, then marker phases in order of beginning, which is the order a viewer
+  // needs to nest complete events that start at the same instant.
+  for (const auto& p : record.phases) {
+    json args = json::object();
+    args["duration_s"] = p.duration_s;
+    for (const auto& [domain, joules] : p.energy_j) {
+      auto q = p.quality.find(domain);
+      const bool estimated = q != p.quality.end() && q->second == "estimated";
+      args["energy_j " + domain + (estimated ? " (estimated)" : "")] = joules;
+    }
+    for (const auto& [domain, joules] : p.energy_above_idle_j) {
+      args["energy_above_idle_j " + domain] = joules;
+    }
+    if (p.closed_at_exit) args["closed_at_exit"] = true;
+    events.push_back({{"name", p.name},
+                      {"cat", "phase"},
+                      {"ph", "X"},
+                      {"ts", to_us(p.start_s)},
+                      {"dur", to_us(p.duration_s)},
+                      {"pid", kPid},
+                      {"tid", kPhaseTid},
+                      {"args", std::move(args)}});
+  }
+
+  // A power sample is the average over the interval that ends at its t_s; a counter value holds
+  // from its timestamp to the next one, so each value is placed at the start of its interval,
+  // and the last one is repeated at the end so that its interval has a width.
+  double interval_start = 0;
+  for (const auto& sample : record.trace) {
+    for (std::size_t d = 0; d < record.trace_domains.size() && d < sample.power_w.size(); ++d) {
+      events.push_back(counter_event(record.trace_domains[d], interval_start, sample.power_w[d]));
+    }
+    interval_start = sample.t_s;
+  }
+  if (!record.trace.empty()) {
+    const auto& last = record.trace.back();
+    for (std::size_t d = 0; d < record.trace_domains.size() && d < last.power_w.size(); ++d) {
+      events.push_back(counter_event(record.trace_domains[d], last.t_s, last.power_w[d]));
+    }
+  }
+
+  // Viewers show otherData as a table of strings: metrics and info go there, flattened.
+  json other = {{"command", command},
+                {"exit_code", std::to_string(record.exit_code)},
+                {"duration_s", std::to_string(record.duration_s)}};
+  for (const auto& m : record.metrics) {
+    char value[64];
+    std::snprintf(value, sizeof value, "%.10g", m.value);
+    other["metric " + m.name] =
+        std::string(value) + (m.unit.empty() ? "" : " " + m.unit) + " (phase " + m.phase + ")";
+  }
+  for (const auto& [key, text] : record.info) other["info " + key] = text;
+  for (std::size_t i = 0; i < record.warnings.size(); ++i) {
+    other["warning " + std::to_string(i + 1)] = record.warnings[i];
+  }
+  json doc = {{"traceEvents", std::move(events)},
+              {"displayTimeUnit", "ms"},
+              {"otherData", std::move(other)}};
+  out << doc.dump() << '\n';
+}
+
+}  // namespace greenbench

@@ -1,0 +1,199 @@
+// A fake NVML library for tests: the subset of NVML's C ABI that greenbench loads with dlopen,
+// driven by environment variables so a test (or a whole `greenbench` process) controls it:
+//   FAKE_NVML_GPUS       comma list of GPU kinds: "energy" (has the total-energy counter),
+//                        "power" (power draw only), "none" (neither); default "energy"
+//   FAKE_NVML_WATTS      power per GPU, one value for all or a comma list; default 100
+//   FAKE_NVML_STATE      optional file read on every query: one number per GPU, the energy
+//                        counter in mJ for "energy" GPUs, the power in mW for "power" GPUs;
+//                        GPUs without a number fall back to FAKE_NVML_WATTS
+//   FAKE_NVML_INIT_ERROR nvmlInit_v2 returns this code (e.g. 9, driver not loaded)
+// Without a state file the energy counter advances with wall time at FAKE_NVML_WATTS.
+// Built three times: complete; FAKE_NVML_MINIMAL (required functions and power draw only);
+// FAKE_NVML_INCOMPLETE (lacks nvmlDeviceGetCount_v2).
+#include <time.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr int kSuccess = 0;
+constexpr int kUninitialized = 1;
+constexpr int kInvalidArgument = 2;
+constexpr int kNotSupported = 3;
+constexpr int kInsufficientSize = 7;
+constexpr unsigned long long kCounterStartMj = 1000000;  // a counter running since driver load
+
+struct Gpu {
+  std::string kind;
+  double watts = 100;
+};
+
+std::vector<Gpu> g_gpus;
+bool g_initialised = false;
+double g_init_s = 0;
+
+double now_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+std::vector<std::string> split(const char* text) {
+  std::vector<std::string> items;
+  std::stringstream in(text != nullptr ? text : "");
+  std::string item;
+  while (std::getline(in, item, ',')) items.push_back(item);
+  return items;
+}
+
+// The state file's number for GPU i, if the file and the number exist.
+bool state_value(unsigned i, double* value) {
+  const char* path = std::getenv("FAKE_NVML_STATE");
+  if (path == nullptr) return false;
+  std::ifstream in(path);
+  double v = 0;
+  for (unsigned k = 0; k <= i; ++k) {
+    if (!(in >> v)) return false;
+  }
+  *value = v;
+  return true;
+}
+
+Gpu* device(void* handle) {
+  for (auto& gpu : g_gpus) {
+    if (&gpu == handle) return &gpu;
+  }
+  return nullptr;
+}
+
+unsigned index_of(const Gpu* gpu) { return static_cast<unsigned>(gpu - g_gpus.data()); }
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) int nvmlInit_v2() {
+  if (const char* e = std::getenv("FAKE_NVML_INIT_ERROR")) return std::atoi(e);
+  const char* kinds = std::getenv("FAKE_NVML_GPUS");
+  const auto kind_list = split(kinds != nullptr ? kinds : "energy");
+  const auto watts = split(std::getenv("FAKE_NVML_WATTS"));
+  g_gpus.clear();
+  for (std::size_t i = 0; i < kind_list.size(); ++i) {
+    Gpu gpu{kind_list[i], 100};
+    if (!watts.empty()) gpu.watts = std::atof((i < watts.size() ? watts[i] : watts[0]).c_str());
+    g_gpus.push_back(gpu);
+  }
+  g_initialised = true;
+  g_init_s = now_s();
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlShutdown() {
+  if (!g_initialised) return kUninitialized;
+  g_initialised = false;
+  return kSuccess;
+}
+
+#ifndef FAKE_NVML_INCOMPLETE
+__attribute__((visibility("default"))) int nvmlDeviceGetCount_v2(unsigned* count) {
+  if (!g_initialised) return kUninitialized;
+  if (count == nullptr) return kInvalidArgument;
+  *count = static_cast<unsigned>(g_gpus.size());
+  return kSuccess;
+}
+#endif
+
+__attribute__((visibility("default"))) int nvmlDeviceGetHandleByIndex_v2(unsigned index,
+                                                                         void** handle) {
+  if (!g_initialised) return kUninitialized;
+  if (handle == nullptr || index >= g_gpus.size()) return kInvalidArgument;
+  *handle = &g_gpus[index];
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetPowerUsage(void* handle, unsigned* mw) {
+  Gpu* gpu = device(handle);
+  if (!g_initialised) return kUninitialized;
+  if (gpu == nullptr || mw == nullptr) return kInvalidArgument;
+  if (gpu->kind == "none") return kNotSupported;
+  double value = 0;
+  if (gpu->kind == "power" && state_value(index_of(gpu), &value)) {
+    *mw = static_cast<unsigned>(value);
+  } else {
+    *mw = static_cast<unsigned>(gpu->watts * 1000);
+  }
+  return kSuccess;
+}
+
+#ifndef FAKE_NVML_MINIMAL
+__attribute__((visibility("default"))) int nvmlDeviceGetTotalEnergyConsumption(
+    void* handle, unsigned long long* mj) {
+  Gpu* gpu = device(handle);
+  if (!g_initialised) return kUninitialized;
+  if (gpu == nullptr || mj == nullptr) return kInvalidArgument;
+  if (gpu->kind != "energy") return kNotSupported;
+  double value = 0;
+  if (state_value(index_of(gpu), &value)) {
+    *mj = static_cast<unsigned long long>(value);
+  } else {
+    *mj =
+        kCounterStartMj + static_cast<unsigned long long>(gpu->watts * (now_s() - g_init_s) * 1e3);
+  }
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetName(void* handle, char* name,
+                                                             unsigned length) {
+  Gpu* gpu = device(handle);
+  if (gpu == nullptr || name == nullptr) return kInvalidArgument;
+  const std::string text = "Fake GPU " + std::to_string(index_of(gpu)) + " (" + gpu->kind + ")";
+  if (text.size() + 1 > length) return kInsufficientSize;
+  std::memcpy(name, text.c_str(), text.size() + 1);
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetUUID(void* handle, char* uuid,
+                                                             unsigned length) {
+  Gpu* gpu = device(handle);
+  if (gpu == nullptr || uuid == nullptr) return kInvalidArgument;
+  char text[64];
+  std::snprintf(text, sizeof text, "GPU-fa4e%04x-0000-4000-8000-%012x", index_of(gpu),
+                index_of(gpu));
+  if (std::strlen(text) + 1 > length) return kInsufficientSize;
+  std::memcpy(uuid, text, std::strlen(text) + 1);
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetPowerManagementLimit(void* handle,
+                                                                             unsigned* mw) {
+  Gpu* gpu = device(handle);
+  if (gpu == nullptr || mw == nullptr) return kInvalidArgument;
+  *mw = 300000;
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) const char* nvmlErrorString(int result) {
+  switch (result) {
+    case kSuccess:
+      return "Success";
+    case kUninitialized:
+      return "Uninitialized";
+    case kInvalidArgument:
+      return "Invalid Argument";
+    case kNotSupported:
+      return "Not Supported";
+    case 9:
+      return "Driver Not Loaded";
+    default:
+      return "Unknown Error";
+  }
+}
+#endif
+
+}  // extern "C"

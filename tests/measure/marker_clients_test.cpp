@@ -1,0 +1,164 @@
+// Both marker clients, run as real commands under measure_command: what they announce must
+// arrive as the phases, metrics and info of the record.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "fake_source.hpp"
+#include "greenbench/measure.hpp"
+#include "measure/run.hpp"
+
+namespace greenbench::measure {
+namespace {
+
+using greenbench::testing::counter;
+using greenbench::testing::FakeSource;
+
+RunRecord run(const std::vector<std::string>& argv, MeasureOptions options = {}) {
+  auto s = std::make_unique<FakeSource>("fake", std::vector{counter("cpu_package", 0)});
+  s->run_at({10});
+  std::vector<std::unique_ptr<EnergySource>> v;
+  v.push_back(std::move(s));
+  return measure_with_sources(argv, options, std::move(v));
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += s + "\n";
+  return out;
+}
+
+std::vector<std::string> phase_names(const RunRecord& r) {
+  std::vector<std::string> out;
+  for (const auto& p : r.phases) out.push_back(p.name);
+  return out;
+}
+
+const MetricRecord& metric(const RunRecord& r, const std::string& name) {
+  for (const auto& m : r.metrics) {
+    if (m.name == name) return m;
+  }
+  throw std::runtime_error("no metric " + name);
+}
+
+void expect_common_phases(const RunRecord& r) {
+  ASSERT_EQ(r.exit_code, 0) << joined(r.warnings);
+  EXPECT_TRUE(r.warnings.empty()) << joined(r.warnings);
+  ASSERT_GE(r.phases.size(), 4u);
+  EXPECT_EQ(r.phases[1].name, "setup");
+  EXPECT_EQ(r.phases[2].name, "train");
+  EXPECT_EQ(r.phases[3].name, "epoch-1");
+  EXPECT_GE(r.phases[1].duration_s, 0.025);
+  EXPECT_GE(r.phases[3].duration_s, 0.025);
+  // Nesting: epoch-1 lies inside train, and setup ended before train began.
+  EXPECT_LE(r.phases[2].start_s, r.phases[3].start_s);
+  EXPECT_GE(r.phases[2].end_s, r.phases[3].end_s);
+  EXPECT_LE(r.phases[1].end_s, r.phases[2].start_s);
+  for (const auto& p : r.phases) {
+    EXPECT_FALSE(p.closed_at_exit) << p.name;
+    EXPECT_NEAR(p.energy_j.at("cpu_package"), 10 * p.duration_s, 0.02) << p.name;
+  }
+  EXPECT_EQ(metric(r, "loss").phase, "epoch-1");
+  EXPECT_DOUBLE_EQ(metric(r, "loss").value, 0.25);
+  EXPECT_EQ(metric(r, "samples").phase, "train");
+  EXPECT_EQ(metric(r, "samples").unit, "samples");
+  EXPECT_DOUBLE_EQ(metric(r, "samples").value, 51200);
+  EXPECT_EQ(metric(r, "accuracy_top1").phase, "run");
+  EXPECT_DOUBLE_EQ(metric(r, "accuracy_top1").value, 0.734);
+}
+
+TEST(MarkerClients, CppHeader) {
+  const auto r = run({std::string(GREENBENCH_BIN_DIR) + "/marker_client_workload"});
+  expect_common_phases(r);
+  EXPECT_EQ(phase_names(r), (std::vector<std::string>{"run", "setup", "train", "epoch-1"}));
+  EXPECT_EQ(r.info.at("client"), "c++ header second line");
+  EXPECT_EQ(r.metrics.size(), 3u);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(MarkerClients, CppHeaderWritesTheProtocolLines) {
+  // The descriptor may be any file: here a plain one, to read back exactly what was written.
+  const std::string out = ::testing::TempDir() + "/cpp_markers.txt";
+  const std::string cmd = "GREENBENCH_MARKER_FD=7 " + std::string(GREENBENCH_BIN_DIR) +
+                          "/marker_client_workload 7>" + out;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(slurp(out),
+            "info client c++ header second line\n"
+            "begin setup\n"
+            "end setup\n"
+            "begin train\n"
+            "begin epoch-1\n"
+            "metric loss 0.25\n"
+            "end epoch-1\n"
+            "metric samples 51200 samples\n"
+            "end train\n"
+            "metric accuracy_top1 0.734\n");
+}
+
+TEST(MarkerClients, PythonWritesTheProtocolLines) {
+  const std::string out = ::testing::TempDir() + "/py_markers.txt";
+  const std::string cmd =
+      "GREENBENCH_MARKER_FD=7 PYTHONPATH=" + std::string(GREENBENCH_SOURCE_DIR) +
+      "/python python3 -c 'import greenbench_markers as gb\n"
+      "with gb.phase(\"train\"):\n gb.metric(\"accuracy_top1\", 0.734)\n"
+      "gb.metric(\"samples\", 51200, \"samples\")\ngb.info(\"k\", \"a\\nb\")' 7>" +
+      out;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_EQ(slurp(out),
+            "begin train\n"
+            "metric accuracy_top1 0.734\n"
+            "end train\n"
+            "metric samples 51200.0 samples\n"
+            "info k a b\n");
+}
+
+TEST(MarkerClients, CppHeaderIsSilentWhenNotMeasured) {
+  // Run directly, without a marker descriptor: it must still succeed (and write nothing).
+  const std::string cmd = "env -u GREENBENCH_MARKER_FD " + std::string(GREENBENCH_BIN_DIR) +
+                          "/marker_client_workload 2>/dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
+TEST(MarkerClients, Python) {
+  MeasureOptions o;
+  o.extra_env = {"PYTHONPATH=" + std::string(GREENBENCH_SOURCE_DIR) + "/python",
+                 "PYTHONDONTWRITEBYTECODE=1"};
+  const auto r = run(
+      {"python3", std::string(GREENBENCH_SOURCE_DIR) + "/tests/measure/python_client_workload.py"},
+      o);
+  expect_common_phases(r);
+  EXPECT_EQ(phase_names(r),
+            (std::vector<std::string>{"run", "setup", "train", "epoch-1", "failing"}));
+  EXPECT_FALSE(r.phases[4].closed_at_exit);
+  EXPECT_THAT(r.info.at("client"), ::testing::MatchesRegex("python [0-9]+\\.[0-9]+"));
+  // 3000 two-byte characters do not fit: cut at a character boundary to fit 4096 bytes.
+  const std::string& long_text = r.info.at("long");
+  EXPECT_EQ(long_text.size() % 2, 0u);
+  EXPECT_EQ(long_text.size(), 4096u - 1 - 10 - 1);  // "info long " + text + "\n" <= 4096
+  EXPECT_EQ(r.metrics.size(), 3u + 4 * 50);
+  for (int i = 0; i < 4; ++i) {
+    int count = 0;
+    for (const auto& m : r.metrics) count += m.name == "t" + std::to_string(i) ? 1 : 0;
+    EXPECT_EQ(count, 50);
+  }
+}
+
+TEST(MarkerClients, PythonIsSilentWhenNotMeasured) {
+  const std::string cmd =
+      "env -u GREENBENCH_MARKER_FD PYTHONPATH=" + std::string(GREENBENCH_SOURCE_DIR) +
+      "/python python3 -c 'import greenbench_markers as gb; "
+      "assert not gb.enabled(); gb.begin(\"a\"); gb.metric(\"x\", 1); gb.end(\"a\")'";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
+}  // namespace
+}  // namespace greenbench::measure

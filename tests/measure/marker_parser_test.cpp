@@ -1,0 +1,154 @@
+// The marker protocol parser: every accepted form and every malformed case.
+#include "measure/marker_parser.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace greenbench::measure {
+namespace {
+
+using Verb = MarkerLine::Verb;
+
+TEST(MarkerParser, BeginAndEnd) {
+  auto m = parse_marker_line("begin train");
+  EXPECT_EQ(m.verb, Verb::kBegin);
+  EXPECT_EQ(m.name, "train");
+  m = parse_marker_line("end train\r");
+  EXPECT_EQ(m.verb, Verb::kEnd);
+  EXPECT_EQ(m.name, "train");
+  m = parse_marker_line("  begin \t epoch-1.warm_up  ");
+  EXPECT_EQ(m.verb, Verb::kBegin);
+  EXPECT_EQ(m.name, "epoch-1.warm_up");
+}
+
+TEST(MarkerParser, Metric) {
+  auto m = parse_marker_line("metric accuracy_top1 0.734");
+  EXPECT_EQ(m.verb, Verb::kMetric);
+  EXPECT_EQ(m.name, "accuracy_top1");
+  EXPECT_DOUBLE_EQ(m.value, 0.734);
+  EXPECT_EQ(m.unit, "");
+  m = parse_marker_line("metric samples 51200 samples");
+  EXPECT_EQ(m.verb, Verb::kMetric);
+  EXPECT_DOUBLE_EQ(m.value, 51200);
+  EXPECT_EQ(m.unit, "samples");
+  m = parse_marker_line("metric loss -1.5e-3 nats/token");
+  EXPECT_EQ(m.verb, Verb::kMetric);
+  EXPECT_DOUBLE_EQ(m.value, -1.5e-3);
+  EXPECT_EQ(m.unit, "nats/token");
+}
+
+TEST(MarkerParser, Info) {
+  auto m = parse_marker_line("info framework torch 2.15.0 (cpu, 2 threads)");
+  EXPECT_EQ(m.verb, Verb::kInfo);
+  EXPECT_EQ(m.name, "framework");
+  EXPECT_EQ(m.text, "torch 2.15.0 (cpu, 2 threads)");
+  m = parse_marker_line("info device");
+  EXPECT_EQ(m.verb, Verb::kInfo);
+  EXPECT_EQ(m.text, "");
+}
+
+TEST(MarkerParser, BlankLinesAreNotErrors) {
+  EXPECT_EQ(parse_marker_line("").verb, Verb::kBlank);
+  EXPECT_EQ(parse_marker_line(" \t\r").verb, Verb::kBlank);
+}
+
+TEST(MarkerParser, PhaseNames) {
+  EXPECT_TRUE(is_valid_marker_name("a"));
+  EXPECT_TRUE(is_valid_marker_name(std::string(64, 'x')));
+  EXPECT_FALSE(is_valid_marker_name(std::string(65, 'x')));
+  EXPECT_FALSE(is_valid_marker_name(""));
+  EXPECT_FALSE(is_valid_marker_name("Train"));
+  EXPECT_FALSE(is_valid_marker_name("tr ain"));
+  EXPECT_FALSE(is_valid_marker_name("train/1"));
+  EXPECT_FALSE(is_valid_marker_name("z\xc3\xa9"));
+}
+
+struct BadLine {
+  std::string line;
+  std::string error_part;
+};
+
+class MalformedLine : public ::testing::TestWithParam<BadLine> {};
+
+TEST_P(MalformedLine, IsInvalidWithReason) {
+  const auto m = parse_marker_line(GetParam().line);
+  EXPECT_EQ(m.verb, Verb::kInvalid) << GetParam().line;
+  EXPECT_NE(m.error.find(GetParam().error_part), std::string::npos) << m.error;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllCases, MalformedLine,
+    ::testing::Values(
+        BadLine{"start train", "unknown verb 'start'"}, BadLine{"BEGIN train", "unknown verb"},
+        BadLine{"begin", "without a phase name"}, BadLine{"end", "without a phase name"},
+        BadLine{"begin Train", "bad phase name 'Train'"},
+        BadLine{"begin " + std::string(65, 'a'), "bad phase name"},
+        BadLine{"begin a/b", "bad phase name"}, BadLine{"begin train extra", "unexpected text"},
+        BadLine{"metric", "needs a name and a value"},
+        BadLine{"metric loss", "needs a name and a value"},
+        BadLine{"metric Loss 1", "bad metric name"},
+        BadLine{"metric loss abc", "bad metric value 'abc'"},
+        BadLine{"metric loss 1.5x", "bad metric value"},
+        BadLine{"metric loss nan", "bad metric value"},
+        BadLine{"metric loss inf", "bad metric value"},
+        BadLine{"metric loss 1e999", "bad metric value"},
+        BadLine{"metric loss 1 J extra", "unexpected text after the metric unit"},
+        BadLine{"metric loss 1 " + std::string(65, 'u'), "unit longer"},
+        BadLine{"info", "info without a key"}, BadLine{"info Key text", "bad info key"},
+        BadLine{"begin " + std::string(4100, 'a'), "longer than 4095 bytes"}));
+
+TEST(LineSplitter, SplitsAcrossChunks) {
+  LineSplitter s;
+  std::vector<LineSplitter::Line> out;
+  s.feed("begin a\nend", &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].text, "begin a");
+  s.feed(" a\nmetric x 1\n", &out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].text, "end a");
+  EXPECT_EQ(out[2].text, "metric x 1");
+  s.feed("info k v", &out);
+  EXPECT_EQ(out.size(), 3u);
+  s.flush(&out);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[3].text, "info k v");
+  EXPECT_FALSE(out[3].overlong);
+}
+
+TEST(LineSplitter, OverlongLineIsDroppedAndReportedOnce) {
+  LineSplitter s;
+  std::vector<LineSplitter::Line> out;
+  const std::string big(5000, 'x');
+  s.feed(big.substr(0, 3000), &out);
+  s.feed(big.substr(3000), &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_TRUE(out[0].overlong);
+  EXPECT_EQ(out[0].text.size(), kMaxMarkerLine);
+  s.feed("yyy\nbegin b\n", &out);  // the rest of the long line is dropped, the next line is kept
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].text, "begin b");
+  EXPECT_FALSE(out[1].overlong);
+}
+
+TEST(LineSplitter, LongestAllowedLineIsKept) {
+  LineSplitter s;
+  std::vector<LineSplitter::Line> out;
+  const std::string line = "info k " + std::string(kMaxMarkerLine - 1 - 7, 'v');
+  ASSERT_EQ(line.size() + 1, kMaxMarkerLine);
+  s.feed(line + "\n", &out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].overlong);
+  EXPECT_EQ(parse_marker_line(out[0].text).verb, MarkerLine::Verb::kInfo);
+  s.feed(std::string(kMaxMarkerLine, 'v') + "\n", &out);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_TRUE(out[1].overlong);
+}
+
+TEST(PrintableExcerpt, TruncatesAndHidesControlCharacters) {
+  EXPECT_EQ(printable_excerpt("a\x01z"), "a?z");
+  EXPECT_EQ(printable_excerpt(std::string(100, 'a'), 10), "aaaaaaaaaa...");
+}
+
+}  // namespace
+}  // namespace greenbench::measure

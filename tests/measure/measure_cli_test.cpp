@@ -1,0 +1,287 @@
+// End to end: build/bin/greenbench measure on a workload that advances a fake powercap counter
+// tree and writes markers; the JSON must give each phase the joules the workload added.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using ::testing::HasSubstr;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "greenbench-measure-XXXXXX").string();
+    path_ = mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  [[nodiscard]] const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+void write_file(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream(path) << text;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+struct CliResult {
+  int rc = -1;
+  std::string err;
+};
+
+class MeasureCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // One package (wraps far away: 9e12 uJ) with a DRAM sub-zone, counters at 13 digits so the
+    // workload can rewrite them in place with one write of the same length.
+    const fs::path pkg = root() / "intel-rapl:0";
+    write_file(pkg / "name", "package-0\n");
+    write_file(pkg / "energy_uj", "1000000000000\n");
+    write_file(pkg / "max_energy_range_uj", "9000000000000\n");
+    const fs::path dram = pkg / "intel-rapl:0:2";
+    write_file(dram / "name", "dram\n");
+    write_file(dram / "energy_uj", "2000000000000\n");
+    write_file(dram / "max_energy_range_uj", "9000000000000\n");
+    fs::create_directory_symlink(dram, root() / "intel-rapl:0:2");
+  }
+
+  fs::path root() const { return dir_.path() / "powercap"; }
+  std::string counters() const {
+    return (root() / "intel-rapl:0" / "energy_uj").string() + "," +
+           (root() / "intel-rapl:0" / "intel-rapl:0:2" / "energy_uj").string();
+  }
+
+  // Runs greenbench measure with the fake tree and the given options and command.
+  CliResult measure(const std::vector<std::string>& options, const std::vector<std::string>& cmd) {
+    std::string line = quote(std::string(GREENBENCH_BIN_DIR) + "/greenbench") + " measure" +
+                       " --powercap-root " + quote(root().string()) +
+                       " --perf-root /nonexistent --nvml-lib /nonexistent/libnvidia-ml.so.1";
+    for (const auto& o : options) line += " " + quote(o);
+    if (!cmd.empty()) line += " --";
+    for (const auto& c : cmd) line += " " + quote(c);
+    const fs::path err = dir_.path() / "stderr.txt";
+    line += " 2>" + quote(err.string()) + " >" + quote((dir_.path() / "stdout.txt").string());
+    const int status = std::system(line.c_str());
+    CliResult r;
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.err = slurp(err);
+    return r;
+  }
+
+  std::vector<std::string> workload(const std::vector<std::string>& steps) const {
+    std::vector<std::string> v = {std::string(GREENBENCH_BIN_DIR) + "/fake_rapl_workload",
+                                  counters()};
+    v.insert(v.end(), steps.begin(), steps.end());
+    return v;
+  }
+
+  fs::path path(const std::string& name) const { return dir_.path() / name; }
+
+  TempDir dir_;
+};
+
+const json& phase(const json& record, const std::string& name) {
+  for (const auto& p : record["phases"]) {
+    if (p["name"] == name) return p;
+  }
+  throw std::runtime_error("no phase " + name);
+}
+
+double joules(const json& p, const std::string& domain) {
+  return p["energy_j"][domain].get<double>();
+}
+
+TEST_F(MeasureCli, JoulesPerPhaseMatchTheCounterFile) {
+  // The harness reads the counters when a marker arrives; the workload waits after each marker
+  // before it moves the counters again, so that even on a loaded machine the reading falls
+  // between the two. Ticks every 5 ms read in between as well and must not change the result.
+  const auto r =
+      measure({"--json", path("run.json").string(), "--interval-ms", "5"},
+              workload({"add:1.5,0.5", "begin:setup", "sleep:100", "add:2,1", "end:setup",
+                        "begin:train", "sleep:100", "add:10,3", "sleep:50", "add:20,6",
+                        "metric:loss:0.5", "end:train", "sleep:100", "add:0.25,0"}));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json j = json::parse(slurp(path("run.json")));
+  ASSERT_EQ(j["sources"].size(), 1u) << j.dump(2);
+  EXPECT_EQ(j["sources"][0]["name"], "rapl-powercap");
+  const auto& run = phase(j, "run");
+  const auto& setup = phase(j, "setup");
+  const auto& train = phase(j, "train");
+  EXPECT_NEAR(joules(setup, "cpu_package"), 2, 0.02);
+  EXPECT_NEAR(joules(setup, "dram"), 1, 0.01);
+  EXPECT_NEAR(joules(setup, "total"), 3, 0.03);
+  EXPECT_NEAR(joules(train, "cpu_package"), 30, 0.3);
+  EXPECT_NEAR(joules(train, "cpu_package:0"), 30, 0.3);
+  EXPECT_NEAR(joules(train, "dram"), 9, 0.09);
+  EXPECT_NEAR(joules(train, "total"), 39, 0.39);
+  EXPECT_NEAR(joules(run, "cpu_package"), 33.75, 0.3375);
+  EXPECT_NEAR(joules(run, "dram"), 10.5, 0.105);
+  EXPECT_NEAR(joules(run, "total"), 44.25, 0.4425);
+  EXPECT_EQ(train["quality"]["total"], "measured");
+  EXPECT_GE(train["duration_s"].get<double>(), 0.14);
+  EXPECT_EQ(j["metrics"][0]["name"], "loss");
+  EXPECT_EQ(j["metrics"][0]["phase"], "train");
+  EXPECT_EQ(j["exit_code"], 0);
+  EXPECT_TRUE(j["warnings"].empty()) << j["warnings"].dump();
+  // The table on stderr has the phases and the measured values.
+  EXPECT_THAT(r.err, HasSubstr("exited with status 0"));
+  EXPECT_THAT(r.err, HasSubstr("39.000 J"));
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("(est.)")));
+}
+
+TEST_F(MeasureCli, CounterWrapThroughThePowercapBackend) {
+  // Package counter 5 J below its range of 1e6 J; the workload sets it past the wrap.
+  write_file(root() / "intel-rapl:0" / "max_energy_range_uj", "1000000000000\n");
+  write_file(root() / "intel-rapl:0" / "energy_uj", "0999995000000\n");
+  const auto r = measure(
+      {"--json", path("run.json").string(), "--interval-ms", "5"},
+      workload({"begin:a", "sleep:100", "set:0000001000000", "sleep:30", "add:2", "end:a"}));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json j = json::parse(slurp(path("run.json")));
+  EXPECT_NEAR(joules(phase(j, "a"), "cpu_package"), 5 + 1 + 2, 0.08);
+  EXPECT_NEAR(joules(phase(j, "run"), "cpu_package"), 8, 0.08);
+}
+
+TEST_F(MeasureCli, WithoutMarkersTheWholeRunIsOnePhase) {
+  const auto r = measure({"--json", path("run.json").string()}, workload({"add:7,1", "sleep:30"}));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json j = json::parse(slurp(path("run.json")));
+  ASSERT_EQ(j["phases"].size(), 1u);
+  EXPECT_NEAR(joules(j["phases"][0], "total"), 8, 0.08);
+}
+
+TEST_F(MeasureCli, PhaseLeftOpenIsClosedAtExitAndMalformedLinesAreWarnings) {
+  const auto r = measure({"--json", path("run.json").string()},
+                         workload({"begin:open", "sleep:100", "add:4,0", "raw:begin Bad",
+                                   "raw:hello world", "exit:3"}));
+  EXPECT_EQ(r.rc, 3);
+  const json j = json::parse(slurp(path("run.json")));
+  const auto& open = phase(j, "open");
+  EXPECT_TRUE(open["closed_at_exit"].get<bool>());
+  EXPECT_NEAR(joules(open, "cpu_package"), 4, 0.04);
+  const std::string warnings = j["warnings"].dump();
+  EXPECT_THAT(warnings, HasSubstr("bad phase name 'Bad'"));
+  EXPECT_THAT(warnings, HasSubstr("unknown verb 'hello'"));
+  EXPECT_THAT(warnings, HasSubstr("left open"));
+  EXPECT_EQ(j["exit_code"], 3);
+}
+
+TEST_F(MeasureCli, IdleBaselineAddsEnergyAboveIdle) {
+  const auto r = measure({"--json", path("run.json").string(), "--idle-baseline", "0.1"},
+                         workload({"add:5,0"}));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json j = json::parse(slurp(path("run.json")));
+  // The fake counters do not move while idle: idle power 0, energy above idle = energy.
+  EXPECT_DOUBLE_EQ(j["idle_power_w"]["total"].get<double>(), 0);
+  EXPECT_NEAR(j["phases"][0]["energy_above_idle_j"]["total"].get<double>(), 5, 0.05);
+}
+
+TEST_F(MeasureCli, TraceIsChromeTraceEventJson) {
+  const auto r = measure({"--trace", path("run.trace.json").string(), "--interval-ms", "10"},
+                         workload({"begin:a", "add:1,1", "sleep:100", "end:a"}));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json t = json::parse(slurp(path("run.trace.json")));
+  ASSERT_TRUE(t["traceEvents"].is_array());
+  int complete = 0, counters = 0, meta = 0;
+  for (const auto& e : t["traceEvents"]) {
+    const std::string ph = e["ph"];
+    if (ph == "X") {
+      ++complete;
+      EXPECT_TRUE(e.contains("dur"));
+      EXPECT_TRUE(e["ts"].is_number());
+    } else if (ph == "C") {
+      ++counters;
+      EXPECT_TRUE(e["args"]["W"].is_number());
+    } else if (ph == "M") {
+      ++meta;
+    }
+    EXPECT_EQ(e["pid"], 1);
+  }
+  EXPECT_EQ(complete, 2);
+  EXPECT_GE(counters, 5);
+  EXPECT_EQ(meta, 2);
+}
+
+TEST_F(MeasureCli, ExitStatusOfTheCommand) {
+  EXPECT_EQ(measure({"--quiet"}, {"sh", "-c", "exit 3"}).rc, 3);
+  EXPECT_EQ(measure({"--quiet"}, {"sh", "-c", "kill -TERM $$"}).rc, 128 + 15);
+  const auto r = measure({}, {"sh", "-c", "kill -INT $$"});
+  EXPECT_EQ(r.rc, 128 + 2);
+  EXPECT_THAT(r.err, HasSubstr("killed by signal 2"));
+}
+
+TEST_F(MeasureCli, CommandThatCannotStart) {
+  const auto r = measure({}, {"greenbench-no-such-program"});
+  EXPECT_EQ(r.rc, 127);
+  EXPECT_EQ(r.err,
+            "greenbench measure: cannot start 'greenbench-no-such-program': No such file or "
+            "directory\n");
+}
+
+TEST_F(MeasureCli, Timeout) {
+  const auto r =
+      measure({"--timeout", "0.2", "--json", path("run.json").string()}, {"sleep", "20"});
+  EXPECT_EQ(r.rc, 128 + 15);
+  const json j = json::parse(slurp(path("run.json")));
+  EXPECT_TRUE(j["timed_out"].get<bool>());
+  EXPECT_EQ(j["signal"], 15);
+}
+
+TEST_F(MeasureCli, BadUsageIsOneLineAndExit2) {
+  struct Case {
+    std::vector<std::string> options;
+    std::vector<std::string> cmd;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"--bogus"}, {"true"}, "unknown option '--bogus'"},
+      {{"--interval-ms", "0"}, {"true"}, "--interval-ms"},
+      {{"--interval-ms", "fast"}, {"true"}, "--interval-ms"},
+      {{"--timeout", "-1"}, {"true"}, "--timeout"},
+      {{"--timeout", "abc"}, {"true"}, "--timeout"},
+      {{"--idle-baseline", "x"}, {"true"}, "--idle-baseline"},
+      {{"--json"}, {}, "--json: missing value"},
+      {{"--cpu-watts-per-core", "lots"}, {"true"}, "--cpu-watts-per-core"},
+      {{"--"}, {}, "missing command after '--'"},
+      {{}, {}, "missing command"},
+      {{"--json", "/nonexistent/dir/x.json"}, {"true"}, "--json: cannot open"},
+  };
+  for (const auto& c : cases) {
+    const auto r = measure(c.options, c.cmd);
+    EXPECT_EQ(r.rc, 2) << c.message;
+    EXPECT_THAT(r.err, HasSubstr(c.message));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_EQ(measure({"--help"}, {}).rc, 0);
+  EXPECT_THAT(slurp(path("stdout.txt")), HasSubstr("--idle-baseline SECONDS"));
+}
+
+}  // namespace

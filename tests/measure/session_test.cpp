@@ -1,0 +1,295 @@
+// Phases and energy attribution with a fake source whose counters the test sets by hand.
+#include "measure/session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "fake_source.hpp"
+
+namespace greenbench::measure {
+namespace {
+
+using greenbench::testing::counter;
+using greenbench::testing::FakeSource;
+using greenbench::testing::gauge;
+
+struct Rig {
+  std::vector<std::string> warnings;
+  FakeSource* source = nullptr;
+  std::unique_ptr<Meter> meter;
+  std::unique_ptr<Session> session;
+
+  explicit Rig(std::vector<DomainInfo> domains, std::vector<double> start_values) {
+    auto s = std::make_unique<FakeSource>("fake", std::move(domains));
+    source = s.get();
+    source->set(std::move(start_values));
+    std::vector<std::unique_ptr<EnergySource>> sources;
+    sources.push_back(std::move(s));
+    meter = std::make_unique<Meter>(std::move(sources), &warnings);
+    meter->start(100.0);
+    session = std::make_unique<Session>(meter.get(), &warnings);
+  }
+  RunRecord record() const {
+    RunRecord r;
+    session->fill(&r, true);
+    return r;
+  }
+};
+
+const PhaseRecord& phase(const RunRecord& r, const std::string& name) {
+  for (const auto& p : r.phases) {
+    if (p.name == name) return p;
+  }
+  throw std::runtime_error("no phase " + name);
+}
+
+TEST(Session, EnergyPerPhaseIsTheCounterDeltaAtTheMarkers) {
+  Rig rig({counter("cpu_package", 0), counter("dram", 0)}, {10, 5});
+  rig.source->set({12, 6});
+  rig.session->feed("begin setup\n", 101.0);
+  rig.source->set({20, 7});
+  rig.meter->sample(101.5);  // a tick inside the phase must not change its energy
+  rig.session->tick(101.5);
+  rig.source->set({32, 9});
+  rig.session->feed("end setup\nbegin train\n", 102.0);
+  rig.source->set({72, 19});
+  rig.session->feed("end train\n", 104.0);
+  rig.source->set({75, 20});
+  rig.session->finish(104.5);
+  const RunRecord r = rig.record();
+  ASSERT_EQ(r.phases.size(), 3u);
+  EXPECT_EQ(r.phases[0].name, "run");
+  EXPECT_DOUBLE_EQ(r.phases[0].duration_s, 4.5);
+  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("cpu_package"), 65);
+  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("dram"), 15);
+  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("total"), 80);
+  const auto& setup = phase(r, "setup");
+  EXPECT_DOUBLE_EQ(setup.start_s, 1.0);
+  EXPECT_DOUBLE_EQ(setup.end_s, 2.0);
+  EXPECT_DOUBLE_EQ(setup.energy_j.at("cpu_package"), 20);
+  EXPECT_DOUBLE_EQ(setup.energy_j.at("cpu_package:0"), 20);
+  EXPECT_DOUBLE_EQ(setup.energy_j.at("dram"), 3);
+  EXPECT_DOUBLE_EQ(setup.energy_j.at("total"), 23);
+  EXPECT_EQ(setup.quality.at("total"), "measured");
+  const auto& train = phase(r, "train");
+  EXPECT_DOUBLE_EQ(train.duration_s, 2.0);
+  EXPECT_DOUBLE_EQ(train.energy_j.at("total"), 50);
+  EXPECT_FALSE(train.closed_at_exit);
+  EXPECT_TRUE(rig.warnings.empty());
+  // The trace's one tick: average power over 1.5 s since the start.
+  ASSERT_EQ(r.trace.size(), 1u);
+  EXPECT_EQ(r.trace_domains[0], "total");
+  EXPECT_DOUBLE_EQ(r.trace[0].power_w[0], (10 + 2) / 1.5);
+}
+
+TEST(Session, SumsPerDomainAndTotalLeavesOutCoreUncoreAndPsys) {
+  Rig rig({counter("cpu_package", 0), counter("cpu_package", 1), counter("cpu_core", 0),
+           counter("psys", 0), counter("gpu", 1), counter("cpu_uncore", 0)},
+          {0, 0, 0, 0, 0, 0});
+  rig.source->set({10, 20, 5, 100, 40, 1});
+  rig.session->finish(101);
+  const auto r = rig.record();
+  const auto& e = r.phases[0].energy_j;
+  EXPECT_DOUBLE_EQ(e.at("cpu_package:0"), 10);
+  EXPECT_DOUBLE_EQ(e.at("cpu_package:1"), 20);
+  EXPECT_DOUBLE_EQ(e.at("cpu_package"), 30);
+  EXPECT_DOUBLE_EQ(e.at("cpu_core"), 5);
+  EXPECT_DOUBLE_EQ(e.at("psys"), 100);
+  EXPECT_DOUBLE_EQ(e.at("gpu"), 40);
+  EXPECT_DOUBLE_EQ(e.at("gpu:1"), 40);
+  EXPECT_DOUBLE_EQ(e.at("total"), 70);
+  EXPECT_EQ(e.count("dram"), 0u) << "a domain no source provides is absent, not zero";
+}
+
+TEST(Session, CounterWrapIsCountedOnce) {
+  // 262144 J range: 262000 -> 100 is 244 J, not a negative number or a huge one.
+  Rig rig({counter("cpu_package", 0, 262144)}, {261900});
+  rig.source->set({262000});
+  rig.session->feed("begin a\n", 101);
+  rig.source->set({100});
+  rig.meter->sample(101.5);
+  rig.source->set({300});
+  rig.session->feed("end a\n", 102);
+  rig.session->finish(102);
+  const auto r = rig.record();
+  EXPECT_DOUBLE_EQ(phase(r, "a").energy_j.at("cpu_package"), 244 + 200);
+  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("cpu_package"), 100 + 244 + 200);
+}
+
+TEST(Session, PowerGaugeIsIntegratedWithTheTrapezoidRuleIncludingAtMarkers) {
+  Rig rig({gauge("gpu", 0)}, {100});
+  rig.source->set({200});
+  rig.session->feed("begin a\n", 102);  // 0..2 s: (100+200)/2*2 = 300 J
+  rig.source->set({200});
+  rig.session->feed("end a\n", 103);  // 2..3 s: 200 J
+  rig.source->set({0});
+  rig.session->finish(104);  // 3..4 s: 100 J
+  const auto r = rig.record();
+  EXPECT_DOUBLE_EQ(phase(r, "a").energy_j.at("gpu"), 200);
+  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("gpu"), 600);
+  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("total"), 600);
+}
+
+TEST(Session, EstimatedQualityPropagatesToSumsAndTotal) {
+  Rig rig({counter("cpu_package", 0, 0, Quality::kEstimated), counter("gpu", 0)}, {0, 0});
+  rig.source->set({5, 7});
+  rig.session->finish(101);
+  const auto r = rig.record();
+  EXPECT_EQ(r.phases[0].quality.at("cpu_package"), "estimated");
+  EXPECT_EQ(r.phases[0].quality.at("cpu_package:0"), "estimated");
+  EXPECT_EQ(r.phases[0].quality.at("gpu"), "measured");
+  EXPECT_EQ(r.phases[0].quality.at("total"), "estimated");
+}
+
+TEST(Session, PhasesNestInLifoOrder) {
+  Rig rig({counter("cpu_package", 0)}, {0});
+  rig.source->set({1});
+  rig.session->feed("begin outer\n", 101);
+  rig.source->set({3});
+  rig.session->feed("begin inner\nmetric loss 0.5\n", 102);
+  rig.source->set({7});
+  rig.session->feed("end outer\n", 103);  // not the innermost: ignored with a warning
+  rig.session->feed("end inner\n", 103);
+  rig.source->set({15});
+  rig.session->feed("metric acc 0.9 ratio\nend outer\nmetric after 1\n", 104);
+  rig.session->finish(105);
+  const auto r = rig.record();
+  ASSERT_EQ(r.phases.size(), 3u);
+  EXPECT_EQ(r.phases[1].name, "outer");
+  EXPECT_EQ(r.phases[2].name, "inner");
+  EXPECT_DOUBLE_EQ(r.phases[1].energy_j.at("cpu_package"), 14);
+  EXPECT_DOUBLE_EQ(r.phases[2].energy_j.at("cpu_package"), 4);
+  EXPECT_DOUBLE_EQ(r.phases[2].end_s, 3);
+  ASSERT_EQ(rig.warnings.size(), 1u);
+  EXPECT_NE(rig.warnings[0].find("marker line 4 ignored: end of phase 'outer' but the innermost "
+                                 "open phase is 'inner'"),
+            std::string::npos)
+      << rig.warnings[0];
+  ASSERT_EQ(r.metrics.size(), 3u);
+  EXPECT_EQ(r.metrics[0].phase, "inner");
+  EXPECT_EQ(r.metrics[1].phase, "outer");
+  EXPECT_EQ(r.metrics[1].unit, "ratio");
+  EXPECT_EQ(r.metrics[2].phase, "run");
+  EXPECT_EQ(rig.session->malformed_lines(), 1u);
+}
+
+TEST(Session, EndWithoutBeginIsMalformed) {
+  Rig rig({counter("cpu_package", 0)}, {0});
+  rig.session->feed("end x\n", 101);
+  rig.session->finish(102);
+  EXPECT_EQ(rig.session->malformed_lines(), 1u);
+  ASSERT_EQ(rig.warnings.size(), 1u);
+  EXPECT_NE(rig.warnings[0].find("no phase is open"), std::string::npos);
+}
+
+TEST(Session, PhasesLeftOpenAreClosedAtExitAndFlagged) {
+  Rig rig({counter("cpu_package", 0)}, {0});
+  rig.session->feed("begin a\nbegin b\n", 101);
+  rig.source->set({9});
+  rig.session->finish(103);
+  const auto r = rig.record();
+  ASSERT_EQ(r.phases.size(), 3u);
+  for (int i = 1; i <= 2; ++i) {
+    EXPECT_TRUE(r.phases[i].closed_at_exit);
+    EXPECT_DOUBLE_EQ(r.phases[i].end_s, 3);
+    EXPECT_DOUBLE_EQ(r.phases[i].energy_j.at("cpu_package"), 9);
+  }
+  EXPECT_FALSE(r.phases[0].closed_at_exit);
+  ASSERT_EQ(rig.warnings.size(), 1u);
+  EXPECT_NE(rig.warnings[0].find("phases 'b', 'a' left open"), std::string::npos)
+      << rig.warnings[0];
+}
+
+TEST(Session, MalformedLinesAreCountedAndReportedButNotFatal) {
+  Rig rig({counter("cpu_package", 0)}, {0});
+  std::string junk;
+  for (int i = 0; i < 30; ++i) junk += "bogus line " + std::to_string(i) + "\n";
+  rig.session->feed(junk + "begin ok\nmetric x notanumber\ninfo Bad key\n", 101);
+  rig.session->feed(std::string(5000, 'z') + "\nend ok\ninfo threads 2\n", 102);
+  rig.session->finish(103);
+  const auto r = rig.record();
+  EXPECT_EQ(rig.session->malformed_lines(), 33u);
+  ASSERT_EQ(r.phases.size(), 2u);
+  EXPECT_EQ(r.phases[1].name, "ok");
+  EXPECT_FALSE(r.phases[1].closed_at_exit);
+  EXPECT_EQ(r.info.at("threads"), "2");
+  // 20 individual warnings and one total.
+  ASSERT_EQ(rig.warnings.size(), kMaxLineWarnings + 1);
+  EXPECT_NE(rig.warnings.front().find("marker line 1 ignored: unknown verb 'bogus'"),
+            std::string::npos);
+  EXPECT_NE(rig.warnings.back().find("33 malformed marker lines"), std::string::npos);
+}
+
+TEST(Session, UnterminatedLastLineIsStillRead) {
+  Rig rig({counter("cpu_package", 0)}, {0});
+  rig.session->feed("begin a\nend a", 101);
+  rig.session->finish(102);
+  const auto r = rig.record();
+  ASSERT_EQ(r.phases.size(), 2u);
+  EXPECT_FALSE(r.phases[1].closed_at_exit);
+  EXPECT_TRUE(rig.warnings.empty());
+}
+
+TEST(Meter, SourceThatFailsMidRunKeepsWhatItMeasured) {
+  std::vector<std::string> warnings;
+  auto good = std::make_unique<FakeSource>("good", std::vector{counter("cpu_package", 0)});
+  auto bad = std::make_unique<FakeSource>("bad", std::vector{counter("gpu", 0)});
+  FakeSource* g = good.get();
+  FakeSource* b = bad.get();
+  b->fail_after(2);  // start() and one sample() succeed
+  std::vector<std::unique_ptr<EnergySource>> sources;
+  sources.push_back(std::move(good));
+  sources.push_back(std::move(bad));
+  Meter meter(std::move(sources), &warnings);
+  meter.start(0);
+  Session session(&meter, &warnings);
+  g->set({10});
+  b->set({4});
+  meter.sample(1);
+  g->set({20});
+  b->set({100});  // never seen: the read throws
+  meter.sample(2);
+  session.finish(3);
+  RunRecord r;
+  session.fill(&r, false);
+  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("cpu_package"), 20);
+  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("gpu"), 4);
+  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("total"), 24);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("source 'bad' failed 2.000 s into the run"), std::string::npos)
+      << warnings[0];
+}
+
+TEST(Meter, SourceThatFailsAtStartIsAbsent) {
+  std::vector<std::string> warnings;
+  auto bad = std::make_unique<FakeSource>("bad", std::vector{counter("gpu", 0)});
+  bad->fail_after(0);
+  auto good = std::make_unique<FakeSource>("good", std::vector{counter("dram", 0)});
+  std::vector<std::unique_ptr<EnergySource>> sources;
+  sources.push_back(std::move(bad));
+  sources.push_back(std::move(good));
+  Meter meter(std::move(sources), &warnings);
+  meter.start(0);
+  meter.sample(1);
+  const auto e = meter.aggregate(std::vector<double>(2, 0), meter.cumulative_j());
+  EXPECT_EQ(e.energy_j.count("gpu"), 0u);
+  EXPECT_EQ(e.energy_j.count("total"), 1u);
+  ASSERT_EQ(meter.source_records().size(), 1u);
+  EXPECT_EQ(meter.source_records()[0].name, "good");
+  EXPECT_EQ(meter.keys(), (std::vector<std::string>{"total", "dram", "dram:0"}));
+}
+
+TEST(Meter, IntervalLimitComesFromTheFastestWrappingCounter) {
+  std::vector<std::string> warnings;
+  std::vector<std::unique_ptr<EnergySource>> sources;
+  // 262144 J at 500 W wraps in 524 s; 10 J at 400 W in 25 ms: read every 12.5 ms at most.
+  sources.push_back(std::make_unique<FakeSource>(
+      "fake", std::vector{counter("cpu_package", 0, 262144, Quality::kMeasured, 500),
+                          counter("dram", 0, 10, Quality::kMeasured, 400)}));
+  Meter meter(std::move(sources), &warnings);
+  EXPECT_DOUBLE_EQ(meter.max_interval_s(), 0.0125);
+}
+
+}  // namespace
+}  // namespace greenbench::measure
