@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "core/json_dump.hpp"
 #include "greenbench/error.hpp"
 #include "greenbench/report.hpp"
 #include "greenbench/store.hpp"
@@ -79,13 +80,13 @@ int cmd_compare(const Args& args) {
   }
   const ComparisonSet set = compare_results(results, settings);
   if (json_path == "-") {
-    std::cout << comparison_json(set).dump(2) << "\n";
+    std::cout << dump_json(comparison_json(set), 2) << "\n";
     return 0;
   }
   print_comparison(set, std::cout);
   if (!json_path.empty()) {
     std::ofstream out(json_path);
-    out << comparison_json(set).dump(2) << "\n";
+    out << dump_json(comparison_json(set), 2) << "\n";
     if (!out) throw Error("cannot write '" + json_path + "'");
     std::cout << "JSON written to " << json_path << "\n";
   }

@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/source_options.hpp"
+#include "core/json_dump.hpp"
 #include "energy/sources.hpp"
 #include "greenbench/energy.hpp"
 
@@ -84,7 +85,7 @@ int cmd_sources(const Args& args) {
                           {"fix", st.fix},         {"parameters", st.parameters}};
       out["sources"].push_back(std::move(j));
     }
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", dump_json(out, 2).c_str());
     return 0;
   }
 

@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "core/json_dump.hpp"
 #include "greenbench/report.hpp"
 #include "report/format.hpp"
 #include "report/quality.hpp"
@@ -144,7 +145,7 @@ std::string json_html(const nlohmann::json& j) {
     return out.empty() ? "<em>none</em>" : out;
   }
   if (j.is_string()) return html_escape(j.get<std::string>());
-  return html_escape(j.dump());
+  return html_escape(dump_json(j));
 }
 
 std::string framework_color(const ComparisonSet& set, const std::string& framework) {

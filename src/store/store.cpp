@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "core/json_dump.hpp"
 #include "greenbench/error.hpp"
 #include "store/sqlite.hpp"
 
@@ -182,7 +183,10 @@ ResultStore ResultStore::create(const std::string& file, const json& settings,
   Statement insert(db->db,
                    "INSERT INTO study (id, kind, settings, environment, created_at) "
                    "VALUES (1, ?, ?, ?, ?)");
-  insert.bind(1, kind).bind(2, settings.dump()).bind(3, environment.dump()).bind(4, now_s());
+  insert.bind(1, kind)
+      .bind(2, dump_json(settings))
+      .bind(3, dump_json(environment))
+      .bind(4, now_s());
   insert.run();
   t.commit();
   return ResultStore(file, std::move(db));
@@ -280,10 +284,10 @@ void ResultStore::add_run(const StoredRun& run, const json& environment) {
       .bind(11, run.started_at)
       .bind(12, run.duration_s)
       .bind(13, run.checkpoint)
-      .bind(14, json(rec.command).dump())
-      .bind(15, sources.dump())
-      .bind(16, json(rec.info).dump())
-      .bind(17, json(rec.warnings).dump());
+      .bind(14, dump_json(json(rec.command)))
+      .bind(15, dump_json(sources))
+      .bind(16, dump_json(json(rec.info)))
+      .bind(17, dump_json(json(rec.warnings)));
   insert.run();
   const long long run_id = sqlite3_last_insert_rowid(db.handle());
 
@@ -330,7 +334,7 @@ void ResultStore::add_run(const StoredRun& run, const json& environment) {
   }
   if (!environment.is_null()) {
     Statement env(db, "UPDATE study SET environment = ? WHERE id = 1");
-    env.bind(1, environment.dump());
+    env.bind(1, dump_json(environment));
     env.run();
   }
   t.commit();

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/json_dump.hpp"
 #include "greenbench/error.hpp"
 #include "greenbench/store.hpp"
 #include "greenbench/study.hpp"
@@ -94,7 +95,7 @@ std::string first_difference(const nlohmann::json& stored, const nlohmann::json&
   for (const auto& [key, value] : wanted.items()) {
     if (!stored.contains(key)) return key + " is missing there";
     if (stored[key] != value) {
-      return key + " is " + stored[key].dump() + " there, " + value.dump() + " here";
+      return key + " is " + dump_json(stored[key]) + " there, " + dump_json(value) + " here";
     }
   }
   for (const auto& [key, value] : stored.items()) {

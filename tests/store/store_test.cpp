@@ -223,5 +223,15 @@ TEST_F(StoreTest, PositionIsUniqueSoARunCannotBeStoredTwice) {
   EXPECT_EQ(load_results(dir_).runs_total, 1);
 }
 
+TEST_F(StoreTest, TextThatIsNotUtf8IsStoredNotFatal) {
+  ResultStore store = ResultStore::create(dir_ + "/results.sqlite", {}, {});
+  StoredRun run = stored(0, 1, false, 1);
+  run.record.info["framework_version"] = "\xc3";  // a cut-off two-byte character
+  run.record.command.push_back("\xff\xfe");
+  run.record.warnings.push_back("bad byte \x80 here");
+  ASSERT_NO_THROW(store.add_run(run));
+  EXPECT_EQ(load_results(dir_).runs_total, 1);
+}
+
 }  // namespace
 }  // namespace greenbench
