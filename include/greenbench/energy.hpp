@@ -60,7 +60,7 @@ struct SourceOptions {
   std::string powercap_root = "/sys/class/powercap";
   std::string perf_root = "/sys/bus/event_source/devices";
   std::string nvml_lib = "libnvidia-ml.so.1";
-  double cpu_watts_per_core = 0;  ///< 0 = default of the estimate (printed)
+  double cpu_watts_per_core = -1;  ///< <0 = default of the estimate (printed); 0 is valid
   double cpu_idle_watts = -1;     ///< <0 = default of the estimate (printed)
   std::vector<std::string> only;  ///< if non-empty, use only these sources by name
 

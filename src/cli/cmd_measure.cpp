@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -251,22 +252,46 @@ int cmd_measure(const Args& args) {
   if (command.empty())
     throw Error("missing command: greenbench measure [OPTIONS] -- CMD [ARGS...]");
   if (json_path == "-" && trace_path == "-") throw Error("--json and --trace cannot both be '-'");
+  if (!json_path.empty() && json_path == trace_path) {
+    throw Error("--json and --trace cannot both write '" + json_path + "'");
+  }
+  // Different names may still be one file ("./x" and "x", a link): check before truncating it.
+  std::error_code same_error;
+  if (json_path != "-" && trace_path != "-" && !json_path.empty() && !trace_path.empty() &&
+      std::filesystem::weakly_canonical(json_path, same_error) ==
+          std::filesystem::weakly_canonical(trace_path, same_error) &&
+      !same_error) {
+    throw Error("--json and --trace cannot both write the same file ('" + json_path + "', '" +
+                trace_path + "')");
+  }
   auto json_out = open_output("--json", json_path);
   auto trace_out = open_output("--trace", trace_path);
+  // A hard link is one file under two canonical names.
+  if (json_out && trace_out && std::filesystem::equivalent(json_path, trace_path, same_error)) {
+    throw Error("--json and --trace cannot both write the same file ('" + json_path + "', '" +
+                trace_path + "')");
+  }
   options.keep_trace = !trace_path.empty();
 
   const RunRecord record = measure_command(command, options);
-  if (record.exit_code == 127 && record.phases.empty()) {
-    // Not started: one line, like a shell says it.
+  // Not started (its record has only a zero-length 'run'): one line, like a shell says it.
+  bool not_started = false;
+  if (record.exit_code == 127) {
     for (const auto& w : record.warnings) {
-      if (w.rfind("cannot start", 0) == 0)
+      if (w.rfind("cannot start '", 0) == 0) {
+        not_started = true;
         std::fprintf(stderr, "greenbench measure: %s\n", w.c_str());
+      }
     }
-  } else if (!quiet) {
+  }
+  if (!not_started && !quiet) {
     print_table(record, stderr);
   }
   if (!json_path.empty()) {
-    const std::string text = to_json(record).dump(2) + "\n";
+    // Replace, not throw on, bytes that are not UTF-8 (argv may hold any bytes): losing the
+    // record of a finished run over one odd byte would be far worse.
+    const std::string text =
+        to_json(record).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     if (json_out) {
       *json_out << text;
       json_out->flush();

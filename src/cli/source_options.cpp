@@ -64,9 +64,6 @@ bool parse_source_option(const Args& args, std::size_t& i, SourceOptions& option
     options.nvml_lib = value;
   } else if (option == "--cpu-watts-per-core") {
     options.cpu_watts_per_core = parse_watts(option, value);
-    if (options.cpu_watts_per_core == 0) {
-      throw Error(option + ": must be positive, got '" + value + "'");
-    }
   } else if (option == "--cpu-idle-watts") {
     options.cpu_idle_watts = parse_watts(option, value);
   } else {  // --source

@@ -193,11 +193,11 @@ double ProcessTreeCpu::cpu_seconds() {
   return total;
 }
 
-CpuEstimateSource::CpuEstimateSource() : CpuEstimateSource(0, -1) {}
+CpuEstimateSource::CpuEstimateSource() : CpuEstimateSource(-1, -1) {}
 
 CpuEstimateSource::CpuEstimateSource(double watts_per_core, double idle_watts,
                                      std::string proc_root)
-    : watts_per_core_(watts_per_core > 0 ? watts_per_core : kDefaultWattsPerCore),
+    : watts_per_core_(watts_per_core >= 0 ? watts_per_core : kDefaultWattsPerCore),
       idle_watts_(idle_watts >= 0 ? idle_watts : kDefaultIdleWatts),
       start_(std::chrono::steady_clock::now()),
       tree_(std::move(proc_root)) {

@@ -1,5 +1,6 @@
 // Detection of the energy sources a measurement uses, and the small shared helpers.
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 
 #include "energy/sources.hpp"
@@ -77,8 +78,9 @@ std::vector<std::unique_ptr<EnergySource>> detect_sources(const SourceOptions& o
                   "' (known: rapl-powercap, rapl-perf, nvml, cpu-estimate)");
     }
   }
-  if (options.cpu_watts_per_core < 0) {
-    throw Error("cpu_watts_per_core must not be negative, got " +
+  // A negative value selects the estimate's default; NaN or infinity is a caller's mistake.
+  if (!std::isfinite(options.cpu_watts_per_core)) {
+    throw Error("cpu_watts_per_core must be a finite number, got " +
                 std::to_string(options.cpu_watts_per_core));
   }
   auto wanted = [&](const char* name) {

@@ -181,7 +181,7 @@ class ProcessTreeCpu {
 class CpuEstimateSource : public EnergySource {
  public:
   CpuEstimateSource();
-  /// watts_per_core <= 0 and idle_watts < 0 select the defaults.
+  /// watts_per_core < 0 and idle_watts < 0 select the defaults (0 W per core is valid).
   CpuEstimateSource(double watts_per_core, double idle_watts, std::string proc_root = "/proc");
 
   [[nodiscard]] std::string name() const override { return kEstimateName; }

@@ -12,6 +12,38 @@ namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
+
+// Length of the well-formed UTF-8 character at the start of `s`, or 0 if there is none there
+// (the ranges of the Unicode standard's table of well-formed byte sequences).
+std::size_t utf8_char_length(std::string_view s) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char b0 = byte(0);
+  if (b0 < 0x80) return 1;
+  std::size_t n = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    n = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    n = 3;
+    if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
+    if (b0 == 0xED) hi = 0x9F;  // no surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    n = 4;
+    if (b0 == 0xF0) lo = 0x90;  // no overlong forms
+    if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < n) return 0;
+  if (byte(1) < lo || byte(1) > hi) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
+  }
+  return n;
+}
+
 // Splits off the next whitespace-separated token; `rest` keeps what follows it.
 std::string_view next_token(std::string_view* rest) {
   std::size_t i = 0;
@@ -93,7 +125,7 @@ MarkerLine parse_marker_line(std::string_view line) {
     m.verb = MarkerLine::Verb::kMetric;
     m.name = std::string(name);
     m.value = v;
-    m.unit = std::string(unit);
+    m.unit = valid_utf8(unit);
     return m;
   }
   if (verb == "info") {
@@ -104,20 +136,51 @@ MarkerLine parse_marker_line(std::string_view line) {
     }
     m.verb = MarkerLine::Verb::kInfo;
     m.name = std::string(key);
-    m.text = std::string(trim(rest));
+    m.text = valid_utf8(trim(rest));
     return m;
   }
   return invalid("unknown verb " + quoted(verb) + " (want begin, end, metric or info)");
 }
 
-std::string printable_excerpt(std::string_view line, std::size_t max_bytes) {
+std::string valid_utf8(std::string_view bytes) {
   std::string out;
-  const bool cut = line.size() > max_bytes;
-  if (cut) line = line.substr(0, max_bytes);
-  out.reserve(line.size() + 3);
-  for (char c : line) {
-    const auto u = static_cast<unsigned char>(c);
-    out.push_back(u < 0x20 || u == 0x7f ? '?' : c);
+  out.reserve(bytes.size());
+  while (!bytes.empty()) {
+    const std::size_t n = utf8_char_length(bytes);
+    if (n == 0) {
+      out += kReplacement;
+      bytes.remove_prefix(1);
+    } else {
+      out += bytes.substr(0, n);
+      bytes.remove_prefix(n);
+    }
+  }
+  return out;
+}
+
+std::string printable_excerpt(std::string_view line, std::size_t max_bytes) {
+  // The excerpt goes into warnings and JSON: keep whole characters, so it stays valid UTF-8
+  // however the line is cut. At most max_bytes of the line are shown.
+  std::string out;
+  std::size_t used = 0;
+  bool cut = false;
+  while (!line.empty()) {
+    const std::size_t n = utf8_char_length(line);
+    const std::size_t take = n == 0 ? 1 : n;
+    if (used + take > max_bytes) {
+      cut = true;
+      break;
+    }
+    const auto u = static_cast<unsigned char>(line[0]);
+    if (n == 0) {
+      out += kReplacement;
+    } else if (u < 0x20 || u == 0x7f) {
+      out.push_back('?');
+    } else {
+      out += line.substr(0, n);
+    }
+    used += take;
+    line.remove_prefix(take);
   }
   if (cut) out += "...";
   return out;

@@ -32,6 +32,10 @@ MarkerLine parse_marker_line(std::string_view line);
 /// A line for a warning: at most `max_bytes`, control characters replaced, "..." when cut.
 std::string printable_excerpt(std::string_view line, std::size_t max_bytes = 80);
 
+/// `bytes` as valid UTF-8: each byte that does not start a well-formed character (bad lead byte,
+/// truncated, overlong, surrogate, above U+10FFFF) becomes U+FFFD.
+std::string valid_utf8(std::string_view bytes);
+
 /// Splits a byte stream into lines; a line longer than kMaxMarkerLine is dropped and reported.
 class LineSplitter {
  public:

@@ -4,9 +4,12 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>  // wait4
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,6 +71,48 @@ class SignalForwarding {
   static constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
   bool enabled_;
   std::array<struct sigaction, 4> old_{};
+};
+
+// Whether our stdin is a terminal whose foreground process group is ours. The command runs in a
+// group of its own, so it must then be made the foreground group: reading the terminal from a
+// background group stops a process with SIGTTIN, and nobody would ever continue it.
+bool terminal_foreground_is_ours() {
+  if (isatty(STDIN_FILENO) == 0) return false;
+  const pid_t fg = tcgetpgrp(STDIN_FILENO);
+  return fg > 0 && fg == getpgrp();
+}
+
+// Makes `pgid` the terminal's foreground group. SIGTTOU is blocked around the call: a process
+// not in the foreground group that changes it is otherwise stopped by that signal.
+void set_terminal_foreground(pid_t pgid) {
+  sigset_t ttou;
+  sigset_t old;
+  sigemptyset(&ttou);
+  sigaddset(&ttou, SIGTTOU);
+  pthread_sigmask(SIG_BLOCK, &ttou, &old);
+  tcsetpgrp(STDIN_FILENO, pgid);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+// Lends the terminal to the command's process group and takes it back, also on early returns.
+class TerminalLoan {
+ public:
+  TerminalLoan() = default;
+  ~TerminalLoan() { take_back(); }
+  TerminalLoan(const TerminalLoan&) = delete;
+  TerminalLoan& operator=(const TerminalLoan&) = delete;
+  void give(pid_t pgid) {
+    set_terminal_foreground(pgid);
+    lent_ = true;
+  }
+  void take_back() {
+    if (!lent_) return;
+    lent_ = false;
+    set_terminal_foreground(getpgrp());
+  }
+
+ private:
+  bool lent_ = false;
 };
 
 // A file descriptor closed when it goes out of scope.
@@ -241,6 +286,51 @@ class Sampler {
   std::unique_ptr<char[]> buf_ = std::make_unique<char[]>(kBufferBytes);
 };
 
+// Waits until the command exits (without reaping it). A command that stops itself, or is stopped
+// by the terminal, is handled like a shell would: the stop is passed on to our own process (so
+// Ctrl-Z stops the measurement as a whole), and the command is continued when we are. Returns
+// false, with errno set, when its status cannot be waited for.
+bool wait_for_exit(pid_t pid, TerminalLoan* terminal, std::vector<std::string>* warnings) {
+  bool warned = false;
+  for (;;) {
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WSTOPPED | WNOWAIT) != 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (info.si_code != CLD_STOPPED) return true;
+    // Consume the stop report (WNOHANG: it may be gone already if someone continued it).
+    siginfo_t consumed{};
+    while (waitid(P_PID, static_cast<id_t>(pid), &consumed, WSTOPPED | WNOHANG) != 0 &&
+           errno == EINTR) {
+    }
+    const int sig = info.si_status;
+    if (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) {
+      continue;  // SIGSTOP is someone's deliberate pause: wait until they continue it
+    }
+    if (!warned) {
+      warned = true;
+      warnings->push_back("command was stopped (" + signal_name(sig) +
+                          ") and continued; the time it was stopped counts in its duration");
+    }
+    terminal->take_back();
+    // With a controlling terminal, pass the stop on to us (a job-control shell then gets the
+    // terminal back and continues us with 'fg'; the kernel discards it for an orphaned group).
+    // Without one nobody would continue us: just resume the command.
+    if (isatty(STDIN_FILENO) != 0 && tcgetpgrp(STDIN_FILENO) > 0) raise(sig);
+    if (terminal_foreground_is_ours()) {
+      terminal->give(pid);
+    } else if (sig != SIGTSTP) {
+      // It wants a terminal it cannot have: do not spin on stop and continue.
+      struct timespec pause {
+        0, 200000000
+      };
+      nanosleep(&pause, nullptr);
+    }
+    kill(-pid, SIGCONT);
+  }
+}
+
 }  // namespace
 
 double monotonic_s() {
@@ -339,11 +429,22 @@ RunRecord measure_with_sources(const std::vector<std::string>& argv, const Measu
   const char* workdir = options.working_dir.empty() ? nullptr : options.working_dir.c_str();
 
   SignalForwarding forwarding(options.forward_signals);
+  const bool lend_terminal = terminal_foreground_is_ours();
+  TerminalLoan terminal;
   const pid_t pid = fork();
   if (pid < 0) throw Error(std::string("cannot fork: ") + strerror(errno));
   if (pid == 0) {
     // Child: its own process group, so a timeout can stop the whole tree.
     setpgid(0, 0);
+    if (lend_terminal) {
+      // Both we and the parent make the new group the foreground, whichever runs first, so the
+      // command never runs in the background of its terminal.
+      sigset_t ttou;
+      sigemptyset(&ttou);
+      sigaddset(&ttou, SIGTTOU);
+      sigprocmask(SIG_BLOCK, &ttou, nullptr);
+      tcsetpgrp(STDIN_FILENO, getpid());
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -367,6 +468,7 @@ RunRecord measure_with_sources(const std::vector<std::string>& argv, const Measu
   }
 
   setpgid(pid, pid);  // also in the parent: whichever runs first, the group exists before use
+  if (lend_terminal) terminal.give(pid);
   forwarding.target(pid);
   marker_write.reset();
   status_write.reset();
@@ -387,9 +489,14 @@ RunRecord measure_with_sources(const std::vector<std::string>& argv, const Measu
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    terminal.take_back();
     record.exit_code = 127;
     record.duration_s = 0;
     record.sources = meter.source_records();
+    // The contract: the whole process is always the phase 'run', here of zero length.
+    PhaseRecord run;
+    run.name = "run";
+    record.phases.push_back(std::move(run));
     if (failure.stage == 1) {
       record.warnings.push_back("cannot start '" + argv[0] + "': cannot change to directory '" +
                                 options.working_dir + "': " + strerror(failure.error));
@@ -402,15 +509,24 @@ RunRecord measure_with_sources(const std::vector<std::string>& argv, const Measu
   Sampler sampler(&meter, &session, marker_read.get(), wake_read.get(), interval_s,
                   options.timeout_s, pid, &record.warnings);
   std::thread thread([&sampler] { sampler.run(); });
-  int status = 0;
-  pid_t waited;
-  while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
-  }
+  // Wait for the command to end without reaping it: its zombie keeps /proc/<pid>/stat with the
+  // final CPU times, which the last reading below still sees (the CPU estimate needs them).
+  // (The sampler thread writes record.warnings meanwhile: ours wait until it has stopped.)
+  std::vector<std::string> wait_warnings;
+  const bool exited = wait_for_exit(pid, &terminal, &wait_warnings);
   const int wait_errno = errno;
-  forwarding.target(0);
+  terminal.take_back();
   [[maybe_unused]] ssize_t w2 = write(wake_write.get(), "x", 1);
   thread.join();
+  record.warnings.insert(record.warnings.end(), wait_warnings.begin(), wait_warnings.end());
   session.finish(monotonic_s());
+  forwarding.target(0);
+  int status = 0;
+  pid_t waited = -1;
+  if (exited) {
+    while ((waited = wait4(pid, &status, 0, nullptr)) < 0 && errno == EINTR) {
+    }
+  }
 
   session.fill(&record, options.keep_trace);
   record.sources = meter.source_records();

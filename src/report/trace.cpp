@@ -97,7 +97,8 @@ void write_chrome_trace(const RunRecord& record, std::ostream& out) {
   json doc = {{"traceEvents", std::move(events)},
               {"displayTimeUnit", "ms"},
               {"otherData", std::move(other)}};
-  out << doc.dump() << '\n';
+  // Replace, not throw on, bytes that are not UTF-8 (a command's argv may hold any bytes).
+  out << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }
 
 }  // namespace greenbench

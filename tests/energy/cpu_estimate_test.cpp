@@ -217,6 +217,13 @@ TEST(CpuEstimate, DomainParametersAndDefaults) {
   CpuEstimateSource custom(4.5, 12.0);
   EXPECT_THAT(custom.parameters(), HasSubstr("4.5 W per busy core"));
   EXPECT_THAT(custom.parameters(), HasSubstr("12 W idle"));
+  // Zero watts per core is a valid model (idle power only); only a negative value is the default.
+  CpuEstimateSource zero(0, 0);
+  EXPECT_EQ(zero.watts_per_core(), 0);
+  EXPECT_EQ(zero.idle_watts(), 0);
+  EXPECT_EQ(zero.domains()[0].max_power_w, 0);
+  CpuEstimateSource negative(-1, -1);
+  EXPECT_EQ(negative.watts_per_core(), kDefaultWattsPerCore);
 }
 
 TEST(CpuEstimate, AttachToMissingProcessThrows) {

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 
 #include "energy/fake_sysfs.hpp"
@@ -16,6 +17,7 @@ using greenbench::testing::make_two_socket_powercap;
 using greenbench::testing::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::vector<std::string> names(const std::vector<std::unique_ptr<EnergySource>>& sources) {
   std::vector<std::string> out;
@@ -121,7 +123,13 @@ TEST_F(Registry, EstimateTakesTheConfiguredModel) {
             "6 W per busy core x CPU seconds of the measured process tree + 20 W idle x elapsed "
             "seconds");
   EXPECT_EQ(status[3].parameters, sources[0]->parameters());
-  options_.cpu_watts_per_core = -1;
+  // 0 W per core is a model of its own (idle power only), not the default.
+  options_.cpu_watts_per_core = 0;
+  EXPECT_THAT(detect_sources(options_)[0]->parameters(), HasSubstr("0 W per busy core"));
+  EXPECT_THAT(detect_sources(options_)[0]->parameters(), Not(HasSubstr("10 W per busy core")));
+  options_.cpu_watts_per_core = -1;  // the default
+  EXPECT_THAT(detect_sources(options_)[0]->parameters(), HasSubstr("10 W per busy core"));
+  options_.cpu_watts_per_core = std::nan("");
   EXPECT_THROW(detect_sources(options_), Error);
 }
 

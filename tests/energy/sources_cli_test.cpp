@@ -95,6 +95,12 @@ TEST(SourcesCli, JsonListsEveryBackend) {
   EXPECT_EQ(j["options"]["powercap_root"], "/nonexistent/powercap");
 }
 
+TEST(SourcesCli, ZeroWattsPerCoreIsKeptNotReplacedByTheDefault) {
+  const auto r = run("", kNoHardware + " --cpu-watts-per-core 0");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("model: 0 W per busy core"));
+}
+
 TEST(SourcesCli, BadOptionsAreOneLineErrorsWithExitTwo) {
   auto r = run("", "--frobnicate");
   EXPECT_EQ(r.code, 2);
@@ -102,6 +108,10 @@ TEST(SourcesCli, BadOptionsAreOneLineErrorsWithExitTwo) {
             "greenbench sources: unknown option '--frobnicate' (see greenbench sources --help)\n");
   EXPECT_TRUE(r.out.empty());
   r = run("", "--cpu-watts-per-core lots");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--cpu-watts-per-core: expected a non-negative number of watts"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  r = run("", "--cpu-watts-per-core -3");
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.err, HasSubstr("--cpu-watts-per-core: expected a non-negative number of watts"));
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);

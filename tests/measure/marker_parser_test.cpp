@@ -150,5 +150,38 @@ TEST(PrintableExcerpt, TruncatesAndHidesControlCharacters) {
   EXPECT_EQ(printable_excerpt(std::string(100, 'a'), 10), "aaaaaaaaaa...");
 }
 
+TEST(PrintableExcerpt, CutsOnACharacterBoundaryAndReplacesInvalidBytes) {
+  std::string e_acute;
+  for (int i = 0; i < 40; ++i) e_acute += "\xC3\xA9";  // 'é' is two bytes
+  const std::string line = "begin a" + e_acute;
+  const std::string excerpt = printable_excerpt(line, 72);
+  // 7 ASCII bytes + 32 whole 'é' (64 bytes) fit in 72; half of the 33rd must not be kept.
+  EXPECT_EQ(excerpt, "begin a" + e_acute.substr(0, 64) + "...");
+  EXPECT_EQ(valid_utf8(excerpt), excerpt);
+  EXPECT_EQ(printable_excerpt("a\xFF\xFEz"), "a\xEF\xBF\xBD\xEF\xBF\xBDz");
+}
+
+TEST(MarkerParser, InfoTextAndUnitAreMadeValidUtf8) {
+  const auto info = parse_marker_line("info framework \xFF\xFE bad \xC3\xA9");
+  ASSERT_EQ(info.verb, MarkerLine::Verb::kInfo);
+  EXPECT_EQ(info.text, "\xEF\xBF\xBD\xEF\xBF\xBD bad \xC3\xA9");
+  const auto metric = parse_marker_line("metric acc 0.5 \xE2\x82");
+  ASSERT_EQ(metric.verb, MarkerLine::Verb::kMetric);
+  EXPECT_EQ(metric.unit, "\xEF\xBF\xBD\xEF\xBF\xBD");
+  const auto bad = parse_marker_line("frobnicate \xC3");
+  ASSERT_EQ(bad.verb, MarkerLine::Verb::kInvalid);
+  EXPECT_EQ(valid_utf8(bad.error), bad.error);
+}
+
+TEST(ValidUtf8, KeepsWellFormedAndReplacesEachBadByte) {
+  const std::string good = "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80";  // a, é, €, emoji
+  EXPECT_EQ(valid_utf8(good), good);
+  const std::string fffd = "\xEF\xBF\xBD";
+  EXPECT_EQ(valid_utf8("\xC0\xAF"), fffd + fffd);                        // overlong '/'
+  EXPECT_EQ(valid_utf8("\xED\xA0\x80"), fffd + fffd + fffd);             // surrogate
+  EXPECT_EQ(valid_utf8("\xF4\x90\x80\x80"), fffd + fffd + fffd + fffd);  // > U+10FFFF
+  EXPECT_EQ(valid_utf8("x\xE2\x82"), "x" + fffd + fffd);                 // truncated at the end
+}
+
 }  // namespace
 }  // namespace greenbench::measure

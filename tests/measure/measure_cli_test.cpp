@@ -239,11 +239,58 @@ TEST_F(MeasureCli, ExitStatusOfTheCommand) {
 }
 
 TEST_F(MeasureCli, CommandThatCannotStart) {
-  const auto r = measure({}, {"greenbench-no-such-program"});
+  const auto r = measure({"--json", path("run.json").string()}, {"greenbench-no-such-program"});
   EXPECT_EQ(r.rc, 127);
   EXPECT_EQ(r.err,
             "greenbench measure: cannot start 'greenbench-no-such-program': No such file or "
             "directory\n");
+  // The whole process is always the phase 'run', here of zero length.
+  const json j = json::parse(slurp(path("run.json")));
+  ASSERT_EQ(j["phases"].size(), 1U);
+  EXPECT_EQ(j["phases"][0]["name"], "run");
+  EXPECT_EQ(j["phases"][0]["duration_s"].get<double>(), 0.0);
+  EXPECT_TRUE(j["phases"][0]["energy_j"].empty());
+}
+
+TEST_F(MeasureCli, BytesThatAreNotUtf8DoNotLoseTheRecord) {
+  const auto r = measure({"--json", path("run.json").string(), "--trace", path("t.json").string()},
+                         {"sh", "-c",
+                          "printf 'info framework \\377\\376 bad\\n' >&$GREENBENCH_MARKER_FD; "
+                          "printf 'begin a\\351\\n' >&$GREENBENCH_MARKER_FD",
+                          "arg\xff"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  const json j = json::parse(slurp(path("run.json")));  // throws on invalid UTF-8
+  EXPECT_EQ(j["info"]["framework"], "\xEF\xBF\xBD\xEF\xBF\xBD bad");
+  EXPECT_EQ(j["command"][3], "arg\xEF\xBF\xBD");
+  EXPECT_NO_THROW(json::parse(slurp(path("t.json"))));
+}
+
+TEST_F(MeasureCli, CommandThatStopsItselfIsResumed) {
+  // No terminal here: the stop cannot be passed on, so the command must be continued.
+  const std::string line = quote(std::string(GREENBENCH_BIN_DIR) + "/greenbench") +
+                           " measure --quiet --json " + quote(path("run.json").string()) +
+                           " -- sh -c 'kill -TSTP $$; echo resumed' </dev/null >" +
+                           quote(path("out.txt").string()) + " 2>&1";
+  const int status = std::system(("timeout -k 2 20 " + line).c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(path("out.txt"));
+  EXPECT_THAT(slurp(path("out.txt")), HasSubstr("resumed"));
+  EXPECT_THAT(slurp(path("run.json")), HasSubstr("stopped (SIGTSTP"));
+}
+
+TEST_F(MeasureCli, CommandReadingItsTerminalGetsIt) {
+  // In a pseudo-terminal (script(1)) measure is the foreground group: the command, in a group of
+  // its own, must be given the terminal, or its read stops it (SIGTTIN) and measure waits forever.
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "no script(1)";
+  const std::string inner =
+      std::string(GREENBENCH_BIN_DIR) + "/greenbench measure --quiet -- " + "head -c1";
+  const std::string line = "(sleep 1; printf 'x\\n') | timeout -k 2 20 script -qec " +
+                           quote(inner) + " /dev/null >" + quote(path("out.txt").string()) +
+                           " 2>&1";
+  const int status = std::system(line.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << slurp(path("out.txt"));
+  EXPECT_THAT(slurp(path("out.txt")), HasSubstr("x"));
 }
 
 TEST_F(MeasureCli, Timeout) {
@@ -273,6 +320,13 @@ TEST_F(MeasureCli, BadUsageIsOneLineAndExit2) {
       {{"--"}, {}, "missing command after '--'"},
       {{}, {}, "missing command"},
       {{"--json", "/nonexistent/dir/x.json"}, {"true"}, "--json: cannot open"},
+      {{"--cpu-watts-per-core", "-2"}, {"true"}, "--cpu-watts-per-core"},
+      {{"--json", path("same").string(), "--trace", path("same").string()},
+       {"true"},
+       "--json and --trace cannot both write"},
+      {{"--json", path("same").string(), "--trace", (path("") / "." / "same").string()},
+       {"true"},
+       "--json and --trace cannot both write"},
   };
   for (const auto& c : cases) {
     const auto r = measure(c.options, c.cmd);

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -199,6 +200,47 @@ TEST(MeasureCommand, OutputRedirectionAndWorkingDirectory) {
   const auto r2 = run({"true"}, o);
   EXPECT_EQ(r2.exit_code, 127);
   EXPECT_THAT(joined(r2.warnings), HasSubstr("cannot change to directory"));
+}
+
+TEST(MeasureCommand, CommandThatCannotStartStillHasTheRunPhase) {
+  const auto r = run({"greenbench-no-such-program"});
+  EXPECT_EQ(r.exit_code, 127);
+  ASSERT_EQ(r.phases.size(), 1U);
+  EXPECT_EQ(r.phases[0].name, "run");
+  EXPECT_EQ(r.phases[0].duration_s, 0);
+  EXPECT_TRUE(r.phases[0].energy_j.empty());
+}
+
+// The CPU estimate must see the command's CPU time up to its exit: the last reading is taken
+// while the exited command is still a zombie with its final times. The reference is the CPU
+// time the kernel reports for our reaped children (getrusage), independent of /proc sampling.
+TEST(MeasureCommand, CpuEstimateCountsTheCommandsCpuTimeToTheEnd) {
+  constexpr double kWattsPerCore = 10;
+  for (const int interval_ms : {50, 10000}) {  // 10 s: no reading between start and exit
+    MeasureOptions o;
+    o.sources.only = {"cpu-estimate"};
+    o.sources.cpu_watts_per_core = kWattsPerCore;
+    o.sources.cpu_idle_watts = 0;
+    o.interval_ms = interval_ms;
+    struct rusage before {};
+    struct rusage after {};
+    getrusage(RUSAGE_CHILDREN, &before);
+    const auto r =
+        measure_command({std::string(GREENBENCH_BIN_DIR) + "/busy_loop", "500000000"}, o);
+    getrusage(RUSAGE_CHILDREN, &after);
+    ASSERT_EQ(r.exit_code, 0);
+    auto seconds = [](const timeval& tv) {
+      return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) * 1e-6;
+    };
+    const double cpu_s = seconds(after.ru_utime) - seconds(before.ru_utime) +
+                         seconds(after.ru_stime) - seconds(before.ru_stime);
+    ASSERT_GT(cpu_s, 0.2) << "the busy loop was too short to compare";
+    ASSERT_FALSE(r.phases.empty());
+    const auto it = r.phases[0].energy_j.find("cpu_package");
+    ASSERT_NE(it, r.phases[0].energy_j.end());
+    EXPECT_NEAR(it->second, kWattsPerCore * cpu_s, 0.03 * kWattsPerCore * cpu_s)
+        << "interval " << interval_ms << " ms, CPU " << cpu_s << " s";
+  }
 }
 
 TEST(MeasureCommand, SourcesFollowTheChild) {
