@@ -174,7 +174,7 @@ Table stats_table(const PhaseBlock& block, double alpha) {
       } else if (c->cost) {
         cheaper = "-";
       }
-      t.rows.push_back({model, c->metric + (c->cost ? "" : " (quality)"),
+      t.rows.push_back({model, c->metric + (c->cost ? "" : " (not a cost)"),
                         std::to_string(s.n_a) + "/" + std::to_string(s.n_b),
                         format_quantity(s.median_a) + (c->estimated_a ? "*" : "") + " / " +
                             format_quantity(s.median_b) + (c->estimated_b ? "*" : ""),

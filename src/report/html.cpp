@@ -216,8 +216,9 @@ void write_html_report(const ResultSet& results, const ComparisonSet& set,
          "framework of the pair, then the second (the reference when a baseline is given). "
       << kEstimatedBadge << " = estimated, not measured";
   out << (estimated ? " (present in this report)" : " (none in this report)")
-      << ". Â12 = P(a &gt; b) + ½P(a = b); p_holm is Holm-adjusted over all "
-      << set.comparisons.size() << " comparisons; ratio = median a / median b with a bootstrap "
+      << ". Â12 = P(a &gt; b) + ½P(a = b); p_holm is Holm-adjusted within each "
+      << "metric of a phase, across models (" << set.family_count
+      << " families); ratio = median a / median b with a bootstrap "
       << "95% CI (" << set.bootstrap_resamples << " resamples, seed " << set.bootstrap_seed
       << "); warm-up runs excluded (" << set.warmup_excluded << " observations).</div>\n";
 

@@ -40,8 +40,10 @@ void write_markdown_report(const ResultSet& results, const ComparisonSet& set, s
           << "), warm-up runs excluded.\n\n";
       out << report::render_markdown(report::means_table(block)) << "\n";
     }
-    out << "Mann–Whitney U two-sided; p_holm is Holm-adjusted over all " << set.comparisons.size()
-        << " comparisons; Â12 = P(a > b) + ½P(a = b); ratio of medians a/b with a seeded "
+    out << "Mann–Whitney U two-sided; p_holm is Holm-adjusted within each metric of a phase, "
+           "across models ("
+        << set.family_count
+        << " families); Â12 = P(a > b) + ½P(a = b); ratio of medians a/b with a seeded "
            "bootstrap 95% CI.\n\n";
     out << report::render_markdown(report::stats_table(block, set.alpha)) << "\n";
   }

@@ -20,8 +20,8 @@ void print_comparison(const ComparisonSet& set, std::ostream& out) {
       out << "  means, " << block.a << " / " << block.b << "\n";
       out << report::render_text(report::means_table(block), "  ") << "\n";
     }
-    out << "  statistics (Mann-Whitney U two-sided; p_holm over all " << set.comparisons.size()
-        << " comparisons; Â12 = P(a > b) + ½P(a = b))\n";
+    out << "  statistics (Mann-Whitney U two-sided; p_holm within each metric across models; "
+           "Â12 = P(a > b) + ½P(a = b))\n";
     out << report::render_text(report::stats_table(block, set.alpha), "  ") << "\n";
   }
   if (!set.correlations.empty()) {
