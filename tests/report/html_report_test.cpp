@@ -146,25 +146,45 @@ std::string find_chromium() {
   return "";
 }
 
-TEST(HtmlReport, LoadsInHeadlessChromium) {
-  const std::string chromium = find_chromium();
-  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
+// Loads a page in headless Chromium; returns the serialised DOM and what the page's console said.
+struct BrowserResult {
+  int status = 0;
+  std::string dom, console;
+};
+
+BrowserResult load_in_chromium(const std::string& chromium, const std::string& html) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("greenbench-html-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   const auto file = dir / "report.html";
-  const auto rs = fixture_results();
-  const auto set = compare_results(rs);
   {
     std::ofstream out(file);
-    write_html_report(rs, set, fixture_traces(), out);
+    out << html;
   }
-  const auto r = testing::run_process({chromium, "--headless", "--no-sandbox", "--disable-gpu",
-                                       "--user-data-dir=" + (dir / "profile").string(),
-                                       "--dump-dom", "file://" + file.string()});
+  const auto r = testing::run_process(
+      {chromium, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
+       "--user-data-dir=" + (dir / "profile").string(), "--dump-dom", "file://" + file.string()});
   std::filesystem::remove_all(dir);
-  ASSERT_EQ(r.status, 0) << r.err;
-  const std::string& dom = r.out;
+  BrowserResult b{r.status, r.out, ""};
+  // Chromium logs console messages (errors, blocked fetches) as INFO:CONSOLE lines.
+  std::istringstream lines(r.err);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(":CONSOLE") != std::string::npos) b.console += line + "\n";
+  }
+  return b;
+}
+
+TEST(HtmlReport, LoadsInHeadlessChromiumWithoutErrorsOrFetches) {
+  const std::string chromium = find_chromium();
+  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
+  const auto rs = fixture_results();
+  const auto set = compare_results(rs);
+  std::ostringstream html;
+  write_html_report(rs, set, fixture_traces(), html);
+  const BrowserResult r = load_in_chromium(chromium, html.str());
+  ASSERT_EQ(r.status, 0);
+  EXPECT_EQ(r.console, "") << "the page logged errors or blocked fetches";
+  const std::string& dom = r.dom;
   // The parsed DOM, serialised back by the browser: the SVG elements survived parsing.
   EXPECT_NE(dom.find("<h1>greenbench report: fixture</h1>"), std::string::npos);
   EXPECT_EQ(count(dom, "<svg class=\"chart boxplot\""), set.comparisons.size());
@@ -172,6 +192,22 @@ TEST(HtmlReport, LoadsInHeadlessChromium) {
   EXPECT_EQ(count(dom, "<svg class=\"chart scatter\""), 2u);
   EXPECT_NE(dom.find("<polyline"), std::string::npos);
   EXPECT_NE(dom.find("</html>"), std::string::npos);
+}
+
+TEST(HtmlReport, ChromiumCheckSeesAFetchTheReportWouldMake) {
+  // The control for the test above: the same report with an external image must be caught.
+  const std::string chromium = find_chromium();
+  if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (scripts/setup.sh installs it)";
+  const auto rs = fixture_results();
+  std::ostringstream html;
+  write_html_report(rs, compare_results(rs), fixture_traces(), html);
+  std::string page = html.str();
+  const auto body = page.find("<body>");
+  ASSERT_NE(body, std::string::npos);
+  page.insert(body + 6, "<img src=\"http://127.0.0.1:9/x.png\">");
+  const BrowserResult r = load_in_chromium(chromium, page);
+  ASSERT_EQ(r.status, 0);
+  EXPECT_NE(r.console.find("127.0.0.1:9/x.png"), std::string::npos) << r.console;
 }
 
 }  // namespace
