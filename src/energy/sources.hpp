@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "greenbench/energy.hpp"
@@ -159,22 +160,51 @@ class ProcessTreeCpu {
   /// Follows `root` and every process that descends from it from now on. Descendants are found
   /// through /proc/<pid>/task/<tid>/children where the kernel has them (false: scan all of /proc).
   void attach(pid_t root, bool use_children_files = true);
-  /// Rescans /proc and returns the tree's CPU seconds (user + system) since it started.
+  /// Re-reads the followed processes' stat and children files (every thread's only every few
+  /// calls or when the tree changed); returns the tree's CPU seconds (user + system) since it
+  /// started.
   double cpu_seconds();
 
  private:
+  // An open /proc file, closed when dropped: the files of followed processes stay open and are
+  // re-read from offset 0, so a read costs one system call instead of open, read and close.
+  class ProcFd {
+   public:
+    ProcFd() = default;
+    explicit ProcFd(int fd) : fd_(fd) {}
+    ProcFd(ProcFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    ProcFd& operator=(ProcFd&& other) noexcept;
+    ProcFd(const ProcFd&) = delete;
+    ProcFd& operator=(const ProcFd&) = delete;
+    ~ProcFd();
+    [[nodiscard]] int get() const { return fd_; }
+
+   private:
+    int fd_ = -1;
+  };
   struct Tracked {
     unsigned long long start_ticks = 0;  // identifies the process across pid reuse
     pid_t ppid = 0;
     double own_s = 0;       // utime + stime
     double children_s = 0;  // cutime + cstime: waited-for children
     bool alive = true;
+    long threads = 1;                  // a change means the task list must be read again
+    ProcFd stat;                       // /proc/<pid>/stat
+    ProcFd tasks;                      // /proc/<pid>/task, listed only when multi-threaded
+    std::map<pid_t, ProcFd> children;  // /proc/<pid>/task/<tid>/children by tid
   };
+  bool follow(pid_t pid, ProcFd stat);
+  // Follows new descendants; `full`: of every thread (else of main threads only) and, without
+  // children files, at all (a scan of /proc).
+  void find_descendants(bool full);
+  void list_children(pid_t pid, Tracked& t, bool all_threads, std::vector<pid_t>* out);
   std::string proc_root_;
   bool use_children_files_ = true;
   double tick_s_;
   std::map<pid_t, Tracked> tracked_;
   double departed_s_ = 0;  // final values of processes whose time no tracked parent took over
+  int calls_since_scan_ = 0;
+  bool scan_due_ = true;
 };
 
 /// Energy = idle_w x elapsed + w_per_core x CPU seconds of the attached process tree.

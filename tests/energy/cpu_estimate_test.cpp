@@ -140,6 +140,59 @@ TEST_P(ProcessTree, CountsAGrandchildSeenAliveOnlyOnce) {
   EXPECT_NEAR(followed_s, cpu_s, 0.05);
 }
 
+// Between full scans only main threads' children are read; a process forked by another thread
+// is found at a later scan and still counts in full, since its stat holds all its CPU time.
+TEST_P(ProcessTree, CountsInFullADescendantForkedByAnotherThreadAndFoundLate) {
+  ProcessTreeCpu tree;
+  const Follower source = follow(tree, GetParam());
+  int start[2];
+  int done[2];
+  int release[2];
+  ASSERT_EQ(pipe(start), 0);
+  ASSERT_EQ(pipe(done), 0);
+  ASSERT_EQ(pipe(release), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    std::thread forker([&] {
+      take(start[0]);
+      const pid_t grandchild = fork();
+      if (grandchild == 0) {
+        const double used = burn(0.3);
+        (void)!write(done[1], &used, sizeof used);
+        take(release[0]);
+        _exit(0);
+      }
+      waitpid(grandchild, nullptr, 0);
+    });
+    forker.join();
+    _exit(0);
+  }
+  source.attach(child);
+  const double e0 = source.read();
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    (void)source.read();  // the new thread is seen; no descendants yet
+  }
+  put(start[1]);
+  double used = 0;
+  for (;;) {
+    fd_set fds;
+    FD_ZERO(&fds);
+    FD_SET(done[0], &fds);
+    timeval tv{0, 10000};
+    if (select(done[0] + 1, &fds, nullptr, nullptr, &tv) > 0) break;
+    (void)source.read();
+  }
+  ASSERT_EQ(read(done[0], &used, sizeof used), static_cast<ssize_t>(sizeof used));
+  for (int i = 0; i < 8; ++i) (void)source.read();  // at least one full scan
+  const double e1 = source.read();  // the grandchild is alive: its time comes from its own stat
+  put(release[1]);
+  waitpid(child, nullptr, 0);
+  for (const int fd : {start[0], start[1], done[0], done[1], release[0], release[1]}) close(fd);
+  EXPECT_GT(used, 0.29);
+  EXPECT_NEAR(e1 - e0, used, 0.05);
+}
+
 INSTANTIATE_TEST_SUITE_P(Discovery, ProcessTree, ::testing::Values(true, false),
                          [](const auto& info) {
                            return info.param ? "ChildrenFiles" : "ProcScan";
@@ -188,6 +241,41 @@ TEST(CpuEstimate, KeepsTheTimeOfAnOrphanedDescendant) {
   for (const int fd : {forked[0], forked[1], go[0], go[1], result[0], result[1]}) close(fd);
   // Up to one polling interval (5 ms) plus tick truncation may be lost at the end.
   EXPECT_NEAR(e1 - e0, 10.0 * used, 10.0 * 0.05);
+}
+
+TEST(CpuEstimate, LeavesOutCpuTimeUsedBeforeAttach) {
+  // A descendant that burned CPU before attach() and idles afterwards adds nothing, though the
+  // tracker finds it only in its first scan.
+  CpuEstimateSource source(10.0, 0.0);
+  int burned[2];
+  int release[2];
+  ASSERT_EQ(pipe(burned), 0);
+  ASSERT_EQ(pipe(release), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    const pid_t grandchild = fork();
+    if (grandchild == 0) {
+      burn(0.2);
+      put(burned[1]);
+      take(release[0]);
+      _exit(0);
+    }
+    waitpid(grandchild, nullptr, 0);
+    _exit(0);
+  }
+  take(burned[0]);
+  source.attach(child);
+  for (int i = 0; i < 10; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    (void)source.read();
+  }
+  const double before_exit = source.read()[0];
+  put(release[1]);
+  waitpid(child, nullptr, 0);
+  const double after_exit = source.read()[0];
+  for (const int fd : {burned[0], burned[1], release[0], release[1]}) close(fd);
+  EXPECT_NEAR(before_exit, 0.0, 10.0 * 0.02);
+  EXPECT_NEAR(after_exit, 0.0, 10.0 * 0.02);
 }
 
 TEST(CpuEstimate, BeforeAttachOnlyTheIdleTermAccrues) {
