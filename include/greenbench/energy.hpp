@@ -61,8 +61,8 @@ struct SourceOptions {
   std::string perf_root = "/sys/bus/event_source/devices";
   std::string nvml_lib = "libnvidia-ml.so.1";
   double cpu_watts_per_core = -1;  ///< <0 = default of the estimate (printed); 0 is valid
-  double cpu_idle_watts = -1;     ///< <0 = default of the estimate (printed)
-  std::vector<std::string> only;  ///< if non-empty, use only these sources by name
+  double cpu_idle_watts = -1;      ///< <0 = default of the estimate (printed)
+  std::vector<std::string> only;   ///< if non-empty, use only these sources by name
 
   /// Defaults overridden by the GREENBENCH_* environment variables.
   static SourceOptions from_environment();
@@ -83,7 +83,7 @@ struct SourceStatus {
 /// The sources a measurement uses: every readable counter source (RAPL via powercap preferred over
 /// perf, plus NVML), and the CPU estimate only when no CPU counter is readable.
 /// Fills `status` (if given) with one entry per backend tried.
-std::vector<std::unique_ptr<EnergySource>> detect_sources(const SourceOptions& options,
-                                                          std::vector<SourceStatus>* status = nullptr);
+std::vector<std::unique_ptr<EnergySource>> detect_sources(
+    const SourceOptions& options, std::vector<SourceStatus>* status = nullptr);
 
 }  // namespace greenbench

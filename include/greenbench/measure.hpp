@@ -12,16 +12,16 @@ namespace greenbench {
 
 /// How to measure one command.
 struct MeasureOptions {
-  SourceOptions sources;            ///< which energy sources, where to find them
-  int interval_ms = 50;             ///< sampler period; shortened if a counter could wrap twice
-  double idle_baseline_s = 0;       ///< measure idle power this long first; 0 = no baseline
-  double timeout_s = 0;             ///< 0 = none; else SIGTERM at expiry, SIGKILL 5 s later
-  bool forward_signals = true;      ///< forward SIGINT/SIGTERM received by us to the command
-  bool keep_trace = true;           ///< keep the power trace in the record
+  SourceOptions sources;               ///< which energy sources, where to find them
+  int interval_ms = 50;                ///< sampler period; shortened if a counter could wrap twice
+  double idle_baseline_s = 0;          ///< measure idle power this long first; 0 = no baseline
+  double timeout_s = 0;                ///< 0 = none; else SIGTERM at expiry, SIGKILL 5 s later
+  bool forward_signals = true;         ///< forward SIGINT/SIGTERM received by us to the command
+  bool keep_trace = true;              ///< keep the power trace in the record
   std::vector<std::string> extra_env;  ///< "KEY=VALUE" added to the command's environment
-  std::string working_dir;          ///< "" = ours
-  std::string stdout_path;          ///< "" = inherit; else the command's stdout goes to this file
-  std::string stderr_path;          ///< "" = inherit; else the command's stderr goes to this file
+  std::string working_dir;             ///< "" = ours
+  std::string stdout_path;  ///< "" = inherit; else the command's stdout goes to this file
+  std::string stderr_path;  ///< "" = inherit; else the command's stderr goes to this file
   /// Called from the measuring thread on each marker line the command writes (for progress).
   std::function<void(const std::string& line)> on_marker;
 };

@@ -21,8 +21,8 @@ struct PhaseRecord {
   double start_s = 0;  ///< seconds since the command started
   double end_s = 0;
   double duration_s = 0;
-  std::map<std::string, double> energy_j;             ///< domain (and "total", "cpu_package:0"…) -> J
-  std::map<std::string, std::string> quality;         ///< domain -> "measured" | "estimated"
+  std::map<std::string, double> energy_j;      ///< domain (and "total", "cpu_package:0"…) -> J
+  std::map<std::string, std::string> quality;  ///< domain -> "measured" | "estimated"
   std::map<std::string, double> energy_above_idle_j;  ///< only with an idle baseline
   bool closed_at_exit = false;                        ///< left open by the command, closed by us
 };
@@ -44,7 +44,7 @@ struct PowerSample {
 /// Everything one measured run produced.
 struct RunRecord {
   std::vector<std::string> command;
-  int exit_code = 0;    ///< the command's exit status; 128+N when killed by signal N; 127 not started
+  int exit_code = 0;  ///< the command's exit status; 128+N when killed by signal N; 127 not started
   int term_signal = 0;  ///< the signal that killed it, 0 if it exited
   bool timed_out = false;
   double duration_s = 0;

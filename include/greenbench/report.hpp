@@ -64,8 +64,8 @@ struct ComparisonSet {
   double alpha = 0.05;
   std::uint64_t bootstrap_seed = 1;
   int bootstrap_resamples = 2000;
-  int warmup_excluded = 0;                    ///< warm-up observations left out
-  std::size_t family_count = 0;               ///< Holm/Bonferroni families (phase × metric × pair)
+  int warmup_excluded = 0;       ///< warm-up observations left out
+  std::size_t family_count = 0;  ///< Holm/Bonferroni families (phase × metric × pair)
   std::vector<MetricComparison> comparisons;  ///< ordered by phase, model, pair, metric
   std::vector<EnergyTimeCorrelation> correlations;
   std::vector<SummaryCount> summary;

@@ -13,8 +13,8 @@ namespace greenbench {
 struct Observation {
   std::string model;
   std::string framework;
-  std::string phase;   ///< train | infer (the run's configuration phase)
-  int run = 0;         ///< repetition number (1-based) within its configuration
+  std::string phase;  ///< train | infer (the run's configuration phase)
+  int run = 0;        ///< repetition number (1-based) within its configuration
   std::string metric;
   double value = 0;
   std::string unit;
@@ -30,7 +30,7 @@ struct RunTrace {
   int run = 0;
   std::vector<std::string> domains;
   std::vector<double> t_s;
-  std::vector<std::vector<double>> power_w;  ///< [sample][domain]
+  std::vector<std::vector<double>> power_w;                               ///< [sample][domain]
   std::vector<std::pair<std::string, std::pair<double, double>>> phases;  ///< name -> (start, end)
 };
 

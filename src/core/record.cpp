@@ -24,15 +24,17 @@ json to_json(const RunRecord& r, bool with_trace) {
   }
   j["phases"] = json::array();
   for (const auto& p : r.phases) {
-    json jp = {{"name", p.name},         {"start_s", p.start_s},   {"end_s", p.end_s},
-               {"duration_s", p.duration_s}, {"energy_j", p.energy_j}, {"quality", p.quality}};
+    json jp = {{"name", p.name},         {"start_s", p.start_s},
+               {"end_s", p.end_s},       {"duration_s", p.duration_s},
+               {"energy_j", p.energy_j}, {"quality", p.quality}};
     if (!p.energy_above_idle_j.empty()) jp["energy_above_idle_j"] = p.energy_above_idle_j;
     if (p.closed_at_exit) jp["closed_at_exit"] = true;
     j["phases"].push_back(std::move(jp));
   }
   j["metrics"] = json::array();
   for (const auto& m : r.metrics) {
-    j["metrics"].push_back({{"name", m.name}, {"value", m.value}, {"unit", m.unit}, {"phase", m.phase}});
+    j["metrics"].push_back(
+        {{"name", m.name}, {"value", m.value}, {"unit", m.unit}, {"phase", m.phase}});
   }
   j["idle_power_w"] = r.idle_power_w;
   j["warnings"] = r.warnings;

@@ -100,7 +100,8 @@ TEST(CompareResults, HolmFamilyIsOneMetricInOnePhaseAcrossModels) {
     const auto holm = stats::holm(p);
     const auto bonferroni = stats::bonferroni(p);
     for (std::size_t k = 0; k < members.size(); ++k) {
-      EXPECT_DOUBLE_EQ(set.comparisons[members[k]].stats.p_holm, holm[k]) << key.first << key.second;
+      EXPECT_DOUBLE_EQ(set.comparisons[members[k]].stats.p_holm, holm[k])
+          << key.first << key.second;
       EXPECT_DOUBLE_EQ(set.comparisons[members[k]].stats.p_bonferroni, bonferroni[k]);
     }
   }
