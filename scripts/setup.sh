@@ -29,7 +29,10 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-PIP=(python3 -m pip install --quiet --no-deps --disable-pip-version-check)
+# --target installs into .deps only; Debian's "externally managed" guard is about the system
+# environment, which is never touched here.
+export PIP_BREAK_SYSTEM_PACKAGES=1
+PIP=(python3 -m pip install --quiet --no-deps --disable-pip-version-check --root-user-action=ignore)
 # install_wheel DIR NAME VERSION: pip-installs NAME==VERSION into .deps/DIR once.
 install_wheel() {
   local dir=".deps/$1" stamp=".deps/$1/.installed-$2-$3"
