@@ -12,6 +12,7 @@
 
 #include "greenbench/energy.hpp"
 #include "greenbench/measure.hpp"
+#include "greenbench/random.hpp"
 #include "greenbench/record.hpp"
 
 namespace greenbench {
@@ -92,16 +93,12 @@ struct PlannedRun {
 /// of its framework x model when the study trains it.
 std::vector<PlannedRun> make_plan(const EffectiveSettings& effective);
 
-/// A small PRNG (xoshiro256**, seeded by splitmix64) whose sequence is the same on every platform.
-class StudyRng {
+/// The study's shuffle generator: the portable xoshiro256** with unbiased bounded draws.
+class StudyRng : public Xoshiro256 {
  public:
-  explicit StudyRng(std::uint64_t seed);
-  std::uint64_t next();
+  using Xoshiro256::Xoshiro256;
   /// Uniform in [0, bound), without modulo bias; bound > 0.
   std::uint64_t below(std::uint64_t bound);
-
- private:
-  std::uint64_t s_[4];
 };
 
 /// The measuring function the runner calls (measure_command, or a fake in tests).

@@ -1,35 +1,15 @@
 #pragma once
-// A small seeded generator whose output is the same on every platform and standard library
-// (std:: distributions are implementation-defined, so a bootstrap CI would differ between them).
+// The bootstrap's generator: the library's portable xoshiro256**, plus unbiased bounded draws.
 #include <cstddef>
 #include <cstdint>
 
+#include "greenbench/random.hpp"
+
 namespace greenbench::stats::detail {
 
-// xoshiro256** (Blackman and Vigna), its state filled from the seed by splitmix64.
-class Xoshiro256 {
+class Xoshiro256 : public greenbench::Xoshiro256 {
  public:
-  explicit Xoshiro256(std::uint64_t seed) {
-    for (auto& word : state_) {
-      seed += 0x9e3779b97f4a7c15ULL;
-      std::uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      word = z ^ (z >> 31);
-    }
-  }
-
-  std::uint64_t next() {
-    const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
-    const std::uint64_t t = state_[1] << 17;
-    state_[2] ^= state_[0];
-    state_[3] ^= state_[1];
-    state_[1] ^= state_[2];
-    state_[0] ^= state_[3];
-    state_[2] ^= t;
-    state_[3] = rotl(state_[3], 45);
-    return result;
-  }
+  using greenbench::Xoshiro256::Xoshiro256;
 
   // Uniform in [0, bound), bound > 0; rejection removes the modulo bias.
   std::size_t below(std::size_t bound) {
@@ -42,10 +22,6 @@ class Xoshiro256 {
       }
     }
   }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::uint64_t state_[4] = {};
 };
 
 }  // namespace greenbench::stats::detail

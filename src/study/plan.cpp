@@ -11,15 +11,6 @@ namespace greenbench {
 
 namespace {
 
-std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
 // Fisher–Yates with our own PRNG: std::shuffle and the standard distributions are allowed to
 // differ between library implementations, and the order must be the same everywhere.
 template <typename T>
@@ -33,23 +24,6 @@ void shuffle(std::vector<T>& items, StudyRng& rng) {
 std::string group_of(const Configuration& c) { return c.framework + "\x1f" + c.model; }
 
 }  // namespace
-
-StudyRng::StudyRng(std::uint64_t seed) {
-  std::uint64_t state = seed;
-  for (auto& s : s_) s = splitmix64(state);
-}
-
-std::uint64_t StudyRng::next() {
-  const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const std::uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
 
 std::uint64_t StudyRng::below(std::uint64_t bound) {
   if (bound == 0) throw Error("StudyRng::below: bound must be positive");
