@@ -9,7 +9,8 @@
 
 namespace greenbench {
 
-/// Whether a value comes from a hardware counter or from a model of the machine.
+/// Whether a value comes from a hardware counter or from a model of the machine. (A record also
+/// knows "failed": a value its source stopped providing; see PhaseRecord::quality.)
 enum class Quality { kMeasured, kEstimated };
 
 /// "measured" or "estimated".
@@ -44,6 +45,9 @@ class EnergySource {
   virtual void attach(pid_t /*pid*/) {}
   /// Human-readable parameters of a model-based source (printed with estimates); empty otherwise.
   [[nodiscard]] virtual std::string parameters() const { return {}; }
+  /// What every measurement with this source should say about it (a record warning each), e.g.
+  /// that a MIG instance is measured as its whole GPU.
+  [[nodiscard]] virtual std::vector<std::string> notes() const { return {}; }
 };
 
 /// Turns two raw counter readings into the energy between them, allowing one wrap at range_j.
