@@ -84,11 +84,11 @@ std::vector<std::string> table_domains(const RunRecord& r) {
                                                  "dram",  "psys",        "gpu"};
   std::vector<std::string> out;
   if (r.phases.empty()) return out;
-  const auto& e = r.phases[0].energy_j;
+  const auto& e = r.phases[0].quality;  // a failed domain has a quality but no energy
   for (const auto& d : order) {
     if (e.count(d) != 0) out.push_back(d);
   }
-  for (const auto& [key, joules] : e) {
+  for (const auto& [key, quality] : e) {
     if (key.find(':') == std::string::npos && std::find(out.begin(), out.end(), key) == out.end()) {
       out.push_back(key);
     }
@@ -139,9 +139,10 @@ void print_table(const RunRecord& r, std::FILE* out) {
     for (const auto& d : domains) {
       auto e = p.energy_j.find(d);
       auto q = p.quality.find(d);
+      const bool failed = q != p.quality.end() && q->second == "failed";
       const std::string cell =
           e == p.energy_j.end()
-              ? "-"
+              ? (failed ? "failed" : "-")
               : format_joules(e->second, q != p.quality.end() && q->second == "estimated");
       std::fprintf(out, "  %18s", cell.c_str());
     }

@@ -3,8 +3,10 @@
 #include "measure/meter.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <exception>
+#include <limits>
 #include <set>
 
 #include "greenbench/error.hpp"
@@ -26,6 +28,9 @@ Meter::Meter(std::vector<std::unique_ptr<EnergySource>> sources, std::vector<std
     : sources_(std::move(sources)), warnings_(warnings) {
   std::set<std::string> seen;
   for (std::size_t s = 0; s < sources_.size(); ++s) {
+    if (warnings_ != nullptr) {
+      for (const auto& note : sources_[s]->notes()) warnings_->push_back(note);
+    }
     const auto& ds = sources_[s]->domains();
     for (std::size_t i = 0; i < ds.size(); ++i) {
       if (!seen.insert(ds[i].id).second) {
@@ -43,6 +48,7 @@ Meter::Meter(std::vector<std::unique_ptr<EnergySource>> sources, std::vector<std
   raw_.resize(sources_.size());
   last_raw_.assign(domains_.size(), 0);
   cumulative_j_.assign(domains_.size(), 0);
+  good_until_.assign(domains_.size(), std::numeric_limits<double>::infinity());
 
   present_.assign(domains_.size(), true);
   build_keys();
@@ -97,7 +103,10 @@ void Meter::key_power(const std::vector<double>& from_j, const std::vector<doubl
   if (seconds <= 0) return;
   for (std::size_t i = 0; i < keys_.size(); ++i) {
     double joules = 0;
-    for (std::size_t k : key_members_[i]) joules += to_j[k] - from_j[k];
+    for (std::size_t k : key_members_[i]) {
+      joules += std::isinf(good_until_[k]) ? to_j[k] - from_j[k]
+                                           : std::numeric_limits<double>::quiet_NaN();
+    }
     (*out)[i] = joules / seconds;
   }
 }
@@ -139,26 +148,39 @@ void Meter::read_all(double t) {
       raw_[s] = std::move(values);
     } catch (const std::exception& e) {
       source_alive_[s] = false;
-      if (warnings_ != nullptr) {
-        std::string msg = "source '" + sources_[s]->name() + "' failed";
-        if (started_) {
-          char when[64];
-          std::snprintf(when, sizeof when, " %.3f s into the run", t - start_t_);
-          msg += when;
-          msg += "; its energy is counted only until then";
+      std::string msg = "source '" + sources_[s]->name() + "' failed";
+      if (started_) {
+        // Its domains keep no value from the last good reading on: a frozen counter would give
+        // later phases 0 J that look measured.
+        std::string ids;
+        for (std::size_t k = 0; k < slots_.size(); ++k) {
+          if (slots_[k].source != s || !present_[k]) continue;
+          good_until_[k] = last_t_;
+          ids += (ids.empty() ? "" : ", ") + domains_[k].id;
         }
-        warnings_->push_back(msg + ": " + e.what());
+        char when[160];
+        std::snprintf(when, sizeof when, " %.3f s into the run (last good reading at %.3f s)",
+                      t - start_t_, last_t_ - start_t_);
+        msg += when;
+        if (!ids.empty()) {
+          msg += "; " + ids +
+                 " not measured from then on: every phase that spans that time gets quality "
+                 "'failed' and no value for them and for the sums that contain them";
+        }
       }
+      if (warnings_ != nullptr) warnings_->push_back(msg + ": " + e.what());
     }
   }
 }
 
 void Meter::start(double t) {
+  started_ = false;  // a source failing now is simply not used: it never gave a reading
   read_all(t);
   for (std::size_t k = 0; k < slots_.size(); ++k) {
     const auto& slot = slots_[k];
     present_[k] = source_alive_[slot.source];
     if (present_[k]) last_raw_[k] = raw_[slot.source][slot.index];
+    good_until_[k] = std::numeric_limits<double>::infinity();
   }
   build_keys();
   std::fill(cumulative_j_.begin(), cumulative_j_.end(), 0.0);
@@ -185,10 +207,12 @@ void Meter::sample(double t) {
   last_t_ = t;
 }
 
-DomainEnergy Meter::aggregate(const std::vector<double>& from_j,
-                              const std::vector<double>& to_j) const {
+DomainEnergy Meter::aggregate(const std::vector<double>& from_j, const std::vector<double>& to_j,
+                              double to_t) const {
   DomainEnergy out;
-  auto add = [&out](const std::string& key, double joules, Quality q) {
+  std::set<std::string> failed;
+  auto add = [&out, &failed](const std::string& key, double joules, Quality q, bool lost) {
+    if (lost) failed.insert(key);
     out.energy_j[key] += joules;
     auto [it, inserted] = out.quality.emplace(key, to_string(q));
     if (!inserted && q == Quality::kEstimated) it->second = to_string(Quality::kEstimated);
@@ -197,9 +221,15 @@ DomainEnergy Meter::aggregate(const std::vector<double>& from_j,
     if (!present_[k]) continue;
     const DomainInfo& d = domains_[k];
     const double joules = to_j[k] - from_j[k];
-    if (d.id != d.domain) add(d.id, joules, d.quality);
-    add(d.domain, joules, d.quality);
-    if (counts_in_total(d.domain)) add("total", joules, d.quality);
+    // The source failed before the end of this span: part of the energy was never read.
+    const bool lost = to_t > good_until_[k];
+    if (d.id != d.domain) add(d.id, joules, d.quality, lost);
+    add(d.domain, joules, d.quality, lost);
+    if (counts_in_total(d.domain)) add("total", joules, d.quality, lost);
+  }
+  for (const auto& key : failed) {
+    out.energy_j.erase(key);
+    out.quality[key] = "failed";
   }
   return out;
 }

@@ -19,8 +19,9 @@ struct DomainEnergy {
 
 /// Reads all sources in one batch per call and keeps, per domain, the energy since start():
 /// counters through counter_delta_j (one wrap at most between reads), power gauges integrated
-/// with the trapezoid rule. A source whose read() throws is dropped with a warning; what it
-/// measured until then is kept.
+/// with the trapezoid rule. A source whose read() throws is dropped with a warning naming it, its
+/// domains and the time; from its last good reading on, its domains have no value: every energy
+/// that spans that time (and every sum containing them, `total` included) is quality `failed`.
 class Meter {
  public:
   /// Takes the sources; warnings (dropped sources, duplicate domains) go to `warnings`.
@@ -44,13 +45,21 @@ class Meter {
   [[nodiscard]] double start_time() const { return start_t_; }
 
   /// Per-device ids, per-domain sums and `total` (cpu_package + dram + gpu) of the energy
-  /// between two cumulative snapshots. Domains nothing provides are absent.
+  /// between two cumulative snapshots, the later one taken at meter time to_t. Domains nothing
+  /// provides are absent; a key whose source had failed before to_t has quality "failed" and no
+  /// energy.
   [[nodiscard]] DomainEnergy aggregate(const std::vector<double>& from_j,
-                                       const std::vector<double>& to_j) const;
+                                       const std::vector<double>& to_j, double to_t) const;
+  /// As above, with the later snapshot taken at the latest reading (last_time()).
+  [[nodiscard]] DomainEnergy aggregate(const std::vector<double>& from_j,
+                                       const std::vector<double>& to_j) const {
+    return aggregate(from_j, to_j, last_t_);
+  }
   /// The keys aggregate() produces, in display order: total, domain sums, device ids.
   [[nodiscard]] const std::vector<std::string>& keys() const { return keys_; }
   /// Average power per key (parallel to keys()) between two snapshots `seconds` apart, written
-  /// into `out` without allocating: the per-tick path of the power trace.
+  /// into `out` without allocating: the per-tick path of the power trace. A key with a member
+  /// whose source has failed by now gets NaN (no value), not a frozen 0 W.
   void key_power(const std::vector<double>& from_j, const std::vector<double>& to_j, double seconds,
                  std::vector<double>* out) const;
 
@@ -73,6 +82,7 @@ class Meter {
   std::vector<bool> present_;     // per flat domain: its source gave the first reading
   std::vector<double> last_raw_;  // last raw reading per flat domain
   std::vector<double> cumulative_j_;
+  std::vector<double> good_until_;  // per flat domain: last good reading of a failed source, or inf
   std::vector<std::string> keys_;
   std::vector<std::vector<std::size_t>> key_members_;  // per key: the flat domains it sums
   std::vector<std::vector<double>> raw_;               // per source: the latest read() result

@@ -1,6 +1,7 @@
 // Chrome trace-event JSON (the format ui.perfetto.dev and chrome://tracing import) of one run.
 #include "greenbench/trace.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -49,6 +50,9 @@ void write_chrome_trace(const RunRecord& record, std::ostream& out) {
       const bool estimated = q != p.quality.end() && q->second == "estimated";
       args["energy_j " + domain + (estimated ? " (estimated)" : "")] = joules;
     }
+    for (const auto& [domain, quality] : p.quality) {
+      if (quality == "failed") args["energy_j " + domain] = "failed: its source stopped";
+    }
     for (const auto& [domain, joules] : p.energy_above_idle_j) {
       args["energy_above_idle_j " + domain] = joules;
     }
@@ -66,9 +70,11 @@ void write_chrome_trace(const RunRecord& record, std::ostream& out) {
   // A power sample is the average over the interval that ends at its t_s; a counter value holds
   // from its timestamp to the next one, so each value is placed at the start of its interval,
   // and the last one is repeated at the end so that its interval has a width.
+  // A domain without a value (its source failed) gets no counter events from then on.
   double interval_start = 0;
   for (const auto& sample : record.trace) {
     for (std::size_t d = 0; d < record.trace_domains.size() && d < sample.power_w.size(); ++d) {
+      if (std::isnan(sample.power_w[d])) continue;
       events.push_back(counter_event(record.trace_domains[d], interval_start, sample.power_w[d]));
     }
     interval_start = sample.t_s;
@@ -76,6 +82,7 @@ void write_chrome_trace(const RunRecord& record, std::ostream& out) {
   if (!record.trace.empty()) {
     const auto& last = record.trace.back();
     for (std::size_t d = 0; d < record.trace_domains.size() && d < last.power_w.size(); ++d) {
+      if (std::isnan(last.power_w[d])) continue;
       events.push_back(counter_event(record.trace_domains[d], last.t_s, last.power_w[d]));
     }
   }

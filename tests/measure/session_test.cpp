@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <memory>
 
 #include "fake_source.hpp"
@@ -231,13 +232,16 @@ TEST(Session, UnterminatedLastLineIsStillRead) {
   EXPECT_TRUE(rig.warnings.empty());
 }
 
-TEST(Meter, SourceThatFailsMidRunKeepsWhatItMeasured) {
+// A source that stops being readable part-way: phases that end before its last good reading
+// keep their values; every phase that spans the failure, and the run, get quality `failed` and
+// no value for its domains and for total (never a frozen or zero value labelled measured).
+TEST(Meter, SourceThatFailsMidRunIsFailedInEveryPhaseItTouches) {
   std::vector<std::string> warnings;
   auto good = std::make_unique<FakeSource>("good", std::vector{counter("cpu_package", 0)});
   auto bad = std::make_unique<FakeSource>("bad", std::vector{counter("gpu", 0)});
   FakeSource* g = good.get();
   FakeSource* b = bad.get();
-  b->fail_after(2);  // start() and one sample() succeed
+  b->fail_after(3);  // start() and two readings succeed
   std::vector<std::unique_ptr<EnergySource>> sources;
   sources.push_back(std::move(good));
   sources.push_back(std::move(bad));
@@ -246,19 +250,54 @@ TEST(Meter, SourceThatFailsMidRunKeepsWhatItMeasured) {
   Session session(&meter, &warnings);
   g->set({10});
   b->set({4});
-  meter.sample(1);
+  session.feed("begin early\n", 1);  // reading 2
+  g->set({15});
+  b->set({6});
+  session.feed("end early\nbegin middle\n", 2);  // reading 3, the last good one
   g->set({20});
   b->set({100});  // never seen: the read throws
-  meter.sample(2);
-  session.finish(3);
+  meter.sample(3);
+  session.tick(3);
+  session.feed("end middle\nbegin late\n", 4);
+  g->set({30});
+  session.feed("end late\n", 5);
+  session.finish(6);
   RunRecord r;
-  session.fill(&r, false);
-  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("cpu_package"), 20);
-  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("gpu"), 4);
-  EXPECT_DOUBLE_EQ(r.phases[0].energy_j.at("total"), 24);
+  session.fill(&r, true);
+  ASSERT_EQ(r.phases.size(), 4u);
+  const auto& early = phase(r, "early");
+  EXPECT_DOUBLE_EQ(early.energy_j.at("gpu"), 2);
+  EXPECT_DOUBLE_EQ(early.energy_j.at("total"), 7);
+  EXPECT_EQ(early.quality.at("total"), "measured");
+  for (const char* name : {"run", "middle", "late"}) {
+    const auto& p = phase(r, name);
+    EXPECT_EQ(p.energy_j.count("gpu"), 0u) << name;
+    EXPECT_EQ(p.energy_j.count("gpu:0"), 0u) << name;
+    EXPECT_EQ(p.energy_j.count("total"), 0u) << name;
+    EXPECT_EQ(p.quality.at("gpu"), "failed") << name;
+    EXPECT_EQ(p.quality.at("gpu:0"), "failed") << name;
+    EXPECT_EQ(p.quality.at("total"), "failed") << name;
+    EXPECT_EQ(p.quality.at("cpu_package"), "measured") << name;
+  }
+  EXPECT_DOUBLE_EQ(phase(r, "run").energy_j.at("cpu_package"), 30);
+  EXPECT_DOUBLE_EQ(phase(r, "late").energy_j.at("cpu_package"), 10);
   ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find("source 'bad' failed 2.000 s into the run"), std::string::npos)
+  EXPECT_NE(warnings[0].find("source 'bad' failed 3.000 s into the run (last good reading at "
+                             "2.000 s); gpu:0 not measured"),
+            std::string::npos)
       << warnings[0];
+  EXPECT_NE(warnings[0].find("fake read failure"), std::string::npos) << warnings[0];
+  // The trace shows no value for gpu and total after the failure, not 0 W.
+  ASSERT_FALSE(r.trace.empty());
+  const auto& keys = r.trace_domains;
+  const auto& last = r.trace.back().power_w;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i].rfind("cpu_package", 0) == 0) {
+      EXPECT_FALSE(std::isnan(last[i]));
+    } else {
+      EXPECT_TRUE(std::isnan(last[i])) << keys[i];
+    }
+  }
 }
 
 TEST(Meter, SourceThatFailsAtStartIsAbsent) {
