@@ -2,6 +2,7 @@
 /// The record of one measured run, as `greenbench measure --json` writes it (contract).
 #include <map>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,16 +22,19 @@ struct PhaseRecord {
   double start_s = 0;  ///< seconds since the command started
   double end_s = 0;
   double duration_s = 0;
-  std::map<std::string, double> energy_j;      ///< domain (and "total", "cpu_package:0"…) -> J
-  std::map<std::string, std::string> quality;  ///< domain -> "measured" | "estimated"
-  std::map<std::string, double> energy_above_idle_j;  ///< only with an idle baseline
-  bool closed_at_exit = false;                        ///< left open by the command, closed by us
+  std::map<std::string, double> energy_j;  ///< domain (and "total", "cpu_package:0"…) -> J
+  /// domain -> "measured" | "estimated" | "failed"; a failed domain (its source stopped being
+  /// readable during the phase) has no entry in energy_j, nor has any sum containing it.
+  std::map<std::string, std::string> quality;
+  /// energy_j minus idle power × duration, per domain with an idle power; only with a baseline.
+  std::map<std::string, double> energy_above_idle_j;
+  bool closed_at_exit = false;  ///< left open by the command, closed by us
 };
 
 /// A `metric` marker line.
 struct MetricRecord {
   std::string name;
-  double value = 0;
+  double value = 0;  ///< as the command wrote it: NaN and ±infinity are kept
   std::string unit;
   std::string phase;  ///< innermost open phase when it arrived ("run" if none)
 };
@@ -58,7 +62,18 @@ struct RunRecord {
   std::vector<PowerSample> trace;
 };
 
-/// The contract JSON of a record (trace left out unless with_trace).
+/// Sets the record's idle power (W per domain key) and each phase's energy_above_idle_j:
+/// energy − idle power × duration, for every key with both a value and an idle power.
+void set_idle_power(RunRecord* record, const std::map<std::string, double>& idle_power_w);
+
+/// Why a record cannot be used as a measurement although the command succeeded: an energy value
+/// of quality "failed" (a source stopped being readable), or a metric that is NaN or infinite.
+/// Names the source, domain and time, or the metric; nothing when the record is valid.
+std::optional<std::string> invalid_reason(const RunRecord& record);
+
+/// The contract JSON of a record (trace left out unless with_trace). Non-finite metric values
+/// are written as the strings "nan", "inf" and "-inf" (JSON has no such numbers), a power sample
+/// without a value as null.
 nlohmann::json to_json(const RunRecord& record, bool with_trace = false);
 /// Parses what to_json wrote; throws Error naming the field that is wrong.
 RunRecord run_record_from_json(const nlohmann::json& j);

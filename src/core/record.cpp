@@ -1,13 +1,71 @@
 // JSON form of a RunRecord (the `measure --json` contract).
 #include "greenbench/record.hpp"
 
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "greenbench/error.hpp"
 
 namespace greenbench {
 
 using nlohmann::json;
+
+namespace {
+
+// JSON has no NaN or infinity: such a value is written as a string, so it reads back as it was.
+json number_json(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
+}
+
+}  // namespace
+
+void set_idle_power(RunRecord* record, const std::map<std::string, double>& idle_power_w) {
+  record->idle_power_w = idle_power_w;
+  for (auto& p : record->phases) {
+    p.energy_above_idle_j.clear();
+    for (const auto& [key, joules] : p.energy_j) {
+      const auto it = idle_power_w.find(key);
+      if (it != idle_power_w.end()) p.energy_above_idle_j[key] = joules - it->second * p.duration_s;
+    }
+  }
+}
+
+std::optional<std::string> invalid_reason(const RunRecord& record) {
+  std::vector<std::string> reasons;
+  // Energy: the domains (not per-device ids) that a failed source left without a value.
+  std::set<std::string> failed_domains;
+  for (const auto& p : record.phases) {
+    for (const auto& [key, quality] : p.quality) {
+      if (quality == "failed" && key.find(':') == std::string::npos) failed_domains.insert(key);
+    }
+  }
+  if (!failed_domains.empty()) {
+    std::string domains;
+    for (const auto& d : failed_domains) domains += (domains.empty() ? "" : ", ") + d;
+    std::string why = "energy not measured (" + domains + ")";
+    // The meter's warning names the source, its domains and the time it failed.
+    for (const auto& w : record.warnings) {
+      if (w.rfind("source '", 0) == 0 && w.find(" into the run") != std::string::npos) {
+        why += ": " + w;
+        break;
+      }
+    }
+    reasons.push_back(why);
+  }
+  for (const auto& m : record.metrics) {
+    if (std::isfinite(m.value)) continue;
+    reasons.push_back("metric '" + m.name + "' is " + number_json(m.value).get<std::string>() +
+                      " (phase '" + m.phase + "')");
+  }
+  if (reasons.empty()) return std::nullopt;
+  std::string out;
+  for (const auto& r : reasons) out += (out.empty() ? "" : "; ") + r;
+  return out;
+}
 
 json to_json(const RunRecord& r, bool with_trace) {
   json j;
@@ -34,14 +92,18 @@ json to_json(const RunRecord& r, bool with_trace) {
   j["metrics"] = json::array();
   for (const auto& m : r.metrics) {
     j["metrics"].push_back(
-        {{"name", m.name}, {"value", m.value}, {"unit", m.unit}, {"phase", m.phase}});
+        {{"name", m.name}, {"value", number_json(m.value)}, {"unit", m.unit}, {"phase", m.phase}});
   }
   j["idle_power_w"] = r.idle_power_w;
   j["warnings"] = r.warnings;
   j["info"] = r.info;
   if (with_trace) {
     json jt = {{"domains", r.trace_domains}, {"samples", json::array()}};
-    for (const auto& s : r.trace) jt["samples"].push_back({{"t_s", s.t_s}, {"power_w", s.power_w}});
+    for (const auto& s : r.trace) {
+      json power = json::array();
+      for (const double w : s.power_w) power.push_back(std::isnan(w) ? json(nullptr) : json(w));
+      jt["samples"].push_back({{"t_s", s.t_s}, {"power_w", std::move(power)}});
+    }
     j["trace"] = std::move(jt);
   }
   return j;
@@ -58,6 +120,20 @@ T field(const json& j, const char* name, const std::string& where) {
   } catch (const json::exception& e) {
     throw Error(where + ": field '" + name + "' has the wrong type (" + e.what() + ")");
   }
+}
+
+// A number, or one of the strings number_json writes for NaN and infinity.
+double number_field(const json& j, const char* name, const std::string& where) {
+  auto it = j.find(name);
+  if (it == j.end()) throw Error(where + ": missing field '" + name + "'");
+  if (it->is_number()) return it->get<double>();
+  if (it->is_string()) {
+    const auto& text = it->get_ref<const std::string&>();
+    if (text == "nan") return std::numeric_limits<double>::quiet_NaN();
+    if (text == "inf") return std::numeric_limits<double>::infinity();
+    if (text == "-inf") return -std::numeric_limits<double>::infinity();
+  }
+  throw Error(where + ": field '" + name + "' is not a number (nor \"nan\", \"inf\", \"-inf\")");
 }
 
 template <typename T>
@@ -98,7 +174,7 @@ RunRecord run_record_from_json(const json& j) {
   }
   for (const auto& jm : field<json>(j, "metrics", top)) {
     r.metrics.push_back({field<std::string>(jm, "name", "metrics[]"),
-                         field<double>(jm, "value", "metrics[]"),
+                         number_field(jm, "value", "metrics[]"),
                          optional_field<std::string>(jm, "unit", "metrics[]", ""),
                          optional_field<std::string>(jm, "phase", "metrics[]", "run")});
   }
@@ -109,8 +185,15 @@ RunRecord run_record_from_json(const json& j) {
     const json& jt = j["trace"];
     r.trace_domains = field<std::vector<std::string>>(jt, "domains", "trace");
     for (const auto& js : field<json>(jt, "samples", "trace")) {
-      r.trace.push_back({field<double>(js, "t_s", "trace.samples[]"),
-                         field<std::vector<double>>(js, "power_w", "trace.samples[]")});
+      PowerSample sample{field<double>(js, "t_s", "trace.samples[]"), {}};
+      for (const auto& w : field<json>(js, "power_w", "trace.samples[]")) {
+        if (!w.is_null() && !w.is_number()) {
+          throw Error("trace.samples[]: field 'power_w' holds something not a number or null");
+        }
+        sample.power_w.push_back(w.is_null() ? std::numeric_limits<double>::quiet_NaN()
+                                             : w.get<double>());
+      }
+      r.trace.push_back(std::move(sample));
     }
   }
   return r;
