@@ -15,7 +15,6 @@ before a marker so the phase boundary is where the work really ends.
 """
 
 import contextlib
-import math
 import os
 import re
 
@@ -76,11 +75,12 @@ def end(name):
 
 
 def metric(name, value, unit=""):
-    """Reports a result, e.g. metric("accuracy_top1", 0.734) or metric("samples", 51200, "samples")."""
+    """Reports a result, e.g. metric("accuracy_top1", 0.734) or metric("samples", 51200, "samples").
+
+    NaN and infinity are written as they are (nan, inf): a diverged run is reported, not hidden.
+    """
     _check("metric name", name)
     value = float(value)
-    if not math.isfinite(value):
-        raise ValueError("greenbench marker: metric %r is not a finite number" % name)
     if len(unit) > 64 or any(c.isspace() for c in unit):
         raise ValueError("greenbench marker: bad unit %r (one word of at most 64 bytes)" % unit)
     line = "metric %s %r" % (name, value)

@@ -97,12 +97,9 @@ inline void end(std::string_view name) {
 }
 
 /// Reports a result, e.g. metric("accuracy_top1", 0.734) or metric("samples", 51200, "samples").
+/// NaN and infinity are written as they are (nan, inf): a diverged run is reported, not hidden.
 inline void metric(std::string_view name, double value, std::string_view unit = {}) {
   detail::check_name("metric name", name);
-  if (!std::isfinite(value)) {
-    throw std::invalid_argument("greenbench marker: metric '" + std::string(name) +
-                                "' is not a finite number");
-  }
   if (unit.size() > 64 || unit.find_first_of(" \t\r\n") != std::string_view::npos) {
     throw std::invalid_argument("greenbench marker: bad unit '" + std::string(unit) +
                                 "' (one word of at most 64 bytes)");

@@ -117,8 +117,9 @@ MarkerLine parse_marker_line(std::string_view line) {
     char* end = nullptr;
     errno = 0;
     const double v = std::strtod(value_text.c_str(), &end);
-    if (end != value_text.c_str() + value_text.size() || !std::isfinite(v) || errno == ERANGE) {
-      return invalid("bad metric value " + quoted(value) + " (want a finite number)");
+    // nan and inf pass: a diverged run's value is kept, and the run is flagged invalid.
+    if (end != value_text.c_str() + value_text.size() || errno == ERANGE) {
+      return invalid("bad metric value " + quoted(value) + " (want a number)");
     }
     if (unit.size() > kMaxMarkerName) return invalid("metric unit longer than 64 bytes");
     if (!trim(rest).empty()) return invalid("unexpected text after the metric unit");

@@ -20,12 +20,7 @@ int main() {
   } catch (const std::invalid_argument&) {
     ++refused;
   }
-  try {
-    gm::metric("loss", 1.0 / 0.0);
-  } catch (const std::invalid_argument&) {
-    ++refused;
-  }
-  if (refused != 2) return 10;
+  if (refused != 1) return 10;
 
   gm::info("client", "c++ header\nsecond line");
   gm::begin("setup");

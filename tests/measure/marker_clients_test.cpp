@@ -110,7 +110,8 @@ TEST(MarkerClients, PythonWritesTheProtocolLines) {
       "GREENBENCH_MARKER_FD=7 PYTHONPATH=" + std::string(GREENBENCH_SOURCE_DIR) +
       "/python python3 -c 'import greenbench_markers as gb\n"
       "with gb.phase(\"train\"):\n gb.metric(\"accuracy_top1\", 0.734)\n"
-      "gb.metric(\"samples\", 51200, \"samples\")\ngb.info(\"k\", \"a\\nb\")' 7>" +
+      "gb.metric(\"samples\", 51200, \"samples\")\ngb.info(\"k\", \"a\\nb\")\n"
+      "gb.metric(\"loss\", float(\"nan\"))\ngb.metric(\"loss\", float(\"-inf\"))' 7>" +
       out;
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_EQ(slurp(out),
@@ -118,7 +119,9 @@ TEST(MarkerClients, PythonWritesTheProtocolLines) {
             "metric accuracy_top1 0.734\n"
             "end train\n"
             "metric samples 51200.0 samples\n"
-            "info k a b\n");
+            "info k a b\n"
+            "metric loss nan\n"
+            "metric loss -inf\n");
 }
 
 TEST(MarkerClients, CppHeaderIsSilentWhenNotMeasured) {

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 namespace greenbench::measure {
@@ -36,6 +37,19 @@ TEST(MarkerParser, Metric) {
   EXPECT_EQ(m.verb, Verb::kMetric);
   EXPECT_DOUBLE_EQ(m.value, -1.5e-3);
   EXPECT_EQ(m.unit, "nats/token");
+}
+
+// A diverged run reports what it has; the value is kept (the run is then flagged invalid).
+TEST(MarkerParser, MetricNanAndInfinityAreKept) {
+  auto m = parse_marker_line("metric loss nan");
+  EXPECT_EQ(m.verb, Verb::kMetric);
+  EXPECT_TRUE(std::isnan(m.value));
+  m = parse_marker_line("metric loss inf");
+  EXPECT_EQ(m.verb, Verb::kMetric);
+  EXPECT_TRUE(std::isinf(m.value) && m.value > 0);
+  m = parse_marker_line("metric loss -inf");
+  EXPECT_EQ(m.verb, Verb::kMetric);
+  EXPECT_TRUE(std::isinf(m.value) && m.value < 0);
 }
 
 TEST(MarkerParser, Info) {
@@ -90,8 +104,6 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{"metric Loss 1", "bad metric name"},
         BadLine{"metric loss abc", "bad metric value 'abc'"},
         BadLine{"metric loss 1.5x", "bad metric value"},
-        BadLine{"metric loss nan", "bad metric value"},
-        BadLine{"metric loss inf", "bad metric value"},
         BadLine{"metric loss 1e999", "bad metric value"},
         BadLine{"metric loss 1 J extra", "unexpected text after the metric unit"},
         BadLine{"metric loss 1 " + std::string(65, 'u'), "unit longer"},
