@@ -23,6 +23,10 @@ struct Observation {
   long long run_id = 0;              ///< the store's run id (0 for imported data)
 };
 
+/// Which energy compare and report show: as read (gross, what the ICSE study reported), or minus
+/// the study's idle power × duration (above idle).
+enum class EnergyBasis { kGross, kAboveIdle };
+
 /// One power trace of a run, for the report's power-over-time charts.
 struct RunTrace {
   long long run_id = 0;
@@ -40,6 +44,7 @@ struct ResultSet {
   nlohmann::json settings = nlohmann::json::object();     ///< effective study settings
   nlohmann::json environment = nlohmann::json::object();  ///< machine, versions, sources
   std::vector<Observation> observations;
+  std::string energy_basis = "gross";  ///< "gross" | "above-idle": what energy_* values are
   int runs_total = 0, runs_ok = 0, runs_failed = 0;
   std::vector<std::string> failures;  ///< "model/framework/phase #run: reason"
 };

@@ -10,9 +10,19 @@
 
 namespace greenbench {
 
-/// Reads a whole store: settings, environment, every observation (warm-ups flagged) and failures.
+/// Reads a whole store: settings, environment, the observations of successful runs (warm-ups
+/// flagged) and the failures (failed, timed-out and invalid runs with their reasons).
 /// `path` is a results directory holding results.sqlite, or the .sqlite file itself.
-ResultSet load_results(const std::string& path);
+/// With EnergyBasis::kAboveIdle the energy_* observations hold the energy above idle; throws
+/// Error when no run has it (no idle power was measured).
+ResultSet load_results(const std::string& path, EnergyBasis basis = EnergyBasis::kGross);
+
+/// "gross" or "above-idle" (the --energy option); throws Error naming anything else.
+EnergyBasis parse_energy_basis(const std::string& text);
+
+/// Observations of energy above idle are stored as energy_above_idle_<domain>; load_results
+/// shows them under energy_<domain> when asked for that basis, and hides them otherwise.
+inline constexpr const char* kAboveIdlePrefix = "energy_above_idle_";
 
 /// Power traces with phase spans. representative_only: for each model x framework x phase, the
 /// successful non-warm-up run whose energy_total (else duration) is the median; otherwise every
@@ -28,7 +38,7 @@ struct StoredRun {
   std::string framework, model, phase;
   int repetition = 0;  ///< 1-based, counted separately for warm-ups and measured runs
   bool warmup = false;
-  std::string status = "ok";  ///< "ok" | "failed" | "timeout"
+  std::string status = "ok";  ///< "ok" | "failed" | "timeout" | "invalid" (see invalid_reason)
   std::string reason;         ///< why it failed; empty when ok
   int exit_code = 0;
   double started_at = 0;  ///< seconds since the Unix epoch
@@ -40,8 +50,10 @@ struct StoredRun {
 };
 
 /// The observations of one run: for the run's configured phase (the marker phase of that name,
-/// else the whole-process phase `run`), energy_<domain> in J with its quality, `duration` in s,
-/// and the last value of each metric the workload reported in any phase.
+/// else the whole-process phase `run`), energy_<domain> in J with its quality (and
+/// energy_above_idle_<domain> where the record has it), `duration` in s, and the last finite
+/// value of each metric the workload reported in any phase (a record with a non-finite one is
+/// invalid: see invalid_reason).
 std::vector<Observation> observations_from_record(const RunRecord& record,
                                                   const std::string& phase);
 
@@ -89,6 +101,6 @@ struct ImportSummary {
 ImportSummary import_csv(const std::string& csv_path, const std::string& out_dir);
 
 /// The current schema version written into the `schema_version` table.
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 
 }  // namespace greenbench

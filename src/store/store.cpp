@@ -100,8 +100,64 @@ CREATE TABLE observations (
 );
 )sql";
 
-// kMigrations[i] brings a store from version i+1 to version i+2.
-const std::vector<const char*> kMigrations{};
+// kMigrations[i] brings a store from version i+1 to version i+2. A new store is version 1 with
+// every migration applied, so the schema is written down once.
+//
+// Version 2: a run can be 'invalid' (it ran, but a source failed part-way or a metric is not a
+// number); an energy of quality 'failed' has no value (NULL); a metric that is NaN is stored as
+// NULL (SQLite turns NaN into NULL; ±infinity it keeps as REAL). SQLite cannot change a CHECK or
+// NOT NULL constraint in place, so the three tables are copied.
+constexpr const char* kMigrationV2 = R"sql(
+CREATE TABLE runs_v2 (
+  id INTEGER PRIMARY KEY,
+  position INTEGER NOT NULL UNIQUE, -- place in the study's plan
+  framework TEXT NOT NULL,
+  model TEXT NOT NULL,
+  phase TEXT NOT NULL,              -- the configuration's phase: train | infer
+  repetition INTEGER NOT NULL,
+  warmup INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('ok', 'failed', 'timeout', 'invalid')),
+  reason TEXT NOT NULL,
+  exit_code INTEGER NOT NULL,
+  term_signal INTEGER NOT NULL,
+  started_at REAL NOT NULL,
+  duration_s REAL NOT NULL,
+  checkpoint TEXT NOT NULL,
+  command TEXT NOT NULL,            -- argv, JSON
+  sources TEXT NOT NULL,            -- energy sources used, JSON
+  info TEXT NOT NULL,               -- `info` marker lines, JSON
+  warnings TEXT NOT NULL            -- JSON array
+);
+INSERT INTO runs_v2 SELECT * FROM runs;
+DROP TABLE runs;
+ALTER TABLE runs_v2 RENAME TO runs;
+CREATE TABLE phase_energy_v2 (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  phase_seq INTEGER NOT NULL,
+  domain TEXT NOT NULL,             -- cpu_package, dram, gpu, total, cpu_package:0, ...
+  energy_j REAL,                    -- NULL when quality is 'failed'
+  quality TEXT NOT NULL,            -- measured | estimated | failed
+  energy_above_idle_j REAL,         -- NULL without an idle power for the domain
+  PRIMARY KEY (run_id, phase_seq, domain)
+);
+INSERT INTO phase_energy_v2 SELECT * FROM phase_energy;
+DROP TABLE phase_energy;
+ALTER TABLE phase_energy_v2 RENAME TO phase_energy;
+CREATE TABLE metrics_v2 (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  seq INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  value REAL,                       -- NULL: the command reported NaN
+  unit TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+INSERT INTO metrics_v2 SELECT * FROM metrics;
+DROP TABLE metrics;
+ALTER TABLE metrics_v2 RENAME TO metrics;
+)sql";
+
+const std::vector<const char*> kMigrations{kMigrationV2};
 
 double now_s() {
   timespec ts{};
@@ -128,10 +184,20 @@ void migrate(Database& db) {
                 std::to_string(kStoreSchemaVersion) + ")");
   }
   if (version == kStoreSchemaVersion) return;
-  Transaction t(db);
-  for (int v = version; v < kStoreSchemaVersion; ++v) db.exec(kMigrations[size_t(v - 1)]);
-  db.exec("UPDATE schema_version SET version = " + std::to_string(kStoreSchemaVersion));
-  t.commit();
+  // Copying a table that others reference needs foreign keys off (SQLite's own recipe for
+  // schema changes; the pragma has no effect inside a transaction), checked before the commit.
+  db.exec("PRAGMA foreign_keys = OFF");
+  {
+    Transaction t(db);
+    for (int v = version; v < kStoreSchemaVersion; ++v) db.exec(kMigrations[size_t(v - 1)]);
+    db.exec("UPDATE schema_version SET version = " + std::to_string(kStoreSchemaVersion));
+    {
+      Statement check(db, "PRAGMA foreign_key_check");
+      if (check.step()) throw Error(db.file() + ": migration broke a foreign key; left unchanged");
+    }
+    t.commit();
+  }
+  db.exec("PRAGMA foreign_keys = ON");
 }
 
 json parse_json(const std::string& text, const std::string& file, const std::string& what) {
@@ -144,9 +210,9 @@ json parse_json(const std::string& text, const std::string& file, const std::str
 
 std::string failure_line(const std::string& model, const std::string& framework,
                          const std::string& phase, int repetition, bool warmup,
-                         const std::string& reason) {
+                         const std::string& status, const std::string& reason) {
   return model + "/" + framework + "/" + phase + " " + (warmup ? "warm-up " : "") + "#" +
-         std::to_string(repetition) + ": " + reason;
+         std::to_string(repetition) + ": " + (status == "invalid" ? "invalid: " : "") + reason;
 }
 
 }  // namespace
@@ -179,6 +245,7 @@ ResultStore ResultStore::create(const std::string& file, const json& settings,
   auto db = std::make_unique<Db>(file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   Transaction t(db->db);
   db->db.exec(kSchemaV1);
+  for (const char* migration : kMigrations) db->db.exec(migration);
   db->db.exec("INSERT INTO schema_version VALUES (" + std::to_string(kStoreSchemaVersion) + ")");
   Statement insert(db->db,
                    "INSERT INTO study (id, kind, settings, environment, created_at) "
@@ -298,9 +365,18 @@ void ResultStore::add_run(const StoredRun& run, const json& environment) {
     phase.bind(1, run_id).bind(2, int(i)).bind(3, p.name).bind(4, p.start_s).bind(5, p.end_s);
     phase.bind(6, p.duration_s).bind(7, p.closed_at_exit ? 1 : 0);
     phase.run();
-    for (const auto& [domain, joules] : p.energy_j) {
+    // Every domain with a value, and every failed one (quality 'failed', no value).
+    std::set<std::string> domains;
+    for (const auto& [domain, joules] : p.energy_j) domains.insert(domain);
+    for (const auto& [domain, quality] : p.quality) domains.insert(domain);
+    for (const auto& domain : domains) {
       const auto q = p.quality.find(domain);
-      energy.bind(1, run_id).bind(2, int(i)).bind(3, domain).bind(4, joules);
+      const auto joules = p.energy_j.find(domain);
+      energy.bind(1, run_id).bind(2, int(i)).bind(3, domain);
+      if (joules == p.energy_j.end())
+        energy.bind_null(4);
+      else
+        energy.bind(4, joules->second);
       energy.bind(5, q == p.quality.end() ? std::string("measured") : q->second);
       const auto above = p.energy_above_idle_j.find(domain);
       if (above == p.energy_above_idle_j.end())
@@ -313,7 +389,11 @@ void ResultStore::add_run(const StoredRun& run, const json& environment) {
   Statement metric(db, "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)");
   for (size_t i = 0; i < rec.metrics.size(); ++i) {
     const auto& m = rec.metrics[i];
-    metric.bind(1, run_id).bind(2, int(i)).bind(3, m.name).bind(4, m.value).bind(5, m.unit);
+    metric.bind(1, run_id).bind(2, int(i)).bind(3, m.name).bind(5, m.unit);
+    if (std::isnan(m.value))
+      metric.bind_null(4);  // what SQLite would make of NaN anyway, but said here
+    else
+      metric.bind(4, m.value);
     metric.bind(6, m.phase);
     metric.run();
   }
@@ -321,6 +401,7 @@ void ResultStore::add_run(const StoredRun& run, const json& environment) {
   for (size_t i = 0; i < rec.trace.size(); ++i) {
     const auto& s = rec.trace[i];
     for (size_t d = 0; d < s.power_w.size() && d < rec.trace_domains.size(); ++d) {
+      if (std::isnan(s.power_w[d])) continue;  // no value (a failed source): a gap in the chart
       sample.bind(1, run_id).bind(2, int(i)).bind(3, s.t_s).bind(4, rec.trace_domains[d]);
       sample.bind(5, s.power_w[d]);
       sample.run();
@@ -357,6 +438,8 @@ std::vector<Observation> observations_from_record(const RunRecord& record,
     }
   }
   std::map<std::string, double> energy;
+  std::map<std::string, double> above_idle;
+  std::map<std::string, int> above_idle_phases;  // chosen phases that have it
   std::map<std::string, bool> estimated;
   bool any_estimated = false;
   double duration = chosen.empty() ? record.duration_s : 0;
@@ -366,6 +449,10 @@ std::vector<Observation> observations_from_record(const RunRecord& record,
       // Per-device detail (cpu_package:0) stays in the store; compare works on domains.
       if (domain.find(':') != std::string::npos) continue;
       energy[domain] += joules;
+      if (const auto a = p->energy_above_idle_j.find(domain); a != p->energy_above_idle_j.end()) {
+        above_idle[domain] += a->second;
+        ++above_idle_phases[domain];
+      }
       const auto q = p->quality.find(domain);
       const bool est = q != p->quality.end() && q->second == "estimated";
       estimated[domain] = estimated[domain] || est;
@@ -387,6 +474,10 @@ std::vector<Observation> observations_from_record(const RunRecord& record,
     // `total` is estimated as soon as one of its parts is, whatever the record says about it.
     bool est = estimated[domain] || (domain == "total" && any_estimated);
     add("energy_" + domain, joules, "J", est ? "estimated" : "measured");
+    if (above_idle_phases[domain] == int(chosen.size())) {
+      add(std::string(kAboveIdlePrefix) + domain, above_idle[domain], "J",
+          est ? "estimated" : "measured");
+    }
   }
   add("duration", duration, "s", "measured");
   std::map<std::string, const MetricRecord*> last;
@@ -399,7 +490,42 @@ std::vector<Observation> observations_from_record(const RunRecord& record,
   return out;
 }
 
-ResultSet load_results(const std::string& path) {
+namespace {
+
+// Puts the chosen energy basis under the energy_* names compare and report read.
+void select_energy_basis(ResultSet* rs, EnergyBasis basis) {
+  const std::string prefix = kAboveIdlePrefix;
+  auto& obs = rs->observations;
+  if (basis == EnergyBasis::kGross) {
+    std::erase_if(obs, [&](const Observation& o) { return o.metric.rfind(prefix, 0) == 0; });
+    return;
+  }
+  const bool any = std::any_of(
+      obs.begin(), obs.end(), [&](const Observation& o) { return o.metric.rfind(prefix, 0) == 0; });
+  if (!any) {
+    throw Error(rs->path +
+                ": no run has energy above idle: no idle power was measured (idle_baseline = 0, "
+                "or no energy counter to read it with; an import needs energy_above_idle_* "
+                "rows); use --energy gross");
+  }
+  std::erase_if(obs, [&](const Observation& o) {
+    return o.metric.rfind("energy_", 0) == 0 && o.metric.rfind(prefix, 0) != 0;
+  });
+  for (auto& o : obs) {
+    if (o.metric.rfind(prefix, 0) == 0) o.metric = "energy_" + o.metric.substr(prefix.size());
+  }
+  rs->energy_basis = "above-idle";
+}
+
+}  // namespace
+
+EnergyBasis parse_energy_basis(const std::string& text) {
+  if (text == "gross") return EnergyBasis::kGross;
+  if (text == "above-idle") return EnergyBasis::kAboveIdle;
+  throw Error("--energy: want gross or above-idle, got '" + text + "'");
+}
+
+ResultSet load_results(const std::string& path, EnergyBasis basis) {
   const std::string file = store_file_path(path);
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) throw Error(path + ": no results store there");
@@ -433,14 +559,14 @@ ResultSet load_results(const std::string& path) {
       } else {
         ++rs.runs_failed;
         rs.failures.push_back(failure_line(q.text(0), q.text(1), q.text(2), int(q.integer(3)),
-                                           q.integer(4) != 0, q.text(6)));
+                                           q.integer(4) != 0, q.text(5), q.text(6)));
       }
     }
   }
   Statement q(db,
               "SELECT r.id, r.model, r.framework, r.phase, r.repetition, r.warmup, o.metric, "
               "o.value, o.unit, o.quality FROM observations o JOIN runs r ON r.id = o.run_id "
-              "ORDER BY r.position, o.metric");
+              "WHERE r.status = 'ok' ORDER BY r.position, o.metric");
   while (q.step()) {
     Observation o;
     o.run_id = imported ? 0 : q.integer(0);
@@ -455,6 +581,7 @@ ResultSet load_results(const std::string& path) {
     o.quality = q.text(9);
     rs.observations.push_back(std::move(o));
   }
+  select_energy_basis(&rs, basis);
   return rs;
 }
 

@@ -6,8 +6,11 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
 
 #include "greenbench/error.hpp"
 
@@ -76,8 +79,9 @@ TEST(Observations, UseTheConfiguredMarkerPhase) {
     EXPECT_EQ(o.phase, "train");
     by_metric[o.metric] = o;
   }
-  EXPECT_EQ(by_metric.size(), 7u);
+  EXPECT_EQ(by_metric.size(), 8u);
   EXPECT_DOUBLE_EQ(by_metric["energy_cpu_package"].value, 40);
+  EXPECT_DOUBLE_EQ(by_metric["energy_above_idle_cpu_package"].value, 20);
   EXPECT_EQ(by_metric["energy_cpu_package"].unit, "J");
   EXPECT_EQ(by_metric["energy_cpu_package"].quality, "measured");
   EXPECT_EQ(by_metric["energy_gpu"].quality, "estimated");
@@ -137,7 +141,7 @@ TEST_F(StoreTest, RoundTripThroughLoadResults) {
   const auto runs = reopened.runs();
   ASSERT_EQ(runs.size(), 3u);
   EXPECT_EQ(runs[2].status, "failed");
-  EXPECT_EQ(runs[1].observations.size(), 7u);
+  EXPECT_EQ(runs[1].observations.size(), 8u);  // with energy_above_idle_cpu_package
   EXPECT_DOUBLE_EQ(runs[1].started_at, 1.7e9 + 1);
 
   // The raw tables keep what the observations leave out.
@@ -231,6 +235,173 @@ TEST_F(StoreTest, TextThatIsNotUtf8IsStoredNotFatal) {
   run.record.warnings.push_back("bad byte \x80 here");
   ASSERT_NO_THROW(store.add_run(run));
   EXPECT_EQ(load_results(dir_).runs_total, 1);
+}
+
+// A run whose energy source failed part-way and whose loss diverged: stored with everything it
+// produced (NaN as NULL, infinity as itself, the failed energy as quality 'failed' without a
+// value), listed among the failures, and never part of the statistics.
+TEST_F(StoreTest, InvalidRunIsStoredAsItIsAndLeftOutOfStatistics) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  {
+    ResultStore store = ResultStore::create(dir_ + "/results.sqlite", {}, {});
+    store.add_run(stored(0, 1, false, 30));
+    StoredRun bad = stored(1, 2, false, 40);
+    bad.record.metrics.push_back({"loss", nan, "", "train"});
+    bad.record.metrics.push_back({"grad_norm", inf, "", "train"});
+    bad.record.phases[1].energy_j.erase("gpu");
+    bad.record.phases[1].energy_j.erase("total");
+    bad.record.phases[1].quality["gpu"] = "failed";
+    bad.record.phases[1].quality["total"] = "failed";
+    bad.record.trace[1].power_w[1] = nan;
+    const auto why = invalid_reason(bad.record);
+    ASSERT_TRUE(why.has_value());
+    bad.status = "invalid";
+    bad.reason = *why;  // observations left as computed: the store must still not use them
+    store.add_run(bad);
+  }
+  const ResultSet rs = load_results(dir_);
+  EXPECT_EQ(rs.runs_total, 2);
+  EXPECT_EQ(rs.runs_ok, 1);
+  EXPECT_EQ(rs.runs_failed, 1);
+  ASSERT_EQ(rs.failures.size(), 1u);
+  EXPECT_THAT(rs.failures[0], HasSubstr("resnet50/pytorch/train #2: invalid: energy not "
+                                        "measured (gpu, total)"));
+  EXPECT_THAT(rs.failures[0], HasSubstr("metric 'loss' is nan (phase 'train')"));
+  EXPECT_THAT(rs.failures[0], HasSubstr("metric 'grad_norm' is inf"));
+  for (const auto& o : rs.observations) EXPECT_EQ(o.run, 1) << o.metric;
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/results.sqlite").c_str(), &db), SQLITE_OK);
+  auto column = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, sql, -1, &st, nullptr);
+    std::pair<int, double> out{SQLITE_NULL, 0};
+    if (sqlite3_step(st) == SQLITE_ROW)
+      out = {sqlite3_column_type(st, 0), sqlite3_column_double(st, 0)};
+    sqlite3_finalize(st);
+    return out;
+  };
+  EXPECT_EQ(column("SELECT value FROM metrics WHERE run_id = 2 AND name = 'loss'").first,
+            SQLITE_NULL);
+  const auto grad = column("SELECT value FROM metrics WHERE run_id = 2 AND name = 'grad_norm'");
+  EXPECT_EQ(grad.first, SQLITE_FLOAT);
+  EXPECT_TRUE(std::isinf(grad.second));
+  EXPECT_EQ(column("SELECT energy_j FROM phase_energy WHERE run_id = 2 AND phase_seq = 1 AND "
+                   "domain = 'total' AND quality = 'failed'")
+                .first,
+            SQLITE_NULL);
+  EXPECT_EQ(column("SELECT count(*) FROM power_samples WHERE run_id = 2").second, 3);
+  EXPECT_EQ(column("SELECT count(*) FROM runs WHERE status = 'invalid'").second, 1);
+  sqlite3_close(db);
+}
+
+// A store of schema version 1 (written before 'invalid' existed) opens, is migrated in place,
+// keeps its runs and then takes an invalid run.
+TEST_F(StoreTest, SchemaVersion1IsMigrated) {
+  const std::string file = dir_ + "/results.sqlite";
+  fs::copy_file(std::string(GREENBENCH_SOURCE_DIR) + "/tests/store/data/schema_v1_import.sqlite",
+                file);
+  {
+    ResultStore store = ResultStore::open(file);
+    EXPECT_EQ(store.runs().size(), 2u);
+    StoredRun bad = stored(5, 1, false, 40);
+    bad.status = "invalid";
+    bad.reason = "metric 'loss' is nan (phase 'train')";
+    bad.record.metrics.push_back({"loss", std::numeric_limits<double>::quiet_NaN(), "", "train"});
+    store.add_run(bad);
+  }
+  const ResultSet rs = load_results(file);
+  EXPECT_EQ(rs.runs_total, 3);
+  EXPECT_EQ(rs.runs_failed, 1);
+  EXPECT_EQ(rs.observations.size(), 3u);  // the imported values, nothing of the invalid run
+}
+
+TEST_F(StoreTest, EnergyBasisAboveIdleReplacesTheEnergyObservations) {
+  {
+    ResultStore store = ResultStore::create(dir_ + "/results.sqlite", {}, {});
+    store.add_run(stored(0, 1, false, 30));
+  }
+  const ResultSet gross = load_results(dir_);
+  EXPECT_EQ(gross.energy_basis, "gross");
+  std::map<std::string, double> g;
+  for (const auto& o : gross.observations) g[o.metric] = o.value;
+  EXPECT_DOUBLE_EQ(g.at("energy_cpu_package"), 30);
+  EXPECT_EQ(g.count("energy_above_idle_cpu_package"), 0u);
+
+  const ResultSet above = load_results(dir_, EnergyBasis::kAboveIdle);
+  EXPECT_EQ(above.energy_basis, "above-idle");
+  std::map<std::string, double> a;
+  for (const auto& o : above.observations) a[o.metric] = o.value;
+  EXPECT_DOUBLE_EQ(a.at("energy_cpu_package"), 15);
+  // No idle power for the other domains: they have no above-idle value, and are not shown gross.
+  EXPECT_EQ(a.count("energy_total"), 0u);
+  EXPECT_EQ(a.count("energy_above_idle_cpu_package"), 0u);
+  EXPECT_DOUBLE_EQ(a.at("duration"), 3);
+}
+
+TEST_F(StoreTest, EnergyBasisAboveIdleWithoutIdlePowerIsRefused) {
+  {
+    ResultStore store = ResultStore::create(dir_ + "/results.sqlite", {}, {});
+    StoredRun run = stored(0, 1, false, 30);
+    for (auto& p : run.record.phases) p.energy_above_idle_j.clear();
+    run.observations = observations_from_record(run.record, "train");
+    store.add_run(run);
+  }
+  try {
+    load_results(dir_, EnergyBasis::kAboveIdle);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no run has energy above idle"));
+    EXPECT_THAT(e.what(), HasSubstr("use --energy gross"));
+  }
+  EXPECT_THROW(parse_energy_basis("net"), Error);
+}
+
+TEST(Record, SetIdlePowerFillsEnergyAboveIdlePerPhaseAndDomain) {
+  RunRecord r = record(40, 3);
+  for (auto& p : r.phases) p.energy_above_idle_j.clear();
+  set_idle_power(&r, {{"cpu_package", 2}, {"total", 4}, {"psys", 1}});
+  EXPECT_DOUBLE_EQ(r.idle_power_w.at("cpu_package"), 2);
+  // run: 50 J over 4 s; train: 40 J (total 45 J) over 3 s.
+  EXPECT_DOUBLE_EQ(r.phases[0].energy_above_idle_j.at("cpu_package"), 42);
+  EXPECT_DOUBLE_EQ(r.phases[1].energy_above_idle_j.at("cpu_package"), 34);
+  EXPECT_DOUBLE_EQ(r.phases[1].energy_above_idle_j.at("total"), 33);
+  EXPECT_EQ(r.phases[1].energy_above_idle_j.count("dram"), 0u);  // no idle power for it
+  EXPECT_EQ(r.phases[1].energy_above_idle_j.count("psys"), 0u);  // no energy for it
+}
+
+TEST(Record, InvalidReasonNamesTheFailedSourceOrTheNonFiniteMetric) {
+  RunRecord r = record(40, 3);
+  EXPECT_FALSE(invalid_reason(r).has_value());
+  r.metrics.push_back({"loss", -std::numeric_limits<double>::infinity(), "", "train"});
+  EXPECT_EQ(invalid_reason(r).value_or(""), "metric 'loss' is -inf (phase 'train')");
+  r.metrics.pop_back();
+  r.phases[1].quality["gpu:0"] = "failed";
+  r.phases[1].quality["gpu"] = "failed";
+  r.phases[1].energy_j.erase("gpu");
+  r.warnings = {"something else",
+                "source 'nvml' failed 2.000 s into the run (last good reading at 1.950 s); gpu:0 "
+                "not measured from then on: ...: boom"};
+  EXPECT_EQ(invalid_reason(r).value_or(""),
+            "energy not measured (gpu): source 'nvml' failed 2.000 s into the run (last good "
+            "reading at 1.950 s); gpu:0 not measured from then on: ...: boom");
+}
+
+TEST(Record, NonFiniteMetricsAndMissingPowerSurviveTheJsonRoundTrip) {
+  RunRecord r = record(40, 3);
+  r.metrics.push_back({"loss", std::numeric_limits<double>::quiet_NaN(), "", "train"});
+  r.metrics.push_back({"loss", std::numeric_limits<double>::infinity(), "", "train"});
+  r.trace[1].power_w[1] = std::numeric_limits<double>::quiet_NaN();
+  const nlohmann::json j = to_json(r, true);
+  EXPECT_EQ(j["metrics"][2]["value"], "nan");
+  EXPECT_EQ(j["metrics"][3]["value"], "inf");
+  EXPECT_TRUE(j["trace"]["samples"][1]["power_w"][1].is_null());
+  const RunRecord back = run_record_from_json(nlohmann::json::parse(j.dump()));
+  EXPECT_TRUE(std::isnan(back.metrics[2].value));
+  EXPECT_TRUE(std::isinf(back.metrics[3].value));
+  EXPECT_TRUE(std::isnan(back.trace[1].power_w[1]));
+  EXPECT_DOUBLE_EQ(back.trace[1].power_w[0], 40);
 }
 
 }  // namespace
