@@ -408,6 +408,7 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
           e, run, worker_dir, checkpoint.empty() ? "" : (out_absolute / checkpoint).string());
       stored.started_at = wall_now_s();
       RunRecord record = o.measure(argv, mo);
+      if (!idle.empty()) set_idle_power(&record, idle);  // energy above the study's idle power
 
       // A run cut short by Ctrl-C (ours, or the terminal's signal reaching the child) is not a
       // measurement: drop it, so --resume runs it again.
@@ -433,11 +434,14 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
         } else {
           stored.reason = "exit code " + std::to_string(record.exit_code);
         }
+      } else if (const auto why = invalid_reason(record)) {
+        stored.status = "invalid";  // ran, but not a measurement: kept, never compared
+        stored.reason = *why;
       }
       if (stored.status != "ok") {
         // The worker's own last words say most; our warnings only when it said nothing (a
         // timeout's warning repeats what the reason already says).
-        if (!last_err.empty())
+        if (!last_err.empty() && stored.status != "invalid")
           stored.reason += ": " + last_err;
         else if (stored.status == "failed" && record.term_signal == 0 && !record.warnings.empty())
           stored.reason += ": " + record.warnings.back();
