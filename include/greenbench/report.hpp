@@ -64,8 +64,9 @@ struct ComparisonSet {
   double alpha = 0.05;
   std::uint64_t bootstrap_seed = 1;
   int bootstrap_resamples = 2000;
-  int warmup_excluded = 0;       ///< warm-up observations left out
-  std::size_t family_count = 0;  ///< Holm/Bonferroni families (phase × metric × pair)
+  std::string energy_basis = "gross";  ///< "gross" | "above-idle" (ResultSet::energy_basis)
+  int warmup_excluded = 0;             ///< warm-up observations left out
+  std::size_t family_count = 0;        ///< Holm/Bonferroni families (phase × metric × pair)
   std::vector<MetricComparison> comparisons;  ///< ordered by phase, model, pair, metric
   std::vector<EnergyTimeCorrelation> correlations;
   std::vector<SummaryCount> summary;
@@ -85,7 +86,8 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
 
 /// The terminal tables (shaped like the ICSE study's tables 2 and 3), statistics and summary.
 void print_comparison(const ComparisonSet& set, std::ostream& out);
-/// The `compare --json` document (contract): {"comparisons": [...], "summary": {...}}.
+/// The `compare --json` document (contract): {"comparisons": [...], "summary": {...}}; the
+/// summary has "energy_basis": "above-idle" when the energies are above idle.
 nlohmann::json comparison_json(const ComparisonSet& set);
 
 /// One self-contained HTML file: settings, environment, tables, box plots, power traces,

@@ -16,6 +16,7 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: greenbench compare RESULTS [--json FILE] [--baseline FRAMEWORK] [--metric PATTERN]\n"
+    "                          [--energy gross|above-idle]\n"
     "\n"
     "Compares the frameworks in a results store (a results directory or its results.sqlite)\n"
     "per model x phase x metric, warm-up runs excluded: means per energy domain and run time\n"
@@ -32,17 +33,21 @@ constexpr const char* kHelp =
     "better) where one framework is cheaper: p_holm < 0.05 and A12 pointing its way; 'energy'\n"
     "counts one metric per model (energy_total, else energy_cpu_package). Quality metrics\n"
     "(accuracy, perplexity, ...) are compared and shown but never called cheaper.\n"
-    "Values marked '*' are estimated, not measured.\n"
+    "Values marked '*' are estimated, not measured. Only successful runs are compared: failed,\n"
+    "timed-out and invalid runs (an energy source failed part-way, a metric is NaN) are not.\n"
     "\n"
     "options:\n"
     "  --json FILE               also write the comparisons as JSON to FILE ('-' = stdout only)\n"
     "  --baseline FRAMEWORK      the reference framework (b)\n"
     "  --metric PATTERN          only metrics matching these comma-separated globs,\n"
     "                            e.g. 'energy_*,duration'\n"
+    "  --energy gross|above-idle  energy as measured (default, as the ICSE study reported), or\n"
+    "                            minus the study's idle power x duration; above-idle is refused\n"
+    "                            when the study measured no idle power\n"
     "  --help                    this text\n"
     "\n"
-    "exit status: 0 done; 2 bad arguments, not a results store, fewer than two frameworks or an\n"
-    "unknown baseline.\n";
+    "exit status: 0 done; 2 bad arguments, not a results store, fewer than two frameworks, an\n"
+    "unknown baseline or --energy above-idle without idle power.\n";
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "greenbench compare: %s (see greenbench compare --help)\n", message.c_str());
@@ -54,15 +59,22 @@ int usage_error(const std::string& message) {
 int cmd_compare(const Args& args) {
   std::string results_path, json_path;
   CompareSettings settings;
+  EnergyBasis basis = EnergyBasis::kGross;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(kHelp, stdout);
       return 0;
     }
-    if (arg == "--json" || arg == "--baseline" || arg == "--metric") {
+    if (arg == "--json" || arg == "--baseline" || arg == "--metric" || arg == "--energy") {
       if (i + 1 >= args.size()) return usage_error(arg + " needs a value");
       const std::string& v = args[++i];
+      if (arg == "--energy") {
+        if (v != "gross" && v != "above-idle") {
+          return usage_error("--energy: want gross or above-idle, got '" + v + "'");
+        }
+        basis = parse_energy_basis(v);
+      }
       if (arg == "--json") json_path = v;
       if (arg == "--baseline") settings.baseline = v;
       if (arg == "--metric") settings.metric_pattern = v;
@@ -74,7 +86,7 @@ int cmd_compare(const Args& args) {
   }
   if (results_path.empty()) return usage_error("missing RESULTS (a results directory or .sqlite)");
 
-  const ResultSet results = load_results(results_path);
+  const ResultSet results = load_results(results_path, basis);
   if (results.settings.contains("seed") && results.settings["seed"].is_number_integer()) {
     settings.stats.bootstrap.seed = results.settings["seed"].get<std::uint64_t>();
   }

@@ -16,22 +16,27 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: greenbench report RESULTS [--out FILE.html] [--markdown FILE.md]\n"
+    "                         [--energy gross|above-idle]\n"
     "\n"
     "Writes one self-contained HTML file (inline CSS and SVG, no scripts, nothing fetched from\n"
     "a network) with the effective settings and the environment, the comparison tables of\n"
     "'greenbench compare', box plots of every compared metric, the power trace of the\n"
     "representative run of each configuration with its phases, quality next to cost, and the\n"
-    "failed runs with their reasons. Estimated values are marked 'est.'; when every CPU energy\n"
+    "failed, timed-out and invalid runs with their reasons. Estimated values are marked 'est.'; "
+    "when every CPU energy\n"
     "value is estimated a banner says so.\n"
     "\n"
     "options:\n"
     "  --out FILE.html           where to write the HTML (default: report.html beside the store)\n"
     "  --markdown FILE.md        also write the tables and summary as Markdown\n"
+    "  --energy gross|above-idle  energy as measured (default), or minus the study's idle power\n"
+    "                            x duration (refused when the study measured no idle power)\n"
     "  --help                    this text\n"
     "\n"
     "With fewer than two frameworks the report has no comparisons but everything else.\n"
     "\n"
-    "exit status: 0 done; 2 bad arguments or not a results store.\n";
+    "exit status: 0 done; 2 bad arguments, not a results store, or --energy above-idle without\n"
+    "idle power.\n";
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "greenbench report: %s (see greenbench report --help)\n", message.c_str());
@@ -58,11 +63,21 @@ void write_file(const std::string& path, Writer&& write) {
 
 int cmd_report(const Args& args) {
   std::string results_path, out_path, markdown_path;
+  EnergyBasis basis = EnergyBasis::kGross;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(kHelp, stdout);
       return 0;
+    }
+    if (arg == "--energy") {
+      if (i + 1 >= args.size()) return usage_error(arg + " needs a value");
+      const std::string& v = args[++i];
+      if (v != "gross" && v != "above-idle") {
+        return usage_error("--energy: want gross or above-idle, got '" + v + "'");
+      }
+      basis = parse_energy_basis(v);
+      continue;
     }
     if (arg == "--out" || arg == "--markdown") {
       if (i + 1 >= args.size()) return usage_error(arg + " needs a value");
@@ -75,7 +90,7 @@ int cmd_report(const Args& args) {
   }
   if (results_path.empty()) return usage_error("missing RESULTS (a results directory or .sqlite)");
 
-  const ResultSet results = load_results(results_path);
+  const ResultSet results = load_results(results_path, basis);
   // A study of one framework still gets its report (traces, quality, failures), without
   // comparisons.
   std::set<std::string> frameworks;

@@ -104,6 +104,7 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
   set.alpha = settings.alpha;
   set.bootstrap_seed = settings.stats.bootstrap.seed;
   set.bootstrap_resamples = settings.stats.bootstrap.resamples;
+  set.energy_basis = results.energy_basis;
   const auto patterns = split_patterns(settings.metric_pattern);
 
   // (phase, model, metric) -> framework -> values; the unit of each metric.
@@ -354,7 +355,7 @@ nlohmann::json comparison_json(const ComparisonSet& set) {
                             {"rho", number(r.rho.rho)},
                             {"p_value", number(r.rho.p_value)}});
   }
-  return {
+  nlohmann::json out = {
       {"comparisons", comparisons},
       {"correlations", correlations},
       {"summary",
@@ -368,6 +369,9 @@ nlohmann::json comparison_json(const ComparisonSet& set) {
         {"counts", counts},
         {"lines", set.summary_lines}}},
   };
+  // Said only when it differs from what a gross-energy reader expects (gross is the default).
+  if (set.energy_basis != "gross") out["summary"]["energy_basis"] = set.energy_basis;
+  return out;
 }
 
 }  // namespace greenbench

@@ -203,6 +203,10 @@ void write_html_report(const ResultSet& results, const ComparisonSet& set,
         << ";font-weight:600\">" << html_escape(set.frameworks[i]) << "</span>";
   }
   out << "</p>\n";
+  if (results.energy_basis == "above-idle") {
+    out << "<p class=\"meta\">Energy is <strong>above idle</strong>: the measured energy minus the "
+           "study's idle power &times; duration.</p>\n";
+  }
   out << "<nav><a href=\"#summary\">Summary</a><a href=\"#tables\">Tables</a>"
       << "<a href=\"#boxplots\">Box plots</a><a href=\"#quality\">Quality vs cost</a>"
       << "<a href=\"#traces\">Power traces</a><a href=\"#failed\">Failed runs</a>"

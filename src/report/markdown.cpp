@@ -26,6 +26,10 @@ void write_markdown_report(const ResultSet& results, const ComparisonSet& set, s
   }
   out << "Results: " << md_text(results.path) << " — " << results.runs_total << " runs, "
       << results.runs_ok << " succeeded, " << results.runs_failed << " failed.\n\n";
+  if (results.energy_basis == "above-idle") {
+    out << "Energy is **above idle**: the measured energy minus the study's idle power × "
+           "duration.\n\n";
+  }
 
   if (!set.summary_lines.empty()) {
     out << "## Summary\n\n";

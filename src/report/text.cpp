@@ -12,6 +12,10 @@ void print_comparison(const ComparisonSet& set, std::ostream& out) {
     out << "no metric was measured for two frameworks on the same model and phase\n";
     return;
   }
+  if (set.energy_basis == "above-idle") {
+    out << "energy above idle: every energy_* value is the measured energy minus the study's idle "
+           "power x duration\n\n";
+  }
   for (const auto& block : blocks) {
     out << "== " << block.phase << ": " << block.a << " (a) vs " << block.b
         << (block.b == set.baseline ? " (b, baseline)" : " (b)")

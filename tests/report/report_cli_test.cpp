@@ -144,6 +144,68 @@ TEST_F(ReportCli, ReportWritesHtmlAndMarkdown) {
   EXPECT_EQ(r.status, 0);
 }
 
+// --energy above-idle shows energy_above_idle_<domain> under energy_<domain>; gross (the default)
+// never shows it; a store without it refuses above-idle in one line instead of showing gross.
+TEST_F(ReportCli, EnergyAboveIdle) {
+  const std::string plain = make_store("plain");
+  expect_one_line_error(run_process({kGreenbench, "compare", plain, "--energy", "above-idle"}),
+                        "no run has energy above idle");
+  expect_one_line_error(run_process({kGreenbench, "report", plain, "--energy", "above-idle"}),
+                        "no run has energy above idle");
+  expect_one_line_error(run_process({kGreenbench, "compare", plain, "--energy", "net"}),
+                        "--energy: want gross or above-idle, got 'net'");
+
+  // The same runs with 30 J of idle energy in every energy_total.
+  const ResultSet rs = testing::fixture_results();
+  write_csv(rs, dir_ / "idle.csv");
+  {
+    std::ofstream out(dir_ / "idle.csv", std::ios::app);
+    for (const auto& o : rs.observations) {
+      if (o.warmup || o.metric != "energy_total") continue;
+      char value[64];
+      std::snprintf(value, sizeof value, "%.17g", o.value - 30);
+      out << o.model << "," << o.framework << "," << o.phase << "," << o.run
+          << ",energy_above_idle_total," << value << ",J," << o.quality << "\n";
+    }
+  }
+  auto r = run_process(
+      {kGreenbench, "import", (dir_ / "idle.csv").string(), "--out", (dir_ / "idle").string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string store = (dir_ / "idle").string();
+  r = run_process({kGreenbench, "compare", store, "--json", "-"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto gross = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(gross["summary"].contains("energy_basis"));
+  r = run_process({kGreenbench, "compare", store, "--json", "-", "--energy", "above-idle"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto above = nlohmann::json::parse(r.out);
+  EXPECT_EQ(above["summary"]["energy_basis"], "above-idle");
+  int totals = 0;
+  for (const auto& c : gross["comparisons"]) {
+    EXPECT_EQ(c["metric"].get<std::string>().find("above_idle"), std::string::npos);
+    if (c["metric"] != "energy_total") continue;
+    for (const auto& d : above["comparisons"]) {
+      if (d["metric"] != "energy_total" || d["model"] != c["model"] || d["phase"] != c["phase"]) {
+        continue;
+      }
+      ++totals;
+      EXPECT_NEAR(d["median_a"].get<double>(), c["median_a"].get<double>() - 30, 1e-9);
+    }
+  }
+  EXPECT_EQ(totals, 4);  // 2 models x 2 phases
+  // Only the total has an above-idle value: the package is not shown gross in its place.
+  for (const auto& d : above["comparisons"]) EXPECT_NE(d["metric"], "energy_cpu_package");
+  r = run_process({kGreenbench, "compare", store, "--energy", "above-idle"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("energy above idle:"), std::string::npos);
+  const std::string md = (dir_ / "r.md").string();
+  r = run_process({kGreenbench, "report", store, "--energy", "above-idle", "--markdown", md});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(read_file(fs::path(store) / "report.html").find("<strong>above idle</strong>"),
+            std::string::npos);
+  EXPECT_NE(read_file(md).find("**above idle**"), std::string::npos);
+}
+
 TEST_F(ReportCli, ReportOfOneFrameworkHasNoComparisons) {
   const std::string single = make_store("single", "pytorch");
   const auto r = run_process({kGreenbench, "report", single});
