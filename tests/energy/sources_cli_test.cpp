@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -135,6 +136,50 @@ TEST(SourcesCli, HelpListsTheSourceOptions) {
 TEST(SourcesCli, EnvironmentSelectsTheRoots) {
   const auto r = run("GREENBENCH_POWERCAP_ROOT=/from/env", "--perf-root /nonexistent");
   EXPECT_THAT(r.out, HasSubstr("no powercap tree at /from/env"));
+}
+
+// `greenbench measure` with a powercap counter that stops being readable part-way (its file
+// emptied, as a vanished sysfs file reads): the phase before keeps its measured value; the phase
+// during and the whole run get quality `failed` and no value, for cpu_package and total alike.
+TEST(SourcesCli, MeasureNeverShowsAFailedCounterAsMeasured) {
+  TempDir dir;
+  const auto root = dir.path() / "powercap";
+  greenbench::testing::add_zone(root, "intel-rapl:0", "package-0", 1000000);
+  const std::string counter = (root / "intel-rapl:0" / "energy_uj").string();
+  const std::string json = (dir.path() / "run.json").string();
+  const std::string marker = " > /dev/fd/$GREENBENCH_MARKER_FD; ";
+  const std::string script =
+      "echo 'begin early'" + marker + "sleep 0.1; echo 2000000 > " + counter +
+      "; sleep 0.2; echo 'end early'" + marker + "echo 'begin late'" + marker + "sleep 0.1; : > " +
+      counter + "; sleep 0.3; echo 3000000 > " + counter + "; echo 'end late'" + marker;
+  const std::string command = "env -u GREENBENCH_POWERCAP_ROOT " + std::string(GREENBENCH_BIN_DIR) +
+                              "/greenbench measure --powercap-root " + root.string() +
+                              " --source rapl-powercap --json " + json + " -- sh -c \"" + script +
+                              "\" > " + (dir.path() / "out").string() + " 2>&1";
+  const int status = std::system(command.c_str());
+  const std::string text = slurp(dir.path() / "out");
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
+  const auto j = nlohmann::json::parse(slurp(json));
+  std::map<std::string, nlohmann::json> phases;
+  for (const auto& p : j["phases"]) phases[p["name"].get<std::string>()] = p;
+  ASSERT_EQ(phases.size(), 3u) << j.dump(2);
+  EXPECT_DOUBLE_EQ(phases["early"]["energy_j"]["total"].get<double>(), 1.0);
+  EXPECT_EQ(phases["early"]["quality"]["total"], "measured");
+  for (const char* name : {"late", "run"}) {
+    EXPECT_FALSE(phases[name]["energy_j"].contains("total")) << name;
+    EXPECT_FALSE(phases[name]["energy_j"].contains("cpu_package")) << name;
+    EXPECT_EQ(phases[name]["quality"]["total"], "failed") << name;
+    EXPECT_EQ(phases[name]["quality"]["cpu_package:0"], "failed") << name;
+  }
+  bool warned = false;
+  for (const auto& w : j["warnings"]) {
+    const std::string text_w = w.get<std::string>();
+    warned = warned || (text_w.find("source 'rapl-powercap' failed") != std::string::npos &&
+                        text_w.find("cpu_package:0 not measured") != std::string::npos &&
+                        text_w.find("s into the run") != std::string::npos);
+  }
+  EXPECT_TRUE(warned) << j["warnings"].dump();
+  EXPECT_THAT(text, HasSubstr("failed"));
 }
 
 }  // namespace
