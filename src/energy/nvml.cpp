@@ -1,9 +1,26 @@
 // NVIDIA GPUs through NVML, loaded with dlopen at run time so greenbench has no link dependency
 // on the driver. The few NVML declarations needed are repeated here; nvml.h is not required.
+//
+// Which GPUs: CUDA_VISIBLE_DEVICES, read the way CUDA reads it. Its numbers are CUDA indices,
+// and CUDA numbers GPUs by CUDA_DEVICE_ORDER:
+// - PCI_BUS_ID: PCI bus order, which is also NVML's (and nvidia-smi's) index order.
+// - FASTEST_FIRST (the default, and what CUDA uses for any other value): CUDA puts the device it
+//   guesses fastest first and, per its documentation, leaves the rest unspecified. greenbench
+//   approximates that guess with what NVML tells: higher compute capability first, then more
+//   CUDA cores x maximum SM clock, ties in PCI order. Identical GPUs (the usual case) keep PCI
+//   order, which is exact. When the GPUs differ and CUDA_VISIBLE_DEVICES names them by number,
+//   the record says which GPU each number was taken to be and how to make it exact
+//   (CUDA_DEVICE_ORDER=PCI_BUS_ID). Without the NVML functions to rank them, PCI order is used
+//   and the record says so.
+// MIG instances (MIG-<uuid>) are mapped to their parent GPU: NVML has no per-instance energy,
+// so the whole GPU's energy is measured and the record says so.
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <numeric>
+#include <tuple>
 
 #include "energy/sources.hpp"
 #include "greenbench/error.hpp"
@@ -36,6 +53,11 @@ struct NvmlSource::Api {
   nvmlReturn_t (*get_name)(nvmlDevice_t, char*, unsigned) = nullptr;
   nvmlReturn_t (*get_uuid)(nvmlDevice_t, char*, unsigned) = nullptr;
   nvmlReturn_t (*power_limit)(nvmlDevice_t, unsigned*) = nullptr;
+  nvmlReturn_t (*compute_capability)(nvmlDevice_t, int*, int*) = nullptr;
+  nvmlReturn_t (*num_cores)(nvmlDevice_t, unsigned*) = nullptr;
+  nvmlReturn_t (*max_clock)(nvmlDevice_t, int, unsigned*) = nullptr;
+  nvmlReturn_t (*handle_by_uuid)(const char*, nvmlDevice_t*) = nullptr;
+  nvmlReturn_t (*mig_parent)(nvmlDevice_t, nvmlDevice_t*) = nullptr;
   const char* (*error_string)(nvmlReturn_t) = nullptr;
 
   [[nodiscard]] std::string message(nvmlReturn_t r) const {
@@ -46,7 +68,10 @@ struct NvmlSource::Api {
 };
 
 std::vector<unsigned> select_visible_gpus(const std::optional<std::string>& value, unsigned count,
-                                          const std::vector<std::string>& uuids) {
+                                          const std::vector<std::string>& uuids,
+                                          const std::vector<unsigned>& cuda_order,
+                                          const MigResolver& mig_parent,
+                                          std::vector<std::pair<std::string, unsigned>>* migs) {
   std::vector<unsigned> selected;
   if (!value) {
     for (unsigned i = 0; i < count; ++i) selected.push_back(i);
@@ -63,7 +88,9 @@ std::vector<unsigned> select_visible_gpus(const std::optional<std::string>& valu
     std::optional<unsigned> match;
     if (!item.empty() && item.find_first_not_of("0123456789") == std::string::npos) {
       const unsigned long index = std::strtoul(item.c_str(), nullptr, 10);
-      if (index < count) match = static_cast<unsigned>(index);
+      if (index < count) {
+        match = index < cuda_order.size() ? cuda_order[index] : static_cast<unsigned>(index);
+      }
     } else if (item.rfind("GPU-", 0) == 0) {
       // CUDA accepts any unique prefix of the UUID.
       for (unsigned i = 0; i < count && i < uuids.size(); ++i) {
@@ -75,8 +102,11 @@ std::vector<unsigned> select_visible_gpus(const std::optional<std::string>& valu
           match = i;
         }
       }
+    } else if (item.rfind("MIG-", 0) == 0 && mig_parent) {
+      match = mig_parent(item);
+      if (match && migs != nullptr) migs->emplace_back(item, *match);
     }
-    // CUDA ignores everything from the first entry that names no device (MIG-... included).
+    // CUDA ignores everything from the first entry that names no device.
     if (!match) break;
     bool duplicate = false;
     for (const unsigned s : selected) duplicate = duplicate || s == *match;
@@ -118,6 +148,11 @@ NvmlSource::NvmlSource(std::string library) : library_(std::move(library)) {
   resolve(api_->get_name, "nvmlDeviceGetName");
   resolve(api_->get_uuid, "nvmlDeviceGetUUID");
   resolve(api_->power_limit, "nvmlDeviceGetPowerManagementLimit");
+  resolve(api_->compute_capability, "nvmlDeviceGetCudaComputeCapability");
+  resolve(api_->num_cores, "nvmlDeviceGetNumGpuCores");
+  resolve(api_->max_clock, "nvmlDeviceGetMaxClockInfo");
+  resolve(api_->handle_by_uuid, "nvmlDeviceGetHandleByUUID");
+  resolve(api_->mig_parent, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle");
   resolve(api_->error_string, "nvmlErrorString");
   if (!missing.empty()) {
     problems_.push_back({library_ + " lacks required NVML functions:" + missing +
@@ -156,9 +191,54 @@ NvmlSource::NvmlSource(std::string library) : library_(std::move(library)) {
     }
   }
   const char* visible_env = std::getenv("CUDA_VISIBLE_DEVICES");
+  const char* order_env = std::getenv("CUDA_DEVICE_ORDER");
+  const std::vector<unsigned> cuda_order =
+      cuda_device_order(handles, order_env != nullptr ? std::string(order_env) : std::string());
+  auto mig_parent = [&](const std::string& entry) -> std::optional<unsigned> {
+    return mig_parent_index(entry, handles, uuids);
+  };
+  std::vector<std::pair<std::string, unsigned>> migs;
   const auto visible = select_visible_gpus(
-      visible_env != nullptr ? std::optional<std::string>(visible_env) : std::nullopt, count,
-      uuids);
+      visible_env != nullptr ? std::optional<std::string>(visible_env) : std::nullopt, count, uuids,
+      cuda_order, mig_parent, &migs);
+  for (const auto& [entry, index] : migs) {
+    notes_.push_back("CUDA_VISIBLE_DEVICES names MIG instance " + entry +
+                     " of gpu:" + std::to_string(index) +
+                     "; NVML reads no energy per MIG instance, so gpu:" + std::to_string(index) +
+                     " is the whole GPU's energy, other instances' work included");
+  }
+  // Numbers in CUDA_VISIBLE_DEVICES are CUDA indices: say how they were mapped when that rests
+  // on an estimate of CUDA's FASTEST_FIRST order.
+  bool by_number = false;
+  if (visible_env != nullptr) {
+    std::string list = visible_env;
+    std::size_t pos = 0;
+    while (pos < list.size()) {
+      std::size_t comma = list.find(',', pos);
+      if (comma == std::string::npos) comma = list.size();
+      std::string item = list.substr(pos, comma - pos);
+      item.erase(0, item.find_first_not_of(' '));
+      by_number = by_number || (!item.empty() && item[0] >= '0' && item[0] <= '9');
+      pos = comma + 1;
+    }
+  }
+  std::vector<unsigned> identity(count);
+  std::iota(identity.begin(), identity.end(), 0U);
+  if (by_number && !order_note_.empty()) {
+    notes_.push_back(order_note_);
+  } else if (by_number && cuda_order != identity) {
+    std::string mapping;
+    for (unsigned i = 0; i < cuda_order.size(); ++i) {
+      mapping +=
+          (i == 0 ? "" : ", ") + std::to_string(i) + " -> gpu:" + std::to_string(cuda_order[i]);
+    }
+    notes_.push_back(
+        "CUDA_DEVICE_ORDER is FASTEST_FIRST (CUDA's default) and the GPUs differ: the CUDA "
+        "indices in CUDA_VISIBLE_DEVICES were taken as " +
+        mapping +
+        " (greenbench's estimate of CUDA's order: compute capability, then cores x SM clock); "
+        "set CUDA_DEVICE_ORDER=PCI_BUS_ID to make this exact");
+  }
   if (count == 0) {
     problems_.push_back({"NVML reports no GPU", "check 'nvidia-smi'"});
     return;
@@ -214,6 +294,70 @@ NvmlSource::NvmlSource(std::string library) : library_(std::move(library)) {
     domains_.push_back(std::move(info));
     devices_.push_back(device);
   }
+}
+
+std::vector<unsigned> NvmlSource::cuda_device_order(const std::vector<void*>& handles,
+                                                    const std::string& order) {
+  std::vector<unsigned> out(handles.size());
+  std::iota(out.begin(), out.end(), 0U);
+  if (order == "PCI_BUS_ID" || handles.size() < 2) return out;  // NVML's order is PCI order
+  // FASTEST_FIRST: rank by compute capability, then cores x maximum SM clock.
+  struct Rank {
+    int major = 0, minor = 0;
+    double throughput = 0;
+  };
+  std::vector<Rank> ranks(handles.size());
+  bool known = api_->compute_capability != nullptr && api_->num_cores != nullptr &&
+               api_->max_clock != nullptr;
+  for (std::size_t i = 0; known && i < handles.size(); ++i) {
+    unsigned cores = 0, mhz = 0;
+    constexpr int kNvmlClockSm = 1;
+    known =
+        handles[i] != nullptr &&
+        api_->compute_capability(handles[i], &ranks[i].major, &ranks[i].minor) == kNvmlSuccess &&
+        api_->num_cores(handles[i], &cores) == kNvmlSuccess &&
+        api_->max_clock(handles[i], kNvmlClockSm, &mhz) == kNvmlSuccess;
+    ranks[i].throughput = static_cast<double>(cores) * mhz;
+  }
+  if (!known) {
+    order_note_ =
+        "CUDA_DEVICE_ORDER is FASTEST_FIRST (CUDA's default), but this NVML cannot tell the GPUs' "
+        "speed (compute capability, cores, SM clock): the CUDA indices in CUDA_VISIBLE_DEVICES "
+        "were taken in PCI order; set CUDA_DEVICE_ORDER=PCI_BUS_ID to make this exact";
+    return out;
+  }
+  std::stable_sort(out.begin(), out.end(), [&](unsigned a, unsigned b) {
+    return std::tie(ranks[a].major, ranks[a].minor, ranks[a].throughput) >
+           std::tie(ranks[b].major, ranks[b].minor, ranks[b].throughput);
+  });
+  return out;
+}
+
+std::optional<unsigned> NvmlSource::mig_parent_index(const std::string& entry,
+                                                     const std::vector<void*>& handles,
+                                                     const std::vector<std::string>& uuids) {
+  // Old drivers name an instance MIG-GPU-<gpu uuid>/<gi>/<ci>: the parent is in the name.
+  if (entry.rfind("MIG-GPU-", 0) == 0 && entry.find('/') != std::string::npos) {
+    const std::string gpu = entry.substr(4, entry.find('/') - 4);
+    for (unsigned i = 0; i < uuids.size(); ++i) {
+      if (uuids[i] == gpu) return i;
+    }
+    return std::nullopt;
+  }
+  if (api_->handle_by_uuid == nullptr || api_->mig_parent == nullptr) return std::nullopt;
+  nvmlDevice_t mig = nullptr;
+  nvmlDevice_t parent = nullptr;
+  if (api_->handle_by_uuid(entry.c_str(), &mig) != kNvmlSuccess ||
+      api_->mig_parent(mig, &parent) != kNvmlSuccess) {
+    return std::nullopt;
+  }
+  char uuid[kNvmlUuidBuffer] = {};
+  const bool has_uuid =
+      api_->get_uuid != nullptr && api_->get_uuid(parent, uuid, sizeof uuid) == kNvmlSuccess;
+  for (unsigned i = 0; i < handles.size(); ++i) {
+    if (handles[i] == parent || (has_uuid && !uuids[i].empty() && uuids[i] == uuid)) return i;
+  }
+  return std::nullopt;
 }
 
 NvmlSource::~NvmlSource() {

@@ -100,7 +100,8 @@ std::vector<int> parse_cpu_list(const std::string& text, const std::string& path
 
 RaplPerfSource::RaplPerfSource() : RaplPerfSource("/sys/bus/event_source/devices") {}
 
-RaplPerfSource::RaplPerfSource(std::string perf_root, PerfOps ops)
+RaplPerfSource::RaplPerfSource(std::string perf_root, PerfOps ops,
+                               const std::set<std::string>& skip_domains)
     : root_(std::move(perf_root)), ops_(std::move(ops)) {
   const fs::path pmu = fs::path(root_) / "power";
   const auto type_text = read_text(pmu / "type");
@@ -128,6 +129,7 @@ RaplPerfSource::RaplPerfSource(std::string perf_root, PerfOps ops)
 
   bool permission_reported = false;
   for (const auto& [event, domain] : kEvents) {
+    if (skip_domains.count(domain) != 0) continue;
     const fs::path base = pmu / "events" / event;
     const auto config_text = read_text(base);
     if (!config_text) continue;  // this CPU has no such domain
@@ -183,7 +185,8 @@ RaplPerfSource::RaplPerfSource(std::string perf_root, PerfOps ops)
     }
   }
   if (domains_.empty() && problems_.empty()) {
-    problems_.push_back({"the 'power' PMU at " + pmu.string() + " lists no energy events",
+    problems_.push_back({"the 'power' PMU at " + pmu.string() + " lists no energy events" +
+                             (skip_domains.empty() ? "" : " that another source does not read"),
                          "this CPU exposes no RAPL domains through perf"});
   }
 }

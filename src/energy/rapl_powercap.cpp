@@ -2,7 +2,10 @@
 //
 // The kernel lays zones out as <root>/intel-rapl:N/{name,energy_uj,max_energy_range_uj} with
 // sub-zones nested as intel-rapl:N/intel-rapl:N:M/ and linked again at the top level
-// (<root>/intel-rapl:N:M), so zones are deduplicated by their real path.
+// (<root>/intel-rapl:N:M), so zones are deduplicated by their real path. On multi-die parts
+// (e.g. Cascade Lake-AP, some AMD EPYC) each die is a zone of its own, named package-X-die-Y,
+// with its own sub-zones: the dies of a package are summed into one cpu_package:X (and their
+// dram into one dram:X), each die's counter unwrapped on its own.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -78,7 +81,7 @@ int zone_socket_from_dirname(const fs::path& dir) {
   return colon == std::string::npos ? 0 : std::atoi(name.c_str() + colon + 1);
 }
 
-// "package-1" -> 1; also accepts "package-1-die-0" (the die is not a separate domain).
+// "package-1" -> 1; also accepts "package-1-die-0" (a die is summed into its package).
 std::optional<int> package_index(const std::string& zone_name) {
   static const std::regex pattern("^package-([0-9]+)(-die-[0-9]+)?$");
   std::smatch m;
@@ -215,54 +218,80 @@ RaplPowercapSource::RaplPowercapSource(std::string root, OpenFn open) : root_(st
   }
 
   // MMIO zones repeat what the MSR interface already reports; keep them only where it does not.
-  std::stable_sort(zones.begin(), zones.end(),
-                   [](const Zone& a, const Zone& b) { return !a.mmio && b.mmio; });
-  std::set<std::string> ids;
-  std::vector<Zone> unique;
-  for (auto& zone : zones) {
-    if (ids.insert(zone.info.id).second) unique.push_back(std::move(zone));
+  // MSR zones with the same id are the dies of one package (or their dram): summed.
+  std::set<std::string> msr_ids;
+  for (const auto& zone : zones) {
+    if (!zone.mmio) msr_ids.insert(zone.info.id);
   }
-  std::stable_sort(unique.begin(), unique.end(), [](const Zone& a, const Zone& b) {
-    const int oa = domain_order(a.info.domain);
-    const int ob = domain_order(b.info.domain);
-    return oa != ob ? oa < ob : a.info.device < b.info.device;
+  std::vector<std::vector<Zone>> groups;  // one per domain id
+  std::map<std::string, std::size_t> group_of;
+  for (auto& zone : zones) {
+    if (zone.mmio && msr_ids.count(zone.info.id)) continue;
+    const auto [it, inserted] = group_of.emplace(zone.info.id, groups.size());
+    if (inserted) {
+      groups.emplace_back();
+    } else if (zone.mmio) {
+      continue;  // a second MMIO zone of the same id would be the same counter again
+    }
+    groups[it->second].push_back(std::move(zone));
+  }
+  std::stable_sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
+    const int oa = domain_order(a.front().info.domain);
+    const int ob = domain_order(b.front().info.domain);
+    return oa != ob ? oa < ob : a.front().info.device < b.front().info.device;
   });
 
-  for (auto& zone : unique) {
-    const std::string energy_path = (zone.dir / "energy_uj").string();
-    const int fd = open(energy_path);
-    if (fd < 0) {
-      struct stat st {};
-      const mode_t mode = ::stat(energy_path.c_str(), &st) == 0 ? st.st_mode : 0;
-      problems_.push_back(*rapl_access_problem(energy_path, -fd, mode, ::geteuid()));
+  for (auto& group : groups) {
+    DomainInfo info = group.front().info;
+    std::vector<Counter> counters;
+    bool readable = true;
+    for (auto& zone : group) {
+      const std::string energy_path = (zone.dir / "energy_uj").string();
+      const int fd = open(energy_path);
+      if (fd < 0) {
+        struct stat st {};
+        const mode_t mode = ::stat(energy_path.c_str(), &st) == 0 ? st.st_mode : 0;
+        problems_.push_back(*rapl_access_problem(energy_path, -fd, mode, ::geteuid()));
+        readable = false;
+        break;
+      }
+      counters.push_back({fd, energy_path, 0, 0});
+      const auto range_line = read_line(zone.dir / "max_energy_range_uj");
+      const auto range_uj = range_line ? parse_u64(*range_line) : std::nullopt;
+      if (!range_uj || *range_uj == 0) {
+        problems_.push_back({(zone.dir / "max_energy_range_uj").string() +
+                                 " is missing or not a positive integer: without the counter's "
+                                 "range a wrap cannot be told from a reset",
+                             "check the powercap tree, or use --powercap-root"});
+        readable = false;
+        break;
+      }
+      // Check once that the counter parses, so a broken zone is reported here and not mid-run.
+      char buf[32];
+      const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+      buf[n > 0 ? n : 0] = '\0';
+      if (n <= 0 || !parse_u64(buf)) {
+        problems_.push_back({energy_path + ": not an energy counter in microjoules: '" +
+                                 std::string(buf, n > 0 ? std::strcspn(buf, "\n") : 0) + "'",
+                             "check the powercap tree, or use --powercap-root"});
+        readable = false;
+        break;
+      }
+      const double range_j = static_cast<double>(*range_uj) / 1e6;
+      counters.back().range_j = range_j;
+      // The sampler must read before the fastest-wrapping die wraps twice.
+      info.range_j = info.range_j > 0 ? std::min(info.range_j, range_j) : range_j;
+      info.max_power_w = std::max(info.max_power_w, zone.info.max_power_w);
+    }
+    if (!readable) {
+      // Half a package is not the package: leave the whole domain out.
+      for (const auto& c : counters) ::close(c.fd);
       continue;
     }
-    const auto range_line = read_line(zone.dir / "max_energy_range_uj");
-    const auto range_uj = range_line ? parse_u64(*range_line) : std::nullopt;
-    if (!range_uj || *range_uj == 0) {
-      ::close(fd);
-      problems_.push_back({(zone.dir / "max_energy_range_uj").string() +
-                               " is missing or not a positive integer: without the counter's "
-                               "range a wrap cannot be told from a reset",
-                           "check the powercap tree, or use --powercap-root"});
-      continue;
-    }
-    // Check once that the counter parses, so a broken zone is reported here and not mid-run.
-    char buf[32];
-    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
-    buf[n > 0 ? n : 0] = '\0';
-    if (n <= 0 || !parse_u64(buf)) {
-      ::close(fd);
-      problems_.push_back({energy_path + ": not an energy counter in microjoules: '" +
-                               std::string(buf, n > 0 ? std::strcspn(buf, "\n") : 0) + "'",
-                           "check the powercap tree, or use --powercap-root"});
-      continue;
-    }
-    zone.info.range_j = static_cast<double>(*range_uj) / 1e6;
-    domains_.push_back(zone.info);
-    fds_.push_back(fd);
-    paths_.push_back(energy_path);
+    domains_.push_back(info);
+    counters_.push_back(std::move(counters));
   }
+  sums_.assign(domains_.size(), -1);
   if (domains_.empty() && problems_.empty()) {
     problems_.push_back({"no RAPL zones under " + root_,
                          "load the RAPL driver ('sudo modprobe intel_rapl_msr'), or point "
@@ -271,23 +300,41 @@ RaplPowercapSource::RaplPowercapSource(std::string root, OpenFn open) : root_(st
 }
 
 RaplPowercapSource::~RaplPowercapSource() {
-  for (const int fd : fds_) ::close(fd);
+  for (const auto& counters : counters_) {
+    for (const auto& c : counters) ::close(c.fd);
+  }
 }
 
 std::vector<double> RaplPowercapSource::read() {
-  std::vector<double> values(fds_.size());
+  std::vector<double> values(counters_.size());
   char buf[32];
-  for (std::size_t i = 0; i < fds_.size(); ++i) {
-    // sysfs regenerates a file on every read at offset 0, so the descriptor stays open.
-    const ssize_t n = ::pread(fds_[i], buf, sizeof buf - 1, 0);
-    if (n <= 0) {
-      throw Error(paths_[i] + ": cannot read the energy counter: " +
-                  (n < 0 ? std::strerror(errno) : "empty file"));
+  for (std::size_t i = 0; i < counters_.size(); ++i) {
+    auto& counters = counters_[i];
+    for (auto& c : counters) {
+      // sysfs regenerates a file on every read at offset 0, so the descriptor stays open.
+      const ssize_t n = ::pread(c.fd, buf, sizeof buf - 1, 0);
+      if (n <= 0) {
+        throw Error(c.path + ": cannot read the energy counter: " +
+                    (n < 0 ? std::strerror(errno) : "empty file"));
+      }
+      buf[n] = '\0';
+      const auto uj = parse_u64(buf);
+      if (!uj) throw Error(c.path + ": not an energy counter in microjoules: '" + buf + "'");
+      c.raw_j = static_cast<double>(*uj) / 1e6;
     }
-    buf[n] = '\0';
-    const auto uj = parse_u64(buf);
-    if (!uj) throw Error(paths_[i] + ": not an energy counter in microjoules: '" + buf + "'");
-    values[i] = static_cast<double>(*uj) / 1e6;
+    if (counters.size() == 1) {
+      values[i] = counters[0].raw_j;  // the raw counter: the meter unwraps it
+      continue;
+    }
+    // Several dies: unwrap each here and return their running sum, which never wraps.
+    if (sums_[i] < 0) {
+      sums_[i] = 0;
+      for (auto& c : counters) sums_[i] += c.raw_j;
+    } else {
+      for (auto& c : counters) sums_[i] += counter_delta_j(c.last_j, c.raw_j, c.range_j);
+    }
+    for (auto& c : counters) c.last_j = c.raw_j;
+    values[i] = sums_[i];
   }
   return values;
 }

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <set>
 
 #include "energy/sources.hpp"
 #include "greenbench/error.hpp"
@@ -47,6 +48,10 @@ SourceStatus status_of(const EnergySource& source, const std::vector<Problem>& p
     status.domains.push_back(d.id);
     if (d.quality == Quality::kEstimated) status.quality = Quality::kEstimated;
   }
+  for (const auto& note : source.notes()) {
+    if (!status.reason.empty()) status.reason += "; ";
+    status.reason += note;
+  }
   for (const auto& p : problems) {
     if (!status.reason.empty()) status.reason += "; ";
     status.reason += p.reason;
@@ -70,6 +75,12 @@ SourceStatus skipped(const char* name, std::string reason) {
 
 std::vector<std::unique_ptr<EnergySource>> detect_sources(const SourceOptions& options,
                                                           std::vector<SourceStatus>* status) {
+  return energy::detect_sources(options, status, energy::PerfOps::system());
+}
+
+std::vector<std::unique_ptr<EnergySource>> energy::detect_sources(const SourceOptions& options,
+                                                                  std::vector<SourceStatus>* status,
+                                                                  const PerfOps& perf_ops) {
   static const std::vector<std::string> kKnown = {energy::kPowercapName, energy::kPerfName,
                                                   energy::kNvmlName, energy::kEstimateName};
   for (const auto& name : options.only) {
@@ -93,30 +104,46 @@ std::vector<std::unique_ptr<EnergySource>> detect_sources(const SourceOptions& o
   std::vector<SourceStatus> statuses;
   bool cpu_counter = false;
 
-  // RAPL: powercap first; perf only when powercap reads no CPU counter, since both read the same
-  // hardware counters and using both would count the energy twice.
+  // RAPL: powercap first; perf for the domains powercap does not read (e.g. a tree with psys
+  // only), never for one it reads: both read the same hardware counters, so using both for one
+  // domain would count its energy twice.
+  std::set<std::string> powercap_domains;
   if (wanted(energy::kPowercapName)) {
     auto source = std::make_unique<energy::RaplPowercapSource>(options.powercap_root);
     statuses.push_back(status_of(*source, source->problems()));
     if (!source->domains().empty()) {
       cpu_counter = has_cpu_domain(*source);
+      for (const auto& d : source->domains()) powercap_domains.insert(d.domain);
       statuses.back().used = true;
       sources.push_back(std::move(source));
     }
   } else {
     statuses.push_back(skipped(energy::kPowercapName, kNotSelected));
   }
+  static const std::set<std::string> kPerfDomains = {"cpu_package", "cpu_core", "cpu_uncore",
+                                                     "dram", "psys"};
+  const bool perf_has_more =
+      std::any_of(kPerfDomains.begin(), kPerfDomains.end(),
+                  [&](const std::string& d) { return powercap_domains.count(d) == 0; });
   if (!wanted(energy::kPerfName)) {
     statuses.push_back(skipped(energy::kPerfName, kNotSelected));
-  } else if (!sources.empty()) {
+  } else if (!perf_has_more) {
     statuses.push_back(skipped(energy::kPerfName,
-                               "not used: rapl-powercap already reads the RAPL counters "
+                               "not used: rapl-powercap already reads every RAPL domain "
                                "(using both would count them twice)"));
   } else {
-    auto source = std::make_unique<energy::RaplPerfSource>(options.perf_root);
+    auto source =
+        std::make_unique<energy::RaplPerfSource>(options.perf_root, perf_ops, powercap_domains);
     statuses.push_back(status_of(*source, source->problems()));
+    if (!powercap_domains.empty()) {
+      std::string skipped_list;
+      for (const auto& d : powercap_domains) skipped_list += (skipped_list.empty() ? "" : ", ") + d;
+      auto& reason = statuses.back().reason;
+      reason = (reason.empty() ? "" : reason + "; ") + "not used for " + skipped_list +
+               ", which rapl-powercap reads (using both would count them twice)";
+    }
     if (!source->domains().empty()) {
-      cpu_counter = has_cpu_domain(*source);
+      cpu_counter = cpu_counter || has_cpu_domain(*source);
       statuses.back().used = true;
       sources.push_back(std::move(source));
     }

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,7 +42,8 @@ using OpenFn = std::function<int(const std::string& path)>;
 std::optional<Problem> rapl_access_problem(const std::string& path, int open_errno, mode_t mode,
                                            uid_t euid);
 
-/// Every RAPL zone under a powercap root (default /sys/class/powercap), all sockets.
+/// Every RAPL zone under a powercap root (default /sys/class/powercap), all sockets; the dies of
+/// a package (zones package-X-die-Y) are summed into one domain per package.
 class RaplPowercapSource : public EnergySource {
  public:
   RaplPowercapSource();
@@ -57,10 +59,17 @@ class RaplPowercapSource : public EnergySource {
   [[nodiscard]] const std::vector<Problem>& problems() const { return problems_; }
 
  private:
+  struct Counter {
+    int fd = -1;       // energy_uj, kept open
+    std::string path;  // for error messages
+    double range_j = 0;
+    double raw_j = 0;   // latest reading
+    double last_j = 0;  // previous reading (dies only)
+  };
   std::string root_;
   std::vector<DomainInfo> domains_;
-  std::vector<int> fds_;            // energy_uj, parallel to domains_
-  std::vector<std::string> paths_;  // for error messages
+  std::vector<std::vector<Counter>> counters_;  // parallel to domains_: one per die
+  std::vector<double> sums_;  // per domain of several dies: the unwrapped sum; <0 before a read
   std::vector<Problem> problems_;
 };
 
@@ -88,7 +97,10 @@ std::vector<int> parse_cpu_list(const std::string& text, const std::string& path
 class RaplPerfSource : public EnergySource {
  public:
   RaplPerfSource();
-  explicit RaplPerfSource(std::string perf_root, PerfOps ops = PerfOps::system());
+  /// skip_domains: contract domain names (cpu_package, dram, ...) another source already reads;
+  /// their events are not opened.
+  explicit RaplPerfSource(std::string perf_root, PerfOps ops = PerfOps::system(),
+                          const std::set<std::string>& skip_domains = {});
   ~RaplPerfSource() override;
   RaplPerfSource(const RaplPerfSource&) = delete;
   RaplPerfSource& operator=(const RaplPerfSource&) = delete;
@@ -107,17 +119,30 @@ class RaplPerfSource : public EnergySource {
   std::vector<Problem> problems_;
 };
 
+/// detect_sources with the perf system calls replaceable (for tests).
+std::vector<std::unique_ptr<EnergySource>> detect_sources(const SourceOptions& options,
+                                                          std::vector<SourceStatus>* status,
+                                                          const PerfOps& perf_ops);
+
 // ---------------------------------------------------------------------------------------------
 // NVIDIA GPUs through NVML, loaded with dlopen.
 
+/// The NVML index of the GPU a MIG-… entry of CUDA_VISIBLE_DEVICES belongs to, if any.
+using MigResolver = std::function<std::optional<unsigned>(const std::string& entry)>;
+
 /// Which NVML devices CUDA_VISIBLE_DEVICES selects. `value` unset = all; `uuids[i]` is the UUID
-/// of NVML device i ("" if unknown). Follows CUDA: the list stops at the first entry that matches
-/// no device, and an empty string selects none.
-std::vector<unsigned> select_visible_gpus(const std::optional<std::string>& value, unsigned count,
-                                          const std::vector<std::string>& uuids);
+/// of NVML device i ("" if unknown); `cuda_order[k]` the NVML index of CUDA index k (empty =
+/// the same); MIG-… entries select their parent GPU through `mig_parent` (and are listed in
+/// `migs` with it). Follows CUDA: the list stops at the first entry that matches no device, and
+/// an empty string selects none.
+std::vector<unsigned> select_visible_gpus(
+    const std::optional<std::string>& value, unsigned count, const std::vector<std::string>& uuids,
+    const std::vector<unsigned>& cuda_order = {}, const MigResolver& mig_parent = {},
+    std::vector<std::pair<std::string, unsigned>>* migs = nullptr);
 
 /// One domain per visible GPU: "gpu:<NVML index>" (the index nvidia-smi shows), a counter where
-/// nvmlDeviceGetTotalEnergyConsumption works (Volta and later), else a power gauge.
+/// nvmlDeviceGetTotalEnergyConsumption works (Volta and later), else a power gauge. Honours
+/// CUDA_DEVICE_ORDER and maps MIG instances to their GPU (see nvml.cpp for how exactly).
 class NvmlSource : public EnergySource {
  public:
   NvmlSource();
@@ -133,9 +158,19 @@ class NvmlSource : public EnergySource {
   [[nodiscard]] const std::vector<Problem>& problems() const { return problems_; }
   /// Names of the GPUs behind domains(), parallel to it (for `greenbench sources`).
   [[nodiscard]] const std::vector<std::string>& gpu_names() const { return gpu_names_; }
+  /// MIG instances measured as their whole GPU; an estimated CUDA_DEVICE_ORDER mapping.
+  [[nodiscard]] std::vector<std::string> notes() const override { return notes_; }
 
  private:
   struct Api;
+  // NVML index per CUDA index under CUDA_DEVICE_ORDER `order` ("" = unset).
+  std::vector<unsigned> cuda_device_order(const std::vector<void*>& handles,
+                                          const std::string& order);
+  std::optional<unsigned> mig_parent_index(const std::string& entry,
+                                           const std::vector<void*>& handles,
+                                           const std::vector<std::string>& uuids);
+  std::vector<std::string> notes_;
+  std::string order_note_;  // FASTEST_FIRST could not be estimated
   std::string library_;
   void* handle_ = nullptr;
   std::unique_ptr<Api> api_;

@@ -9,6 +9,7 @@
 #include "energy/fake_sysfs.hpp"
 #include "energy/sources.hpp"
 #include "greenbench/error.hpp"
+#include "measure/meter.hpp"
 
 namespace greenbench::energy {
 namespace {
@@ -24,8 +25,10 @@ std::string lib(const char* name) { return std::string(GREENBENCH_TEST_LIB_DIR) 
 class Nvml : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* v : {"FAKE_NVML_GPUS", "FAKE_NVML_WATTS", "FAKE_NVML_STATE",
-                          "FAKE_NVML_INIT_ERROR", "CUDA_VISIBLE_DEVICES"}) {
+    for (const char* v :
+         {"FAKE_NVML_GPUS", "FAKE_NVML_WATTS", "FAKE_NVML_STATE", "FAKE_NVML_INIT_ERROR",
+          "FAKE_NVML_CC", "FAKE_NVML_CORES", "FAKE_NVML_SM_CLOCK", "FAKE_NVML_MIG",
+          "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"}) {
       unsetenv(v);
     }
   }
@@ -86,6 +89,80 @@ TEST_F(Nvml, CudaVisibleDevicesSelectsByIndexAndUuid) {
   EXPECT_THAT(ids(NvmlSource(lib("libfake_nvml.so"))), ElementsAre("gpu:1"));
 }
 
+// CUDA numbers GPUs fastest first unless CUDA_DEVICE_ORDER=PCI_BUS_ID; NVML numbers them in
+// PCI order. "0" is then the newest GPU, not NVML's gpu:0.
+TEST_F(Nvml, CudaDeviceOrderFastestFirstIsTheDefault) {
+  setenv("FAKE_NVML_GPUS", "energy,energy,energy", 1);
+  setenv("FAKE_NVML_CC", "7.0,9.0,8.0", 1);
+  setenv("CUDA_VISIBLE_DEVICES", "0,2", 1);
+  NvmlSource fastest(lib("libfake_nvml.so"));
+  EXPECT_THAT(ids(fastest), ElementsAre("gpu:1", "gpu:0"));
+  ASSERT_EQ(fastest.notes().size(), 1U);
+  EXPECT_THAT(fastest.notes()[0], HasSubstr("0 -> gpu:1, 1 -> gpu:2, 2 -> gpu:0"));
+  EXPECT_THAT(fastest.notes()[0], HasSubstr("CUDA_DEVICE_ORDER=PCI_BUS_ID"));
+  setenv("CUDA_DEVICE_ORDER", "FASTEST_FIRST", 1);
+  EXPECT_THAT(ids(NvmlSource(lib("libfake_nvml.so"))), ElementsAre("gpu:1", "gpu:0"));
+  setenv("CUDA_DEVICE_ORDER", "PCI_BUS_ID", 1);
+  NvmlSource pci(lib("libfake_nvml.so"));
+  EXPECT_THAT(ids(pci), ElementsAre("gpu:0", "gpu:2"));
+  EXPECT_THAT(pci.notes(), ::testing::IsEmpty());
+}
+
+TEST_F(Nvml, CudaDeviceOrderRanksEqualCapabilityByCoresTimesClock) {
+  setenv("FAKE_NVML_GPUS", "energy,energy", 1);
+  setenv("FAKE_NVML_CC", "8.6,8.6", 1);
+  setenv("FAKE_NVML_CORES", "8704,10496", 1);
+  setenv("FAKE_NVML_SM_CLOCK", "1710,1695", 1);
+  setenv("CUDA_VISIBLE_DEVICES", "0", 1);
+  EXPECT_THAT(ids(NvmlSource(lib("libfake_nvml.so"))), ElementsAre("gpu:1"));
+  // Identical GPUs keep PCI order, and nothing needs saying.
+  unsetenv("FAKE_NVML_CORES");
+  unsetenv("FAKE_NVML_SM_CLOCK");
+  setenv("CUDA_VISIBLE_DEVICES", "1,0", 1);
+  NvmlSource same(lib("libfake_nvml.so"));
+  EXPECT_THAT(ids(same), ElementsAre("gpu:1", "gpu:0"));
+  EXPECT_THAT(same.notes(), ::testing::IsEmpty());
+}
+
+TEST_F(Nvml, CudaDeviceOrderWithoutSpeedFunctionsIsPciOrderAndSaysSo) {
+  setenv("FAKE_NVML_GPUS", "power,power", 1);
+  setenv("CUDA_VISIBLE_DEVICES", "1", 1);
+  NvmlSource source(lib("libfake_nvml_minimal.so"));
+  EXPECT_THAT(ids(source), ElementsAre("gpu:1"));
+  ASSERT_EQ(source.notes().size(), 1U);
+  EXPECT_THAT(source.notes()[0], HasSubstr("cannot tell the GPUs' speed"));
+}
+
+// A MIG instance selects its parent GPU, whose whole energy is measured: the record says so.
+TEST_F(Nvml, MigInstanceMapsToItsParentGpuWithAWarning) {
+  setenv("FAKE_NVML_GPUS", "energy,energy", 1);
+  setenv("FAKE_NVML_MIG", "1=MIG-5c2b7a31-0d2e-5bd6-a3a4-1f6c2d9e8f70", 1);
+  setenv("CUDA_VISIBLE_DEVICES", "MIG-5c2b7a31-0d2e-5bd6-a3a4-1f6c2d9e8f70", 1);
+  {
+    NvmlSource source(lib("libfake_nvml.so"));
+    EXPECT_THAT(ids(source), ElementsAre("gpu:1"));
+    ASSERT_EQ(source.notes().size(), 1U);
+    EXPECT_THAT(source.notes()[0], HasSubstr("MIG instance MIG-5c2b7a31"));
+    EXPECT_THAT(source.notes()[0], HasSubstr("gpu:1 is the whole GPU's energy"));
+  }
+  // The note reaches the record's warnings through the meter.
+  std::vector<std::unique_ptr<EnergySource>> sources;
+  sources.push_back(std::make_unique<NvmlSource>(lib("libfake_nvml.so")));
+  std::vector<std::string> warnings;
+  measure::Meter meter(std::move(sources), &warnings);
+  ASSERT_EQ(warnings.size(), 1U);
+  EXPECT_THAT(warnings[0], HasSubstr("whole GPU's energy"));
+  // The older form names the parent in the instance's name.
+  setenv("CUDA_VISIBLE_DEVICES", "MIG-GPU-fa4e0000-0000-4000-8000-000000000000/1/0", 1);
+  EXPECT_THAT(ids(NvmlSource(lib("libfake_nvml.so"))), ElementsAre("gpu:0"));
+  // Unknown instances stop the list, as in CUDA; without the NVML functions nothing maps.
+  setenv("CUDA_VISIBLE_DEVICES", "MIG-00000000-0000-0000-0000-000000000000", 1);
+  EXPECT_TRUE(NvmlSource(lib("libfake_nvml.so")).domains().empty());
+  setenv("FAKE_NVML_GPUS", "power,power", 1);
+  setenv("CUDA_VISIBLE_DEVICES", "MIG-5c2b7a31-0d2e-5bd6-a3a4-1f6c2d9e8f70", 1);
+  EXPECT_TRUE(NvmlSource(lib("libfake_nvml_minimal.so")).domains().empty());
+}
+
 TEST_F(Nvml, EmptyCudaVisibleDevicesMeansNoGpu) {
   setenv("FAKE_NVML_GPUS", "energy,power", 1);
   setenv("CUDA_VISIBLE_DEVICES", "", 1);
@@ -105,6 +182,19 @@ TEST_F(Nvml, SelectVisibleGpus) {
   EXPECT_THAT(select_visible_gpus("GPU-bbbb", 3, uuids), ElementsAre(1));
   EXPECT_THAT(select_visible_gpus("GPU-aaa", 3, uuids), ElementsAre());  // ambiguous
   EXPECT_THAT(select_visible_gpus("0,MIG-x,1", 3, uuids), ElementsAre(0));
+  // With CUDA's order (CUDA index -> NVML index) and a MIG resolver.
+  const std::vector<unsigned> order = {2, 0, 1};
+  EXPECT_THAT(select_visible_gpus("0,1", 3, uuids, order), ElementsAre(2, 0));
+  EXPECT_THAT(select_visible_gpus("GPU-bbbb", 3, uuids, order), ElementsAre(1));  // not reordered
+  std::vector<std::pair<std::string, unsigned>> migs;
+  const MigResolver resolver = [](const std::string& e) -> std::optional<unsigned> {
+    if (e == "MIG-x") return 1;
+    return std::nullopt;
+  };
+  EXPECT_THAT(select_visible_gpus("MIG-x,MIG-y,0", 3, uuids, {}, resolver, &migs), ElementsAre(1));
+  ASSERT_EQ(migs.size(), 1U);
+  EXPECT_EQ(migs[0].first, "MIG-x");
+  EXPECT_EQ(migs[0].second, 1U);
   EXPECT_THAT(select_visible_gpus("-1,0", 3, uuids), ElementsAre());
   EXPECT_THAT(select_visible_gpus("3", 3, uuids), ElementsAre());
 }

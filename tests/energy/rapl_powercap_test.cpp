@@ -104,6 +104,42 @@ TEST(RaplPowercap, CounterSteppedAcrossSeveralWrapsSumsToTheTrueEnergy) {
   EXPECT_NEAR(sum, static_cast<double>(true_uj) / 1e6, 1e-9);
 }
 
+// A two-die socket lists each die as a zone of its own (package-0-die-0, package-0-die-1),
+// each with its dram sub-zone: both dies count, summed into cpu_package:0 and dram:0, and each
+// die's counter is unwrapped on its own although they wrap at different times.
+TEST(RaplPowercap, DiesOfOnePackageAreSummed) {
+  TempDir dir;
+  const auto& root = dir.path();
+  const unsigned long long range_uj = 1000000;  // wraps every joule
+  add_zone(root, "intel-rapl:0", "package-0-die-0", 900000, range_uj);
+  write_file(root / "intel-rapl:0" / "constraint_0_max_power_uw", "100000000\n");
+  greenbench::testing::add_subzone(root, "intel-rapl:0", "intel-rapl:0:0", "dram", 1000000);
+  add_zone(root, "intel-rapl:1", "package-0-die-1", 200000, 2 * range_uj);
+  write_file(root / "intel-rapl:1" / "constraint_0_max_power_uw", "150000000\n");
+  greenbench::testing::add_subzone(root, "intel-rapl:1", "intel-rapl:1:0", "dram", 3000000);
+  add_zone(root, "intel-rapl:2", "package-1-die-0", 5000000);
+  RaplPowercapSource source(root.string());
+  EXPECT_THAT(source.problems(), ::testing::IsEmpty());
+  ASSERT_THAT(ids(source), ElementsAre("cpu_package:0", "cpu_package:1", "dram:0"));
+  const auto& d = source.domains();
+  EXPECT_DOUBLE_EQ(d[0].range_j, 1.0);        // the faster-wrapping die sets the read rate
+  EXPECT_DOUBLE_EQ(d[0].max_power_w, 150.0);  // the larger bound of the two dies
+  double previous = source.read()[0];
+  EXPECT_DOUBLE_EQ(previous, 1.1);  // 0.9 J + 0.2 J
+  EXPECT_DOUBLE_EQ(source.read()[2], 4.0);
+  // Die 0 wraps (0.9 -> 0.3 after 0.4 J), die 1 does not (0.2 -> 0.9 after 0.7 J).
+  write_file(root / "intel-rapl:0" / "energy_uj", "300000\n");
+  write_file(root / "intel-rapl:1" / "energy_uj", "900000\n");
+  double current = source.read()[0];
+  EXPECT_NEAR(counter_delta_j(previous, current, d[0].range_j), 1.1, 1e-9);
+  previous = current;
+  // Then die 1 wraps (0.9 -> 0.1 after 1.2 J) while die 0 runs on (0.3 -> 0.8).
+  write_file(root / "intel-rapl:0" / "energy_uj", "800000\n");
+  write_file(root / "intel-rapl:1" / "energy_uj", "100000\n");
+  current = source.read()[0];
+  EXPECT_NEAR(counter_delta_j(previous, current, d[0].range_j), 1.7, 1e-9);
+}
+
 TEST(RaplPowercap, DanglingCounterIsReportedAndOtherZonesStillRead) {
   TempDir dir;
   make_two_socket_powercap(dir.path());

@@ -85,6 +85,47 @@ TEST_F(Registry, PowercapWithoutPackageStillNeedsTheEstimate) {
   EXPECT_THAT(names(sources), ElementsAre("rapl-powercap", "cpu-estimate"));
 }
 
+// A powercap tree with psys only (some laptops and VMs): perf still reads the package and DRAM,
+// but not psys again, and the estimate is then not needed.
+TEST_F(Registry, PerfReadsTheDomainsPowercapLacks) {
+  TempDir dir;
+  add_zone(dir.path(), "powercap/intel-rapl:0", "psys", 5);
+  const auto perf = dir.path() / "perf";
+  greenbench::testing::write_file(perf / "power" / "type", "13\n");
+  greenbench::testing::write_file(perf / "power" / "cpumask", "0\n");
+  for (const auto& [event, config] :
+       std::vector<std::pair<std::string, std::string>>{{"energy-pkg", "event=0x02"},
+                                                        {"energy-ram", "event=0x03"},
+                                                        {"energy-psys", "event=0x05"}}) {
+    greenbench::testing::write_file(perf / "power" / "events" / event, config + "\n");
+    greenbench::testing::write_file(perf / "power" / "events" / (event + ".scale"), "1e-3\n");
+    greenbench::testing::write_file(perf / "power" / "events" / (event + ".unit"), "Joules\n");
+  }
+  std::vector<uint64_t> opened;  // configs
+  energy::PerfOps ops;
+  ops.open = [&](uint32_t, uint64_t config, int) {
+    opened.push_back(config);
+    return static_cast<int>(opened.size()) + 100;
+  };
+  ops.read = [](int fd, uint64_t* value) {
+    *value = static_cast<uint64_t>(fd) * 1000;
+    return true;
+  };
+  ops.close = [](int) {};
+  options_.powercap_root = (dir.path() / "powercap").string();
+  options_.perf_root = perf.string();
+  std::vector<SourceStatus> status;
+  auto sources = energy::detect_sources(options_, &status, ops);
+  EXPECT_THAT(names(sources), ElementsAre("rapl-powercap", "rapl-perf"));
+  EXPECT_THAT(status[0].domains, ElementsAre("psys"));
+  EXPECT_TRUE(status[1].used);
+  EXPECT_THAT(status[1].domains, ElementsAre("cpu_package:0", "dram:0"));
+  EXPECT_THAT(status[1].reason, HasSubstr("not used for psys, which rapl-powercap reads"));
+  EXPECT_THAT(opened, ElementsAre(0x02u, 0x03u));  // psys never opened through perf
+  EXPECT_FALSE(status[3].used);                    // a CPU counter is readable: no estimate
+  EXPECT_DOUBLE_EQ(sources[1]->read()[0], 101.0);
+}
+
 TEST_F(Registry, PartlyReadableSourceKeepsItsProblemsInTheStatus) {
   TempDir dir;
   make_two_socket_powercap(dir.path());

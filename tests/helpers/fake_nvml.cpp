@@ -7,6 +7,12 @@
 //                        counter in mJ for "energy" GPUs, the power in mW for "power" GPUs;
 //                        GPUs without a number fall back to FAKE_NVML_WATTS
 //   FAKE_NVML_INIT_ERROR nvmlInit_v2 returns this code (e.g. 9, driver not loaded)
+//   FAKE_NVML_CC         compute capability per GPU, e.g. "8.0,9.0"; default 8.0 for all
+//   FAKE_NVML_CORES      CUDA cores per GPU; default 6912
+//   FAKE_NVML_SM_CLOCK   maximum SM clock per GPU in MHz; default 1410
+//   FAKE_NVML_MIG        MIG instances, "<gpu index>=<MIG UUID>" comma list: found by
+//                        nvmlDeviceGetHandleByUUID, parent through
+//                        nvmlDeviceGetDeviceHandleFromMigDeviceHandle
 // Without a state file the energy counter advances with wall time at FAKE_NVML_WATTS.
 // Built three times: complete; FAKE_NVML_MINIMAL (required functions and power draw only);
 // FAKE_NVML_INCOMPLETE (lacks nvmlDeviceGetCount_v2).
@@ -32,9 +38,18 @@ constexpr unsigned long long kCounterStartMj = 1000000;  // a counter running si
 struct Gpu {
   std::string kind;
   double watts = 100;
+  int cc_major = 8, cc_minor = 0;
+  unsigned cores = 6912;
+  unsigned sm_clock_mhz = 1410;
+};
+
+struct Mig {
+  unsigned parent = 0;
+  std::string uuid;
 };
 
 std::vector<Gpu> g_gpus;
+std::vector<Mig> g_migs;
 bool g_initialised = false;
 double g_init_s = 0;
 
@@ -74,6 +89,13 @@ Gpu* device(void* handle) {
 
 unsigned index_of(const Gpu* gpu) { return static_cast<unsigned>(gpu - g_gpus.data()); }
 
+Mig* mig_device(void* handle) {
+  for (auto& mig : g_migs) {
+    if (&mig == handle) return &mig;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 extern "C" {
@@ -83,11 +105,24 @@ __attribute__((visibility("default"))) int nvmlInit_v2() {
   const char* kinds = std::getenv("FAKE_NVML_GPUS");
   const auto kind_list = split(kinds != nullptr ? kinds : "energy");
   const auto watts = split(std::getenv("FAKE_NVML_WATTS"));
+  const auto cc = split(std::getenv("FAKE_NVML_CC"));
+  const auto cores = split(std::getenv("FAKE_NVML_CORES"));
+  const auto clocks = split(std::getenv("FAKE_NVML_SM_CLOCK"));
   g_gpus.clear();
   for (std::size_t i = 0; i < kind_list.size(); ++i) {
     Gpu gpu{kind_list[i], 100};
     if (!watts.empty()) gpu.watts = std::atof((i < watts.size() ? watts[i] : watts[0]).c_str());
+    if (i < cc.size()) std::sscanf(cc[i].c_str(), "%d.%d", &gpu.cc_major, &gpu.cc_minor);
+    if (i < cores.size()) gpu.cores = static_cast<unsigned>(std::atoi(cores[i].c_str()));
+    if (i < clocks.size()) gpu.sm_clock_mhz = static_cast<unsigned>(std::atoi(clocks[i].c_str()));
     g_gpus.push_back(gpu);
+  }
+  g_migs.clear();
+  for (const auto& entry : split(std::getenv("FAKE_NVML_MIG"))) {
+    const auto eq = entry.find('=');
+    if (eq == std::string::npos) continue;
+    g_migs.push_back(
+        {static_cast<unsigned>(std::atoi(entry.substr(0, eq).c_str())), entry.substr(eq + 1)});
   }
   g_initialised = true;
   g_init_s = now_s();
@@ -175,6 +210,65 @@ __attribute__((visibility("default"))) int nvmlDeviceGetPowerManagementLimit(voi
   Gpu* gpu = device(handle);
   if (gpu == nullptr || mw == nullptr) return kInvalidArgument;
   *mw = 300000;
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetCudaComputeCapability(void* handle,
+                                                                              int* major,
+                                                                              int* minor) {
+  Gpu* gpu = device(handle);
+  if (gpu == nullptr || major == nullptr || minor == nullptr) return kInvalidArgument;
+  *major = gpu->cc_major;
+  *minor = gpu->cc_minor;
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetNumGpuCores(void* handle, unsigned* cores) {
+  Gpu* gpu = device(handle);
+  if (gpu == nullptr || cores == nullptr) return kInvalidArgument;
+  *cores = gpu->cores;
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetMaxClockInfo(void* handle, int type,
+                                                                     unsigned* mhz) {
+  Gpu* gpu = device(handle);
+  if (gpu == nullptr || mhz == nullptr) return kInvalidArgument;
+  if (type != 1) return kNotSupported;  // only NVML_CLOCK_SM
+  *mhz = gpu->sm_clock_mhz;
+  return kSuccess;
+}
+
+// Finds a GPU or a MIG instance by its full UUID, as NVML does.
+__attribute__((visibility("default"))) int nvmlDeviceGetHandleByUUID(const char* uuid,
+                                                                     void** handle) {
+  if (!g_initialised) return kUninitialized;
+  if (uuid == nullptr || handle == nullptr) return kInvalidArgument;
+  for (auto& mig : g_migs) {
+    if (mig.uuid == uuid) {
+      *handle = &mig;
+      return kSuccess;
+    }
+  }
+  for (auto& gpu : g_gpus) {
+    char text[64];
+    std::snprintf(text, sizeof text, "GPU-fa4e%04x-0000-4000-8000-%012x", index_of(&gpu),
+                  index_of(&gpu));
+    if (std::strcmp(text, uuid) == 0) {
+      *handle = &gpu;
+      return kSuccess;
+    }
+  }
+  return 6;  // NVML_ERROR_NOT_FOUND
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetDeviceHandleFromMigDeviceHandle(
+    void* mig_handle, void** parent) {
+  Mig* mig = mig_device(mig_handle);
+  if (mig == nullptr || parent == nullptr || mig->parent >= g_gpus.size()) {
+    return kInvalidArgument;
+  }
+  *parent = &g_gpus[mig->parent];
   return kSuccess;
 }
 
