@@ -146,12 +146,19 @@ TEST(SourcesCli, MeasureNeverShowsAFailedCounterAsMeasured) {
   const auto root = dir.path() / "powercap";
   greenbench::testing::add_zone(root, "intel-rapl:0", "package-0", 1000000);
   const std::string counter = (root / "intel-rapl:0" / "energy_uj").string();
+  // Counter values are written in place at a fixed width, never truncating the file: a reader
+  // must not see the empty file a plain `echo > file` shows for an instant.
+  greenbench::testing::write_file(counter, "000001000000\n");
+  auto write_counter = [&](const char* uj) {
+    return std::string("printf ") + uj + " | dd of=" + counter + " conv=notrunc status=none";
+  };
   const std::string json = (dir.path() / "run.json").string();
-  const std::string marker = " > /dev/fd/$GREENBENCH_MARKER_FD; ";
+  // Escaped: the outer shell must leave the variable to the measured one.
+  const std::string marker = " > /dev/fd/\\$GREENBENCH_MARKER_FD; ";
   const std::string script =
-      "echo 'begin early'" + marker + "sleep 0.1; echo 2000000 > " + counter +
+      "echo 'begin early'" + marker + "sleep 0.1; " + write_counter("000002000000") +
       "; sleep 0.2; echo 'end early'" + marker + "echo 'begin late'" + marker + "sleep 0.1; : > " +
-      counter + "; sleep 0.3; echo 3000000 > " + counter + "; echo 'end late'" + marker;
+      counter + "; sleep 0.3; " + write_counter("000003000000") + "; echo 'end late'" + marker;
   const std::string command = "env -u GREENBENCH_POWERCAP_ROOT " + std::string(GREENBENCH_BIN_DIR) +
                               "/greenbench measure --powercap-root " + root.string() +
                               " --source rapl-powercap --json " + json + " -- sh -c \"" + script +

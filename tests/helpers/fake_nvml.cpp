@@ -89,7 +89,7 @@ Gpu* device(void* handle) {
 
 unsigned index_of(const Gpu* gpu) { return static_cast<unsigned>(gpu - g_gpus.data()); }
 
-Mig* mig_device(void* handle) {
+[[maybe_unused]] Mig* mig_device(void* handle) {
   for (auto& mig : g_migs) {
     if (&mig == handle) return &mig;
   }

@@ -278,9 +278,9 @@ TEST(MeasureCommand, FailingSourceIsDroppedAndTheRunGoesOn) {
   const auto r = measure_with_sources({"sleep", "0.3"}, o, std::move(sources));
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_THAT(joined(r.warnings), HasSubstr("source 'fake' failed"));
-  // Three intervals of about 20 ms were measured before the failure: kept, not lost.
-  EXPECT_GT(r.phases[0].energy_j.at("total"), 0.5);
-  EXPECT_LT(r.phases[0].energy_j.at("total"), 25 * 0.3);
+  // The run spans the failure: its energy is not known, so it has none (not a frozen value).
+  EXPECT_EQ(r.phases[0].energy_j.count("total"), 0u);
+  EXPECT_EQ(r.phases[0].quality.at("total"), "failed");
 }
 
 TEST(MeasureCommand, TraceHasOneSamplePerInterval) {

@@ -32,7 +32,8 @@ class InvalidRuns : public ::testing::Test {
     zone_ = dir_ + "/powercap/intel-rapl:0";
     fs::create_directories(zone_);
     std::ofstream(zone_ + "/name") << "package-0\n";
-    std::ofstream(zone_ + "/energy_uj") << "1000000\n";
+    std::ofstream(zone_ + "/energy_uj") << "000001000000\n";
+    std::ofstream(dir_ + "/state") << "1000000\n";
     std::ofstream(zone_ + "/max_energy_range_uj") << "262143328850\n";
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -53,12 +54,19 @@ class InvalidRuns : public ::testing::Test {
     return o;
   }
 
+  // Writes $e into the counter in place, fixed width, never truncating it: a reader must never
+  // see the empty file a plain `echo > file` shows for an instant (the kernel's files never do).
+  std::string write_counter() const {
+    return "printf '%012d\\n' $e | dd of=" + zone_ + "/energy_uj conv=notrunc status=none";
+  }
+
   // A shell command that advances the fake counter by `joules` per step, `steps` times, from
   // where the previous command left it.
   std::string counter_steps(int steps, int joules) const {
     std::ostringstream s;
-    s << "e=$(cat " << zone_ << "/energy_uj); for i in $(seq " << steps << "); do e=$((e + "
-      << joules * 1000000 << ")); echo $e > " << zone_ << "/energy_uj; sleep 0.05; done";
+    s << "e=$(cat " << dir_ << "/state); for i in $(seq " << steps << "); do e=$((e + "
+      << joules * 1000000 << ")); echo $e > " << dir_ << "/state; " << write_counter()
+      << "; sleep 0.05; done";
     return s.str();
   }
 
@@ -92,8 +100,8 @@ framework = "broken"
 model = "m"
 phase = "infer"
 argv = ["sh", "-c", ")" + counter_steps(3, 1) +
-                            "; : > " + zone_ + "/energy_uj; sleep 0.3; echo $e > " + zone_ +
-                            "/energy_uj; echo 'metric loss 0.5'" + marker + R"("]
+                            "; : > " + zone_ + "/energy_uj; sleep 0.3; " + write_counter() +
+                            "; echo 'metric loss 0.5'" + marker + R"("]
 )";
   const StudyOutcome outcome = run_study(make_effective(parse_study(study)), options());
   EXPECT_EQ(outcome.ok, 2) << progress_.str();
