@@ -46,6 +46,10 @@ RunRecord measure_command(const std::vector<std::string>& argv, const MeasureOpt
 /// when those sources cannot see idle power (only the CPU estimate); ends early on options.stop.
 std::map<std::string, double> measure_idle_power(const MeasureOptions& options, double seconds);
 
+/// Whether the sources options.sources selects can measure idle power at all (not when only the
+/// CPU estimate, which sees nothing but the measured command's own CPU time, is readable).
+bool idle_power_measurable(const MeasureOptions& options);
+
 /// SIGKILLs every process whose environment carries GREENBENCH_RUN_ID=run_id (left behind by a
 /// greenbench that was killed together with its watchdog); returns how many it found.
 int kill_leftover_processes(const std::string& run_id);

@@ -120,8 +120,10 @@ struct RunnerOptions {
   bool resume = false;     ///< continue the store in out_dir instead of starting one
   std::string worker_dir;  ///< where greenbench-torch / greenbench-tf are; "" = beside this program
   SourceOptions sources = SourceOptions::from_environment();
-  MeasureFunction measure;           ///< required
-  IdlePowerFunction idle_power;      ///< required unless idle_baseline is 0 and cooldown is fixed
+  MeasureFunction measure;       ///< required
+  IdlePowerFunction idle_power;  ///< required unless idle_baseline is 0 and cooldown is fixed
+  /// Whether idle power can be measured at all (idle_power_measurable); null = assume it can.
+  std::function<bool(const MeasureOptions&)> idle_power_measurable;
   std::ostream* progress = nullptr;  ///< progress lines; null = silent
   bool progress_in_place = false;    ///< rewrite one terminal line instead of one line per run
   /// Set (e.g. by SIGINT) to stop within about a second: the idle baseline or cooldown ends,

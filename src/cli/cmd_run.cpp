@@ -173,6 +173,7 @@ int cmd_run(const Args& args) {
   options.resume = resume;
   options.measure = measure_command;
   options.idle_power = measure_idle_power;
+  options.idle_power_measurable = idle_power_measurable;
   options.progress = &std::cerr;
   options.progress_in_place = isatty(STDERR_FILENO) != 0;
   options.stop = &g_stop;

@@ -417,6 +417,12 @@ std::map<std::string, double> measure_idle_power(const MeasureOptions& options, 
   return measure::idle_power(&meter, seconds, interval_s, options.stop);
 }
 
+bool idle_power_measurable(const MeasureOptions& options) {
+  std::vector<std::string> warnings;
+  const measure::Meter meter(detect_sources(options.sources), &warnings);
+  return measure::measures_idle_power(meter);
+}
+
 int kill_leftover_processes(const std::string& run_id) {
   return measure::kill_processes_with_run_id(run_id, 3.0);
 }

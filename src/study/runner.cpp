@@ -441,8 +441,12 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
   std::map<std::string, double> idle;
   if (s.idle_baseline_s > 0) {
     if (!o.idle_power) throw Error("run_study: no idle-power function given");
-    if (o.progress) *o.progress << "measuring idle power for " << s.idle_baseline_s << " s\n";
-    idle = o.idle_power(idle_options, s.idle_baseline_s);
+    // Said once, instead of spending the baseline reading sources that cannot see idle power.
+    const bool measurable = !o.idle_power_measurable || o.idle_power_measurable(idle_options);
+    if (measurable) {
+      if (o.progress) *o.progress << "measuring idle power for " << s.idle_baseline_s << " s\n";
+      idle = o.idle_power(idle_options, s.idle_baseline_s);
+    }
     if (stop_requested(o)) {
       outcome.interrupted = true;
       return outcome;

@@ -580,6 +580,28 @@ TEST_F(RunnerTest, StopDuringACooldownEndsItAtOnce) {
   }
 }
 
+TEST_F(RunnerTest, NoIdleBaselineIsSpentWhereIdlePowerCannotBeMeasured) {
+  StudySettings s = small_study();
+  s.idle_baseline_s = 30;
+  s.cooldown_s = -1;
+  int idle_calls = 0;
+  RunnerOptions o = options();
+  o.idle_power = [&](const MeasureOptions&, double) {
+    ++idle_calls;
+    return std::map<std::string, double>{};
+  };
+  o.idle_power_measurable = [](const MeasureOptions&) { return false; };
+  EXPECT_EQ(run_study(make_effective(s), o).ok, 16);
+  EXPECT_EQ(idle_calls, 0);
+  const std::string text = progress_.str();
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("measuring idle power")));
+  const std::string said = "cannot measure idle power";
+  EXPECT_THAT(text, HasSubstr(said + " (the CPU estimate counts only the runs' own CPU time): no "
+                                     "idle baseline, and adaptive cooldown is skipped\n"));
+  EXPECT_EQ(text.find(said), text.rfind(said));
+  EXPECT_FALSE(load_results(out_).environment.contains("idle_power_w"));
+}
+
 TEST_F(RunnerTest, RunsGetNoTerminalTheStopFlagAndTheSessionsRunId) {
   std::atomic<bool> stop{false};
   RunnerOptions o = options();
