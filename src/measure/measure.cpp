@@ -293,7 +293,7 @@ RunRecord measure_with_sources(const std::vector<std::string>& argv, const Measu
   Watchdog watchdog(run_id);
   ProcessTree tree(run_id);
   tree.exclude(watchdog.pid());
-  SignalForwarding forwarding(options.forward_signals);
+  SignalForwarding forwarding(options.forward_signals, !setup.take_terminal);
   TerminalLoan terminal;
   const pid_t pid = tree.spawn(setup);
   watchdog.watch(pid);

@@ -219,6 +219,28 @@ void forward_signal(int sig, siginfo_t* info, void* context) {
   errno = saved_errno;
 }
 
+// Ctrl-Z while the command has no terminal: stop its group, then ourselves (the default action
+// of SIGTSTP, raised while it is blocked in here and delivered when unblocked); once we are
+// continued, continue the group too.
+void stop_with_group(int /*sig*/) {
+  const int saved_errno = errno;
+  const pid_t pgid = g_forward_pgid.load();
+  if (pgid > 0) kill(-pgid, SIGSTOP);
+  struct sigaction dfl {};
+  struct sigaction ours {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(SIGTSTP, &dfl, &ours);
+  kill(getpid(), SIGTSTP);
+  sigset_t tstp;
+  sigemptyset(&tstp);
+  sigaddset(&tstp, SIGTSTP);
+  pthread_sigmask(SIG_UNBLOCK, &tstp, nullptr);  // we stop here until SIGCONT
+  sigaction(SIGTSTP, &ours, nullptr);
+  if (pgid > 0) kill(-pgid, SIGCONT);
+  errno = saved_errno;
+}
+
 // Makes `pgid` the terminal's foreground group. SIGTTOU is blocked around the call: a process
 // not in the foreground group that changes it is otherwise stopped by that signal.
 void set_terminal_foreground(pid_t pgid) {
@@ -326,7 +348,20 @@ std::string signal_name(int sig) {
 
 // --- SignalForwarding -------------------------------------------------------------------------
 
-SignalForwarding::SignalForwarding(bool enabled) : enabled_(enabled) {
+SignalForwarding::SignalForwarding(bool enabled, bool job_control)
+    : enabled_(enabled), job_control_(enabled && job_control) {
+  // Where Ctrl-Z is ignored (no job control above us), it stays ignored.
+  if (job_control_ && (sigaction(SIGTSTP, nullptr, &old_tstp_) != 0 ||
+                       (old_tstp_.sa_flags & SA_SIGINFO) != 0 || old_tstp_.sa_handler != SIG_DFL)) {
+    job_control_ = false;
+  }
+  if (job_control_) {
+    struct sigaction tstp {};
+    tstp.sa_handler = stop_with_group;
+    sigemptyset(&tstp.sa_mask);
+    tstp.sa_flags = SA_RESTART;
+    sigaction(SIGTSTP, &tstp, &old_tstp_);
+  }
   if (!enabled_) return;
   for (std::size_t i = 0; i < kForwardedSignals.size(); ++i) {
     sigaction(kForwardedSignals[i], nullptr, &old_[i]);
@@ -342,6 +377,7 @@ SignalForwarding::SignalForwarding(bool enabled) : enabled_(enabled) {
 SignalForwarding::~SignalForwarding() {
   if (!enabled_) return;
   g_forward_pgid.store(0);
+  if (job_control_) sigaction(SIGTSTP, &old_tstp_, nullptr);
   for (std::size_t i = 0; i < kForwardedSignals.size(); ++i) {
     sigaction(kForwardedSignals[i], &old_[i], nullptr);
   }

@@ -21,10 +21,12 @@ std::string new_run_id();
 
 /// Installs handlers that pass SIGINT/SIGTERM/SIGQUIT/SIGHUP on to the command's process group
 /// for the lifetime of a measurement, then to the handler installed before (so a caller that
-/// watches for Ctrl-C still sees it); restores the old handlers on destruction.
+/// watches for Ctrl-C still sees it); restores the old handlers on destruction. With
+/// `job_control` (the command does not have the terminal, so Ctrl-Z reaches only us) SIGTSTP
+/// stops the command's group and then us, and the group is continued when we are.
 class SignalForwarding {
  public:
-  explicit SignalForwarding(bool enabled);
+  explicit SignalForwarding(bool enabled, bool job_control = false);
   ~SignalForwarding();
   SignalForwarding(const SignalForwarding&) = delete;
   SignalForwarding& operator=(const SignalForwarding&) = delete;
@@ -33,7 +35,9 @@ class SignalForwarding {
 
  private:
   bool enabled_;
+  bool job_control_;
   std::array<struct sigaction, 4> old_{};
+  struct sigaction old_tstp_ {};
 };
 
 /// Whether our stdin is a terminal whose foreground process group is ours.

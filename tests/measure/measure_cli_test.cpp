@@ -370,6 +370,57 @@ TEST_F(MeasureCli, KillingGreenbenchWithSigkillEndsTheMeasuredTree) {
   EXPECT_LT(took, 2.0);
 }
 
+char state_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() ? text[paren + 2] : '?';
+}
+
+bool wait_for_state(pid_t pid, char state) {
+  for (int i = 0; i < 300 && state_of(pid) != state; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return state_of(pid) == state;
+}
+
+TEST_F(MeasureCli, CtrlZWithoutTheTerminalStopsAndContinuesTheCommandWithUs) {
+  // Without a terminal to lend (as in a study, whose runs read /dev/null), Ctrl-Z reaches only
+  // greenbench: it stops the command's group and itself, and continues both.
+  const fs::path pidfile = path("pids");
+  const std::string helper = std::string(GREENBENCH_BIN_DIR) + "/leave_children";
+  const std::string exe = std::string(GREENBENCH_BIN_DIR) + "/greenbench";
+  std::vector<std::string> args = {exe,    "measure",        "--quiet", "--",
+                                   helper, pidfile.string(), "--hold"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t harness = fork();
+  ASSERT_GE(harness, 0);
+  if (harness == 0) {
+    setpgid(0, 0);  // a job of its own, as a shell starts it (an orphaned group ignores Ctrl-Z)
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 500 && pids.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    pids = pids_in(pidfile);
+  }
+  ASSERT_EQ(pids.size(), 1u);
+  const pid_t command = pids[0];
+  kill(harness, SIGTSTP);
+  EXPECT_TRUE(wait_for_state(command, 'T'));
+  EXPECT_TRUE(wait_for_state(harness, 'T'));
+  kill(harness, SIGCONT);
+  EXPECT_TRUE(wait_for_state(command, 'S'));
+  kill(harness, SIGTERM);  // forwarded: the command ends, and greenbench with its status
+  int status = 0;
+  waitpid(harness, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
+  if (alive(command)) kill(command, SIGKILL);
+}
+
 TEST_F(MeasureCli, BadUsageIsOneLineAndExit2) {
   struct Case {
     std::vector<std::string> options;
