@@ -182,7 +182,7 @@ int cmd_run(const Args& args) {
   if (outcome.complete) {
     std::cerr << "study complete: all " << outcome.planned << " runs are stored in "
               << outcome.store_file << "; refreshing the report\n";
-  } else {
+  } else if (std::error_code ec; std::filesystem::exists(outcome.store_file, ec)) {
     if (outcome.extended_from > 0) {
       std::cerr << "extended the study from " << outcome.extended_from << " to "
                 << effective.settings.repetitions << " repetitions\n";

@@ -422,6 +422,7 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     int left = 0;
     for (const auto& run : plan)
       left += run.configuration == configuration && !done.count(run.position);
+    if (left == 0) return;
     const WarmupTally& t = warmups[configuration];
     *o.progress << (o.progress_in_place ? "\r\033[K" : "")
                 << "error: " << config_label(e.configurations[size_t(configuration)])
