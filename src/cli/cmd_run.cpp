@@ -44,6 +44,7 @@ Ctrl-C or SIGTERM stops the study within about a second, whatever it is doing: a
 baseline or a cooldown ends at once; the run in flight gets SIGTERM, and SIGKILL 1 s later if it
 is still running, and is not stored. Every process a run starts ends with it, also when
 greenbench itself is killed. On stopping, the command that continues the study is printed.
+Ctrl-Z stops greenbench together with the run in flight; 'fg' continues both.
 Runs read nothing from the terminal (their stdin is /dev/null); their output goes to DIR/logs.
 
 If every warm-up of a configuration fails, its other runs are not run: they are stored as failed,
