@@ -19,8 +19,10 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# A second `make run` continues an interrupted study, or says a finished one is complete and
+# refreshes its report.
 run: build
-	$(BUILD)/bin/greenbench run --out $(STUDY_OUT)
+	$(BUILD)/bin/greenbench run --out $(STUDY_OUT) $(if $(wildcard $(STUDY_OUT)/results.sqlite),--resume)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) --timeout 900

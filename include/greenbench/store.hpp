@@ -75,6 +75,8 @@ class ResultStore {
   [[nodiscard]] nlohmann::json environment() const;
   /// Runs already stored, ordered by position (records left empty; observations filled).
   [[nodiscard]] std::vector<StoredRun> runs() const;
+  /// Replaces the study's settings and environment (a study extended by --resume).
+  void update_study(const nlohmann::json& settings, const nlohmann::json& environment);
   /// Stores one run, and the environment if not null, in one transaction.
   void add_run(const StoredRun& run, const nlohmann::json& environment = nullptr);
   [[nodiscard]] const std::string& file() const { return file_; }

@@ -92,6 +92,12 @@ struct PlannedRun {
 /// configuration by configuration (sequential); an infer run never precedes the first train run
 /// of its framework x model when the study trains it.
 std::vector<PlannedRun> make_plan(const EffectiveSettings& effective);
+/// The plan of a study first planned with repetitions_history[0] repetitions and then extended
+/// (--resume with more repetitions) to each later count, the last being the study's: the first
+/// plan unchanged, then each extension's new repetitions at new positions after the old ones,
+/// ordered like the study (shuffled, or configuration by configuration).
+std::vector<PlannedRun> make_plan(const EffectiveSettings& effective,
+                                  const std::vector<int>& repetitions_history);
 
 /// The study's shuffle generator: the portable xoshiro256** with unbiased bounded draws.
 class StudyRng : public Xoshiro256 {
@@ -114,12 +120,15 @@ struct RunnerOptions {
   bool resume = false;     ///< continue the store in out_dir instead of starting one
   std::string worker_dir;  ///< where greenbench-torch / greenbench-tf are; "" = beside this program
   SourceOptions sources = SourceOptions::from_environment();
-  MeasureFunction measure;           ///< required
-  IdlePowerFunction idle_power;      ///< required unless idle_baseline is 0 and cooldown is fixed
+  MeasureFunction measure;       ///< required
+  IdlePowerFunction idle_power;  ///< required unless idle_baseline is 0 and cooldown is fixed
+  /// Whether idle power can be measured at all (idle_power_measurable); null = assume it can.
+  std::function<bool(const MeasureOptions&)> idle_power_measurable;
   std::ostream* progress = nullptr;  ///< progress lines; null = silent
   bool progress_in_place = false;    ///< rewrite one terminal line instead of one line per run
-  const std::atomic<bool>* stop =
-      nullptr;  ///< set (e.g. by SIGINT) to stop after the run in flight
+  /// Set (e.g. by SIGINT) to stop within about a second: the idle baseline or cooldown ends,
+  /// the run in flight gets SIGTERM (SIGKILL 1 s later) and is not stored; --resume reruns it.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 /// What run_study did.
@@ -128,11 +137,17 @@ struct StudyOutcome {
   int planned = 0;                        ///< runs in the plan
   int already_stored = 0;                 ///< found in the store on --resume and skipped
   int ok = 0, failed = 0, timed_out = 0;  ///< runs done now
+  int skipped = 0;        ///< stored as failed unrun: every warm-up of their configuration failed
+  int failed_before = 0;  ///< stored runs (before this call) whose status is not ok
+  int extended_from = 0;  ///< repetitions of the stored study this call extended; 0 = none
+  bool complete = false;  ///< every planned run was already stored: nothing ran, nothing changed
   bool interrupted = false;
 };
 
 /// Runs (or resumes) a study, storing each run as it finishes; throws Error when the store cannot
-/// be created or, on resume, holds a different study.
+/// be created or holds a different study (checked before the idle baseline). A store holding
+/// every run of the same study is `complete` without --resume; --resume with more repetitions
+/// than stored extends the study (new runs after the stored ones).
 StudyOutcome run_study(const EffectiveSettings& effective, const RunnerOptions& options);
 
 /// The argv of one planned run: the configuration's command, or the built-in worker with

@@ -30,7 +30,8 @@ At the end it prints the comparison and writes DIR/report.html.
 
 options:
   --out DIR            results directory (default: results/<study name>)
-  --resume             finish the study stored in DIR: skip stored runs, run the rest
+  --resume             finish the study stored in DIR: skip stored runs, run the rest; with
+                       more --reps than stored, extend it (the new runs come after the old)
   --reps N             repetitions per configuration (overrides the study file)
   --models a,b         models (ncf, resnet50, transformer_xl)
   --frameworks a,b     frameworks (pytorch, tensorflow)
@@ -39,11 +40,41 @@ options:
   --dry-run            print the effective settings and the order of runs, run nothing
   --help               this text
 
-Ctrl-C stops after the run in flight (which is not stored); --resume continues.
+Ctrl-C or SIGTERM stops the study within about a second, whatever it is doing: an idle
+baseline or a cooldown ends at once; the run in flight gets SIGTERM, and SIGKILL 1 s later if it
+is still running, and is not stored. Every process a run starts ends with it, also when
+greenbench itself is killed. On stopping, the command that continues the study is printed.
+Ctrl-Z stops greenbench together with the run in flight; 'fg' continues both.
+Runs read nothing from the terminal (their stdin is /dev/null); their output goes to DIR/logs.
+
+If every warm-up of a configuration fails, its other runs are not run: they are stored as failed,
+with the reason and the warm-up's log. Running again on a finished study with the same settings
+only refreshes the report.
+
+exit status: 0 every run ok, 1 some run failed, timed out or was not run, 130 stopped,
+2 bad usage or a study that cannot run (one line on stderr).
 The study file format is described in the README (section "The study file").
 )";
 
 std::atomic<bool> g_stop{false};
+
+// A word as a POSIX shell reads it back: as it is when it is safe, else in single quotes.
+std::string shell_quote(const std::string& word) {
+  const bool safe = !word.empty() && word.find_first_not_of(
+                                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                         "0123456789_-./=:,+@%") == std::string::npos;
+  if (safe) return word;
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// This program's own path, so the printed command runs whatever PATH holds.
+std::string self_path() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("greenbench") : exe.string();
+}
 
 void request_stop(int /*sig*/) { g_stop.store(true); }
 
@@ -66,7 +97,7 @@ std::vector<std::string> split_list(const std::string& text) {
 int cmd_run(const Args& args) {
   std::optional<std::string> study_file, out_dir;
   StudyOverrides overrides;
-  std::string override_args;  // repeated in the hint after an interruption
+  std::vector<std::string> override_args;  // repeated in the command that continues the study
   bool resume = false, dry_run = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -96,22 +127,22 @@ int cmd_run(const Args& args) {
         throw Error("--reps: expected a positive integer, got '" + v + "'");
       }
       overrides.repetitions = n;
-      override_args += " --reps " + v;
+      override_args.insert(override_args.end(), {"--reps", v});
     } else if (a == "--models") {
       const std::string list = value("--models");
       overrides.models = split_list(list);
-      override_args += " --models " + list;
+      override_args.insert(override_args.end(), {"--models", list});
     } else if (a == "--frameworks") {
       const std::string list = value("--frameworks");
       overrides.frameworks = split_list(list);
-      override_args += " --frameworks " + list;
+      override_args.insert(override_args.end(), {"--frameworks", list});
     } else if (a == "--phases") {
       const std::string list = value("--phases");
       overrides.phases = split_list(list);
-      override_args += " --phases " + list;
+      override_args.insert(override_args.end(), {"--phases", list});
     } else if (a == "--scale") {
       overrides.scale = value("--scale");
-      override_args += " --scale " + *overrides.scale;
+      override_args.insert(override_args.end(), {"--scale", *overrides.scale});
     } else if (!a.empty() && a[0] == '-') {
       throw Error("unknown option '" + a + "' (see greenbench run --help)");
     } else if (!study_file) {
@@ -143,19 +174,42 @@ int cmd_run(const Args& args) {
   options.resume = resume;
   options.measure = measure_command;
   options.idle_power = measure_idle_power;
+  options.idle_power_measurable = idle_power_measurable;
   options.progress = &std::cerr;
   options.progress_in_place = isatty(STDERR_FILENO) != 0;
   options.stop = &g_stop;
   const StudyOutcome outcome = run_study(effective, options);
 
-  std::cerr << outcome.ok << " ok, " << outcome.failed << " failed, " << outcome.timed_out
-            << " timed out";
-  if (outcome.already_stored > 0) std::cerr << " (" << outcome.already_stored << " stored before)";
-  std::cerr << "; results in " << outcome.store_file << "\n";
+  if (outcome.complete) {
+    std::cerr << "study complete: all " << outcome.planned << " runs are stored in "
+              << outcome.store_file << "; refreshing the report\n";
+  } else if (std::error_code ec; std::filesystem::exists(outcome.store_file, ec)) {
+    if (outcome.extended_from > 0) {
+      std::cerr << "extended the study from " << outcome.extended_from << " to "
+                << effective.settings.repetitions << " repetitions\n";
+    }
+    std::cerr << outcome.ok << " ok, " << outcome.failed << " failed, " << outcome.timed_out
+              << " timed out";
+    if (outcome.skipped > 0) std::cerr << ", " << outcome.skipped << " not run";
+    if (outcome.already_stored > 0)
+      std::cerr << " (" << outcome.already_stored << " stored before)";
+    std::cerr << "; results in " << outcome.store_file << "\n";
+  }
   if (outcome.interrupted) {
-    std::cerr << "interrupted: the finished runs are stored; continue with\n  greenbench run "
-              << (study_file ? *study_file + " " : std::string()) << "--out " << dir
-              << override_args << " --resume\n";
+    // Runnable as printed, from any directory: our real path, absolute paths, quoted words.
+    std::vector<std::string> words = {self_path(), "run"};
+    if (study_file) words.push_back(std::filesystem::absolute(*study_file).lexically_normal());
+    words.push_back("--out");
+    words.push_back(std::filesystem::absolute(dir).lexically_normal());
+    words.insert(words.end(), override_args.begin(), override_args.end());
+    std::error_code ec;
+    if (std::filesystem::exists(outcome.store_file, ec)) words.push_back("--resume");
+    std::string line;
+    for (const auto& w : words) {
+      if (!line.empty()) line += ' ';
+      line += shell_quote(w);
+    }
+    std::cerr << "stopped: the finished runs are stored; continue with\n  " << line << "\n";
     return 130;
   }
 
@@ -173,7 +227,13 @@ int cmd_run(const Args& args) {
   if (!html) throw Error(report_path + ": cannot write the report");
   write_html_report(results, comparison, load_traces(dir), html);
   std::cout << "report: " << report_path << "\n";
-  // Failed runs are part of the results (stored with their reasons), not a failure of the study.
+  // Failed runs are stored with their reasons and reported, and the exit status says so.
+  const int not_ok = outcome.failed + outcome.timed_out + outcome.skipped + outcome.failed_before;
+  if (not_ok > 0) {
+    std::cerr << "greenbench run: " << not_ok << " run" << (not_ok == 1 ? "" : "s")
+              << " of the study did not succeed (see the report)\n";
+    return 1;
+  }
   return 0;
 }
 

@@ -4,12 +4,9 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>  // wait4
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +21,7 @@
 #include <thread>
 
 #include "greenbench/error.hpp"
+#include "measure/process.hpp"
 #include "measure/run.hpp"
 #include "measure/session.hpp"
 
@@ -35,159 +33,6 @@ namespace measure {
 
 namespace {
 
-// The process group that SIGINT/SIGTERM received by us is forwarded to (0 = none).
-std::atomic<pid_t> g_forward_pgid{0};
-
-void forward_signal(int sig) {
-  const pid_t pgid = g_forward_pgid.load();
-  if (pgid > 0) kill(-pgid, sig);
-}
-
-// Installs the forwarding handlers for the lifetime of a measurement.
-class SignalForwarding {
- public:
-  explicit SignalForwarding(bool enabled) : enabled_(enabled) {
-    if (!enabled_) return;
-    struct sigaction sa {};
-    sa.sa_handler = forward_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &sa, &old_[i]);
-  }
-  ~SignalForwarding() {
-    if (!enabled_) return;
-    g_forward_pgid.store(0);
-    for (std::size_t i = 0; i < kSignals.size(); ++i) sigaction(kSignals[i], &old_[i], nullptr);
-  }
-  SignalForwarding(const SignalForwarding&) = delete;
-  SignalForwarding& operator=(const SignalForwarding&) = delete;
-  void target(pid_t pgid) const {
-    if (enabled_) g_forward_pgid.store(pgid);
-  }
-
- private:
-  // The command runs in its own process group, so the terminal's signals reach only us: pass on
-  // the ones that mean "stop" (Ctrl-C, Ctrl-\, kill, hangup).
-  static constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
-  bool enabled_;
-  std::array<struct sigaction, 4> old_{};
-};
-
-// Whether our stdin is a terminal whose foreground process group is ours. The command runs in a
-// group of its own, so it must then be made the foreground group: reading the terminal from a
-// background group stops a process with SIGTTIN, and nobody would ever continue it.
-bool terminal_foreground_is_ours() {
-  if (isatty(STDIN_FILENO) == 0) return false;
-  const pid_t fg = tcgetpgrp(STDIN_FILENO);
-  return fg > 0 && fg == getpgrp();
-}
-
-// Makes `pgid` the terminal's foreground group. SIGTTOU is blocked around the call: a process
-// not in the foreground group that changes it is otherwise stopped by that signal.
-void set_terminal_foreground(pid_t pgid) {
-  sigset_t ttou;
-  sigset_t old;
-  sigemptyset(&ttou);
-  sigaddset(&ttou, SIGTTOU);
-  pthread_sigmask(SIG_BLOCK, &ttou, &old);
-  tcsetpgrp(STDIN_FILENO, pgid);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-}
-
-// Lends the terminal to the command's process group and takes it back, also on early returns.
-class TerminalLoan {
- public:
-  TerminalLoan() = default;
-  ~TerminalLoan() { take_back(); }
-  TerminalLoan(const TerminalLoan&) = delete;
-  TerminalLoan& operator=(const TerminalLoan&) = delete;
-  void give(pid_t pgid) {
-    set_terminal_foreground(pgid);
-    lent_ = true;
-  }
-  void take_back() {
-    if (!lent_) return;
-    lent_ = false;
-    set_terminal_foreground(getpgrp());
-  }
-
- private:
-  bool lent_ = false;
-};
-
-// A file descriptor closed when it goes out of scope.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    reset(o.release());
-    return *this;
-  }
-  [[nodiscard]] int get() const { return fd_; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-void make_pipe(Fd* read_end, Fd* write_end) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0)
-    throw Error(std::string("cannot create a pipe: ") + strerror(errno));
-  read_end->reset(fds[0]);
-  write_end->reset(fds[1]);
-}
-
-// What the child reports through the status pipe when it cannot exec.
-struct ChildFailure {
-  int stage = 0;  // 1 = chdir, 2 = exec
-  int error = 0;
-};
-
-// Marks every descriptor above 2 close-on-exec, so the command inherits only stdio and the
-// marker pipe. Runs between fork and exec: system calls only.
-void cloexec_all_from(int first) {
-#ifdef SYS_close_range
-  constexpr unsigned kCloseRangeCloexec = 1U << 2;  // CLOSE_RANGE_CLOEXEC
-  if (syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, kCloseRangeCloexec) == 0) return;
-#endif
-  long max_fd = sysconf(_SC_OPEN_MAX);
-  if (max_fd < 0 || max_fd > 65536) max_fd = 65536;
-  for (int fd = first; fd < max_fd; ++fd) {
-    const int flags = fcntl(fd, F_GETFD);
-    if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-  }
-}
-
-[[noreturn]] void child_fail(int status_fd, int stage) {
-  const ChildFailure f{stage, errno};
-  [[maybe_unused]] ssize_t n = write(status_fd, &f, sizeof f);
-  _exit(127);
-}
-
-// "SIGKILL: Killed" (glibc's names; the number alone where it has none).
-std::string signal_name(int sig) {
-  const char* abbrev = sigabbrev_np(sig);
-  const char* desc = sigdescr_np(sig);
-  std::string out =
-      abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
-  if (desc != nullptr) out += std::string(": ") + desc;
-  return out;
-}
-
 std::string format_s(double seconds) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g", seconds);
@@ -195,26 +40,27 @@ std::string format_s(double seconds) {
 }
 
 // The sampler: one loop that waits on the marker pipe with a timeout until the next tick, so a
-// marker line wakes it at once; it also enforces the timeout.
+// marker line wakes it at once. It also ends the command when its time is up or a stop is
+// requested: SIGTERM to its process group, SIGKILL after the grace period.
 class Sampler {
  public:
   Sampler(Meter* meter, Session* session, int marker_fd, int wake_fd, double interval_s,
-          double timeout_s, pid_t pgid, std::vector<std::string>* warnings)
+          const MeasureOptions& options, const ProcessTree* tree,
+          std::vector<std::string>* warnings)
       : meter_(meter),
         session_(session),
         marker_fd_(marker_fd),
         wake_fd_(wake_fd),
         interval_s_(interval_s),
-        timeout_s_(timeout_s),
-        pgid_(pgid),
+        options_(options),
+        tree_(tree),
         warnings_(warnings) {}
 
   void run() {
     const double t0 = meter_->start_time();
+    const double timeout_s = options_.timeout_s;
     double next_tick = t0 + interval_s_;
-    bool term_sent = false;
     bool kill_sent = false;
-    double kill_at = 0;
     for (;;) {
       double now = monotonic_s();
       if (now >= next_tick) {
@@ -223,23 +69,31 @@ class Sampler {
         next_tick += interval_s_;
         if (next_tick <= now) next_tick = now + interval_s_;  // we fell behind: do not burst
       }
-      if (timeout_s_ > 0 && !term_sent && now - t0 >= timeout_s_) {
-        term_sent = true;
+      if (timeout_s > 0 && !term_sent_ && now - t0 >= timeout_s) {
+        term_sent_ = true;
         timed_out_ = true;
-        kill(-pgid_, SIGTERM);
-        kill_at = now + kKillGraceS;
-        warnings_->push_back("command timed out after " + format_s(timeout_s_) +
+        term_at_ = now;
+        tree_->signal_group(SIGTERM);
+        kill_at_ = now + options_.kill_grace_s;
+        warnings_->push_back("command timed out after " + format_s(timeout_s) +
                              " s; sent SIGTERM to its process group");
       }
-      if (term_sent && !kill_sent && now >= kill_at) {
+      if (!term_sent_ && options_.stop != nullptr && options_.stop->load()) {
+        term_sent_ = true;
+        term_at_ = now;
+        tree_->signal_group(SIGTERM);
+        kill_at_ = now + std::min(options_.kill_grace_s, kStopGraceS);
+        warnings_->push_back("stopped on request; sent SIGTERM to the command's process group");
+      }
+      if (term_sent_ && !kill_sent && now >= kill_at_) {
         kill_sent = true;
-        kill(-pgid_, SIGKILL);
-        warnings_->push_back("command still running " + format_s(kKillGraceS) +
+        tree_->signal_group(SIGKILL);
+        warnings_->push_back("command still running " + format_s(kill_at_ - term_at_) +
                              " s after SIGTERM; sent SIGKILL");
       }
       double wake_at = next_tick;
-      if (timeout_s_ > 0 && !term_sent) wake_at = std::min(wake_at, t0 + timeout_s_);
-      if (term_sent && !kill_sent) wake_at = std::min(wake_at, kill_at);
+      if (timeout_s > 0 && !term_sent_) wake_at = std::min(wake_at, t0 + timeout_s);
+      if (term_sent_ && !kill_sent) wake_at = std::min(wake_at, kill_at_);
       const double wait_s = std::max(0.0, wake_at - now);
       struct timespec ts;
       ts.tv_sec = static_cast<time_t>(wait_s);
@@ -255,6 +109,9 @@ class Sampler {
     drain();
   }
 
+  /// Whether SIGTERM went to the group (timeout or stop), and when SIGKILL is (was) due.
+  [[nodiscard]] bool term_sent() const { return term_sent_; }
+  [[nodiscard]] double kill_at() const { return kill_at_; }
   [[nodiscard]] bool timed_out() const { return timed_out_; }
 
  private:
@@ -278,58 +135,16 @@ class Sampler {
   int marker_fd_;
   int wake_fd_;
   double interval_s_;
-  double timeout_s_;
-  pid_t pgid_;
+  const MeasureOptions& options_;
+  const ProcessTree* tree_;
   std::vector<std::string>* warnings_;
   bool timed_out_ = false;
+  bool term_sent_ = false;
+  double term_at_ = 0;
+  double kill_at_ = 0;
   static constexpr std::size_t kBufferBytes = 65536;
   std::unique_ptr<char[]> buf_ = std::make_unique<char[]>(kBufferBytes);
 };
-
-// Waits until the command exits (without reaping it). A command that stops itself, or is stopped
-// by the terminal, is handled like a shell would: the stop is passed on to our own process (so
-// Ctrl-Z stops the measurement as a whole), and the command is continued when we are. Returns
-// false, with errno set, when its status cannot be waited for.
-bool wait_for_exit(pid_t pid, TerminalLoan* terminal, std::vector<std::string>* warnings) {
-  bool warned = false;
-  for (;;) {
-    siginfo_t info{};
-    if (waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WSTOPPED | WNOWAIT) != 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    if (info.si_code != CLD_STOPPED) return true;
-    // Consume the stop report (WNOHANG: it may be gone already if someone continued it).
-    siginfo_t consumed{};
-    while (waitid(P_PID, static_cast<id_t>(pid), &consumed, WSTOPPED | WNOHANG) != 0 &&
-           errno == EINTR) {
-    }
-    const int sig = info.si_status;
-    if (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) {
-      continue;  // SIGSTOP is someone's deliberate pause: wait until they continue it
-    }
-    if (!warned) {
-      warned = true;
-      warnings->push_back("command was stopped (" + signal_name(sig) +
-                          ") and continued; the time it was stopped counts in its duration");
-    }
-    terminal->take_back();
-    // With a controlling terminal, pass the stop on to us (a job-control shell then gets the
-    // terminal back and continues us with 'fg'; the kernel discards it for an orphaned group).
-    // Without one nobody would continue us: just resume the command.
-    if (isatty(STDIN_FILENO) != 0 && tcgetpgrp(STDIN_FILENO) > 0) raise(sig);
-    if (terminal_foreground_is_ours()) {
-      terminal->give(pid);
-    } else if (sig != SIGTSTP) {
-      // It wants a terminal it cannot have: do not spin on stop and continue.
-      struct timespec pause {
-        0, 200000000
-      };
-      nanosleep(&pause, nullptr);
-    }
-    kill(-pid, SIGCONT);
-  }
-}
 
 }  // namespace
 
@@ -358,16 +173,34 @@ double effective_interval_s(const MeasureOptions& options, const Meter& meter,
   return interval_s;
 }
 
-std::map<std::string, double> idle_power(Meter* meter, double seconds, double interval_s) {
+bool measures_idle_power(const Meter& meter) {
+  for (const auto& d : meter.domains()) {
+    if (d.quality != Quality::kEstimated) return true;
+  }
+  return false;
+}
+
+std::string no_idle_power_reason(const Meter& meter) {
+  std::string names;
+  for (const auto& s : meter.source_records()) names += (names.empty() ? "" : ", ") + s.name;
+  if (names.empty()) return "no energy source can be read, so no idle power can be measured";
+  return "no idle power: " + names +
+         " gives only an estimate of the command's own CPU use, which has no idle power";
+}
+
+std::map<std::string, double> idle_power(Meter* meter, double seconds, double interval_s,
+                                         const std::atomic<bool>* stop) {
   const double t0 = monotonic_s();
   meter->start(t0);
   const double end = t0 + seconds;
   for (double t = monotonic_s(); t < end; t = monotonic_s()) {
+    if (stop != nullptr && stop->load()) break;
     const double wait_s = std::min(interval_s, end - t);
     struct timespec ts;
     ts.tv_sec = static_cast<time_t>(wait_s);
     ts.tv_nsec = static_cast<long>((wait_s - static_cast<double>(ts.tv_sec)) * 1e9);
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+      if (stop != nullptr && stop->load()) break;
     }
     meter->sample(std::min(monotonic_s(), end + interval_s));
   }
@@ -385,30 +218,41 @@ RunRecord measure_with_sources(const std::vector<std::string>& argv, const Measu
   Meter meter(std::move(sources), &record.warnings);
   const double interval_s = effective_interval_s(options, meter, &record.warnings);
   if (options.idle_baseline_s > 0) {
-    record.idle_power_w = idle_power(&meter, options.idle_baseline_s, interval_s);
+    // Said once instead of spending the baseline reading a source that cannot see idle power.
+    if (measures_idle_power(meter)) {
+      record.idle_power_w = idle_power(&meter, options.idle_baseline_s, interval_s, options.stop);
+    } else {
+      record.warnings.push_back(no_idle_power_reason(meter));
+    }
   }
+  const std::string run_id = options.run_id.empty() ? new_run_id() : options.run_id;
 
   // Everything the child needs is prepared before fork: after it, only system calls.
   Fd marker_read, marker_write, status_read, status_write, go_read, go_write, wake_read, wake_write,
-      out_fd, err_fd;
+      in_fd, out_fd, err_fd;
   make_pipe(&marker_read, &marker_write);
   make_pipe(&status_read, &status_write);
   make_pipe(&go_read, &go_write);
   make_pipe(&wake_read, &wake_write);
-  auto open_output = [](const std::string& path, Fd* fd) {
+  auto open_file = [](const std::string& path, Fd* fd, int flags) {
     if (path.empty()) return;
-    fd->reset(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-    if (fd->get() < 0) throw Error("cannot open '" + path + "' for writing: " + strerror(errno));
+    fd->reset(open(path.c_str(), flags | O_CLOEXEC, 0644));
+    if (fd->get() < 0) {
+      throw Error("cannot open '" + path + "' for " +
+                  ((flags & O_WRONLY) != 0 ? "writing" : "reading") + ": " + strerror(errno));
+    }
   };
-  open_output(options.stdout_path, &out_fd);
-  open_output(options.stderr_path, &err_fd);
+  open_file(options.stdin_path, &in_fd, O_RDONLY);
+  open_file(options.stdout_path, &out_fd, O_WRONLY | O_CREAT | O_TRUNC);
+  open_file(options.stderr_path, &err_fd, O_WRONLY | O_CREAT | O_TRUNC);
 
   std::vector<std::string> env_strings;
   const std::string marker_var = "GREENBENCH_MARKER_FD=" + std::to_string(marker_write.get());
+  const std::string run_id_var = std::string(kRunIdVariable) + "=" + run_id;
   auto overridden = [&](const char* entry) {
     const std::string_view e(entry);
     const std::string_view key = e.substr(0, e.find('='));
-    if (key == "GREENBENCH_MARKER_FD") return true;
+    if (key == "GREENBENCH_MARKER_FD" || key == kRunIdVariable) return true;
     for (const auto& extra : options.extra_env) {
       if (std::string_view(extra).substr(0, extra.find('=')) == key) return true;
     }
@@ -417,8 +261,13 @@ RunRecord measure_with_sources(const std::vector<std::string>& argv, const Measu
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     if (!overridden(*e)) env_strings.emplace_back(*e);
   }
-  env_strings.insert(env_strings.end(), options.extra_env.begin(), options.extra_env.end());
+  for (const auto& extra : options.extra_env) {
+    if (std::string_view(extra).substr(0, extra.find('=')) != kRunIdVariable) {
+      env_strings.push_back(extra);
+    }
+  }
   env_strings.push_back(marker_var);
+  env_strings.push_back(run_id_var);
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -426,49 +275,29 @@ RunRecord measure_with_sources(const std::vector<std::string>& argv, const Measu
   std::vector<char*> argvp;
   for (auto& s : argv_copy) argvp.push_back(s.data());
   argvp.push_back(nullptr);
-  const char* workdir = options.working_dir.empty() ? nullptr : options.working_dir.c_str();
 
-  SignalForwarding forwarding(options.forward_signals);
-  const bool lend_terminal = terminal_foreground_is_ours();
+  ChildSetup setup;
+  setup.argv = argvp.data();
+  setup.envp = envp.data();
+  setup.workdir = options.working_dir.empty() ? nullptr : options.working_dir.c_str();
+  setup.stdin_fd = in_fd.get();
+  setup.stdout_fd = out_fd.get();
+  setup.stderr_fd = err_fd.get();
+  setup.keep_fd = marker_write.get();
+  setup.go_fd = go_read.get();
+  setup.status_fd = status_write.get();
+  // The terminal goes with stdin: a command reading a file instead never needs it.
+  setup.take_terminal = options.stdin_path.empty() && terminal_foreground_is_ours();
+
+  // The watchdog first, so that the run's process tree counts it among our older children.
+  Watchdog watchdog(run_id);
+  ProcessTree tree(run_id);
+  tree.exclude(watchdog.pid());
+  SignalForwarding forwarding(options.forward_signals, !setup.take_terminal);
   TerminalLoan terminal;
-  const pid_t pid = fork();
-  if (pid < 0) throw Error(std::string("cannot fork: ") + strerror(errno));
-  if (pid == 0) {
-    // Child: its own process group, so a timeout can stop the whole tree.
-    setpgid(0, 0);
-    if (lend_terminal) {
-      // Both we and the parent make the new group the foreground, whichever runs first, so the
-      // command never runs in the background of its terminal.
-      sigset_t ttou;
-      sigemptyset(&ttou);
-      sigaddset(&ttou, SIGTTOU);
-      sigprocmask(SIG_BLOCK, &ttou, nullptr);
-      tcsetpgrp(STDIN_FILENO, getpid());
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGQUIT, SIG_DFL);
-    signal(SIGHUP, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
-    if (out_fd.get() >= 0) dup2(out_fd.get(), STDOUT_FILENO);
-    if (err_fd.get() >= 0) dup2(err_fd.get(), STDERR_FILENO);
-    cloexec_all_from(3);
-    const int flags = fcntl(marker_write.get(), F_GETFD);
-    fcntl(marker_write.get(), F_SETFD, flags & ~FD_CLOEXEC);
-    // Wait until the parent has taken the first reading, so the run starts at a known counter.
-    char go = 0;
-    while (read(go_read.get(), &go, 1) < 0 && errno == EINTR) {
-    }
-    if (workdir != nullptr && chdir(workdir) != 0) child_fail(status_write.get(), 1);
-    execvpe(argvp[0], argvp.data(), envp.data());
-    child_fail(status_write.get(), 2);
-  }
-
-  setpgid(pid, pid);  // also in the parent: whichever runs first, the group exists before use
-  if (lend_terminal) terminal.give(pid);
+  const pid_t pid = tree.spawn(setup);
+  watchdog.watch(pid);
+  if (setup.take_terminal) terminal.give(pid);
   forwarding.target(pid);
   marker_write.reset();
   status_write.reset();
@@ -506,8 +335,8 @@ RunRecord measure_with_sources(const std::vector<std::string>& argv, const Measu
     return record;
   }
 
-  Sampler sampler(&meter, &session, marker_read.get(), wake_read.get(), interval_s,
-                  options.timeout_s, pid, &record.warnings);
+  Sampler sampler(&meter, &session, marker_read.get(), wake_read.get(), interval_s, options, &tree,
+                  &record.warnings);
   std::thread thread([&sampler] { sampler.run(); });
   // Wait for the command to end without reaping it: its zombie keeps /proc/<pid>/stat with the
   // final CPU times, which the last reading below still sees (the CPU estimate needs them).
@@ -520,6 +349,23 @@ RunRecord measure_with_sources(const std::vector<std::string>& argv, const Measu
   thread.join();
   record.warnings.insert(record.warnings.end(), wait_warnings.begin(), wait_warnings.end());
   session.finish(monotonic_s());
+
+  // Whatever the command left running ends with it: SIGTERM, SIGKILL after the grace period
+  // (counted from the timeout's SIGTERM when there was one). Its energy after the command's end
+  // is not in the record, and it must not burn into the next run.
+  double kill_at = sampler.term_sent() ? sampler.kill_at() : monotonic_s() + options.kill_grace_s;
+  if (options.stop != nullptr && options.stop->load()) {
+    kill_at = std::min(kill_at, monotonic_s() + kStopGraceS);
+  }
+  bool needed_kill = false;
+  const int ended = tree.end_remaining(kill_at, &needed_kill);
+  if (ended > 0) {
+    record.warnings.push_back(
+        "ended " + std::to_string(ended) + (ended == 1 ? " process" : " processes") +
+        " that the command left running (SIGTERM" +
+        (needed_kill ? ", then SIGKILL after " + format_s(options.kill_grace_s) + " s" : "") + ")");
+  }
+  watchdog.release();
   forwarding.target(0);
   int status = 0;
   pid_t waited = -1;
@@ -567,7 +413,18 @@ std::map<std::string, double> measure_idle_power(const MeasureOptions& options, 
   std::vector<std::string> warnings;
   measure::Meter meter(detect_sources(options.sources), &warnings);
   const double interval_s = measure::effective_interval_s(options, meter, &warnings);
-  return measure::idle_power(&meter, seconds, interval_s);
+  if (!measure::measures_idle_power(meter)) return {};
+  return measure::idle_power(&meter, seconds, interval_s, options.stop);
+}
+
+bool idle_power_measurable(const MeasureOptions& options) {
+  std::vector<std::string> warnings;
+  const measure::Meter meter(detect_sources(options.sources), &warnings);
+  return measure::measures_idle_power(meter);
+}
+
+int kill_leftover_processes(const std::string& run_id) {
+  return measure::kill_processes_with_run_id(run_id, 3.0);
 }
 
 }  // namespace greenbench

@@ -275,6 +275,12 @@ json ResultStore::settings() const {
   return parse_json(q.text(0), file_, "the study settings");
 }
 
+void ResultStore::update_study(const json& settings, const json& environment) {
+  Statement q(db_->db, "UPDATE study SET settings = ?, environment = ? WHERE id = 1");
+  q.bind(1, dump_json(settings)).bind(2, dump_json(environment));
+  q.run();
+}
+
 json ResultStore::environment() const {
   Statement q(db_->db, "SELECT environment FROM study WHERE id = 1");
   if (!q.step()) throw Error(file_ + ": the study row is missing");

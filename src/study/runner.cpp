@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -106,6 +107,8 @@ std::string first_difference(const nlohmann::json& stored, const nlohmann::json&
 
 std::string group_of(const Configuration& c) { return c.framework + "-" + c.model; }
 
+// The lock of a results directory. The file holds the run id of the greenbench that holds it,
+// so the next one can end processes left running by one that was killed.
 class FileLock {
  public:
   explicit FileLock(const std::string& path)
@@ -120,8 +123,33 @@ class FileLock {
   FileLock& operator=(const FileLock&) = delete;
   ~FileLock() { close(fd_); }
 
+  /// Reads the previous holder's run id and writes a new one of ours; returns ours.
+  std::string swap_run_id() {
+    char buf[128];
+    const ssize_t n = pread(fd_, buf, sizeof buf - 1, 0);
+    previous_.assign(buf, n > 0 ? size_t(n) : 0);
+    while (!previous_.empty() && (previous_.back() == '\n' || previous_.back() == ' ')) {
+      previous_.pop_back();
+    }
+    // Only what we write ourselves: anything else is not a run id worth a /proc scan.
+    if (previous_.rfind("gb-", 0) != 0 || previous_.find_first_of("\n\t ") != std::string::npos) {
+      previous_.clear();
+    }
+    const std::string ours =
+        "gb-" + std::to_string(getpid()) + "-" +
+        std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+    const std::string line = ours + "\n";
+    // A lock file we cannot write only costs the leftover check of the next greenbench.
+    if (ftruncate(fd_, 0) == 0) {
+      [[maybe_unused]] const ssize_t n = pwrite(fd_, line.data(), line.size(), 0);
+    }
+    return ours;
+  }
+  [[nodiscard]] const std::string& previous_run_id() const { return previous_; }
+
  private:
   int fd_;
+  std::string previous_;
 };
 
 // Which built-in framework x model groups pass checkpoints from train to infer runs.
@@ -197,10 +225,78 @@ std::vector<std::string> run_argv(const EffectiveSettings& e, const PlannedRun& 
   return argv;
 }
 
+namespace {
+
+// Fills status and reason of a run from its record: ok, failed (exit code, signal) or timeout.
+// The worker's own last words (its stderr's last line) say most.
+void classify_run(const RunRecord& record, const StudySettings& s, const std::string& stderr_path,
+                  StoredRun* stored) {
+  stored->exit_code = record.exit_code;
+  stored->duration_s = record.duration_s;
+  if (record.timed_out) {
+    stored->status = "timeout";
+    std::ostringstream reason;
+    reason << "timed out after " << s.timeout_s << " s";
+    stored->reason = reason.str();
+  } else if (record.exit_code != 0) {
+    stored->status = "failed";
+    if (record.term_signal != 0) {
+      stored->reason = "killed by signal " + std::to_string(record.term_signal) + " (" +
+                       signal_name(record.term_signal) + ")";
+    } else {
+      stored->reason = "exit code " + std::to_string(record.exit_code);
+    }
+  } else if (const auto why = invalid_reason(record)) {
+    stored->status = "invalid";  // ran, but not a measurement: kept, never compared
+    stored->reason = *why;
+  }
+  if (stored->status == "failed" || stored->status == "timeout") {
+    // Our warnings only when the worker said nothing (a timeout's warning repeats the reason).
+    const std::string last_err = last_line_of(stderr_path);
+    if (!last_err.empty())
+      stored->reason += ": " + last_err;
+    else if (stored->status == "failed" && record.term_signal == 0 && !record.warnings.empty())
+      stored->reason += ": " + record.warnings.back();
+  }
+}
+
+// The settings without `repetitions`: what must match for a study to be extended.
+nlohmann::json without_repetitions(nlohmann::json settings) {
+  if (settings.is_object()) settings.erase("repetitions");
+  return settings;
+}
+
+// The repetition counts a stored study was planned with: its first plan, then each extension.
+std::vector<int> repetitions_history(const nlohmann::json& settings, const nlohmann::json& env) {
+  std::vector<int> history;
+  const auto it = env.find("repetitions_history");
+  if (it != env.end() && it->is_array()) {
+    for (const auto& v : *it) {
+      if (v.is_number_integer()) history.push_back(v.get<int>());
+    }
+  }
+  const int stored = settings.value("repetitions", 0);
+  if (history.empty() || history.back() != stored) history = {stored};
+  return history;
+}
+
+// Per configuration, whether its warm-ups are all done and all failed: then its other runs
+// cannot be expected to do better and are not run.
+struct WarmupTally {
+  int done = 0, ok = 0;
+  std::string reason;  // the last failed warm-up's
+  std::string log;     // and its stderr log
+};
+
+std::string config_label(const Configuration& c) {
+  return c.framework + " " + c.model + " " + c.phase;
+}
+
+}  // namespace
+
 StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
   if (!o.measure) throw Error("run_study: no measure function given");
   const StudySettings& s = e.settings;
-  const std::vector<PlannedRun> plan = make_plan(e);
   const nlohmann::json settings_json = to_json(e);
   const fs::path out(o.out_dir);
   const std::string file = (out / "results.sqlite").string();
@@ -218,13 +314,9 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     }
   }
   std::error_code ec;
-  if (o.resume && !fs::exists(file, ec)) {
+  const bool existing = fs::exists(file, ec);
+  if (o.resume && !existing) {
     throw Error(file + ": no results store to resume (run without --resume to start one)");
-  }
-  if (!o.resume && fs::exists(file, ec)) {
-    throw Error(file +
-                ": already exists (add --resume to finish that study, or choose another "
-                "--out)");
   }
   for (const char* sub : {"logs", "checkpoints"}) {
     fs::create_directories(out / sub, ec);
@@ -233,33 +325,57 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
   // One greenbench at a time per results directory: two would run the same runs twice. The
   // kernel drops the lock when the process dies, even by kill -9.
   FileLock lock((out / ".lock").string());
-
-  MeasureOptions idle_options;
-  idle_options.sources = o.sources;
-  std::map<std::string, double> idle;
-  if (s.idle_baseline_s > 0) {
-    if (!o.idle_power) throw Error("run_study: no idle-power function given");
-    if (o.progress) *o.progress << "measuring idle power for " << s.idle_baseline_s << " s\n";
-    idle = o.idle_power(idle_options, s.idle_baseline_s);
+  // Our runs carry this id in their environment. An earlier greenbench killed together with
+  // its watchdog may have left processes running: end those before anything runs beside them.
+  const std::string run_id = lock.swap_run_id();
+  if (!lock.previous_run_id().empty()) {
+    const int ended = kill_leftover_processes(lock.previous_run_id());
+    if (ended > 0 && o.progress) {
+      *o.progress << "warning: ended " << ended << " process" << (ended == 1 ? "" : "es")
+                  << " still running from an earlier greenbench on " << o.out_dir << "\n";
+    }
   }
 
   StudyOutcome outcome;
   outcome.store_file = file;
-  outcome.planned = int(plan.size());
   std::optional<ResultStore> store;
   nlohmann::json env;
-  std::set<int> done;
-  std::map<std::string, std::string> latest_checkpoint;
-  if (o.resume) {
+  std::vector<int> history{s.repetitions};
+  if (existing) {
     store.emplace(ResultStore::open(file));
     const nlohmann::json stored = store->settings();
-    if (stored != settings_json) {
-      throw Error(file + ": holds study '" + stored.value("name", std::string("?")) +
-                  "' with other settings (" + first_difference(stored, settings_json) +
-                  "); resume with the same study file and options");
-    }
     env = store->environment();
-    if (!idle.empty()) env["idle_power_w_on_resume"] = idle;
+    const int stored_reps = stored.value("repetitions", 0);
+    const bool extends = stored != settings_json &&
+                         without_repetitions(stored) == without_repetitions(settings_json) &&
+                         s.repetitions > stored_reps;
+    if (stored != settings_json && !extends) {
+      throw Error(file + ": holds study '" + stored.value("name", std::string("?")) +
+                  "' with other settings (" + first_difference(stored, settings_json) + "); " +
+                  (o.resume ? "resume with the same study file and options"
+                            : "choose another --out, or use the same study file and options"));
+    }
+    history = repetitions_history(stored, env);
+    if (extends) {
+      if (!o.resume) {
+        throw Error(file + ": holds this study with " + std::to_string(stored_reps) +
+                    " repetitions (add --resume to extend it to " + std::to_string(s.repetitions) +
+                    ", or choose another --out)");
+      }
+      // New repetitions get new positions after the stored ones: the stored runs keep theirs.
+      history.push_back(s.repetitions);
+      env["repetitions_history"] = history;
+      store->update_study(settings_json, env);
+      outcome.extended_from = stored_reps;
+    }
+  }
+  const std::vector<PlannedRun> plan = make_plan(e, history);
+  outcome.planned = int(plan.size());
+
+  std::set<int> done;
+  std::map<std::string, std::string> latest_checkpoint;
+  std::map<int, WarmupTally> warmups;  // per configuration
+  if (existing) {
     for (const auto& r : store->runs()) {
       const bool in_plan = r.position >= 0 && r.position < int(plan.size());
       const PlannedRun* p = in_plan ? &plan[size_t(r.position)] : nullptr;
@@ -270,12 +386,84 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
                     " does not match the study's plan");
       }
       done.insert(r.position);
+      if (r.status != "ok") ++outcome.failed_before;
+      if (r.warmup) {
+        WarmupTally& t = warmups[p->configuration];
+        ++t.done;
+        if (r.status == "ok") {
+          ++t.ok;
+        } else {
+          t.reason = r.reason;
+          t.log = (out / "logs" / (p->id + ".err")).string();
+        }
+      }
       if (r.phase == "train" && r.status == "ok" && !r.checkpoint.empty() &&
           fs::exists(out / r.checkpoint, ec)) {
         latest_checkpoint[group_of(*c)] = r.checkpoint;
       }
     }
     outcome.already_stored = int(done.size());
+    if (outcome.already_stored == int(plan.size())) {
+      // Nothing left to run: no idle baseline, no change to the store.
+      outcome.complete = true;
+      return outcome;
+    }
+    if (!o.resume) {
+      throw Error(file +
+                  ": already exists (add --resume to finish that study, or choose another "
+                  "--out)");
+    }
+  }
+
+  // Configurations whose warm-ups all failed: their remaining runs are stored as failed, not run.
+  auto cannot_run = [&](int configuration) {
+    const auto it = warmups.find(configuration);
+    return s.warmup > 0 && it != warmups.end() && it->second.done >= s.warmup && it->second.ok == 0;
+  };
+  auto say_cannot_run = [&](int configuration) {
+    if (!o.progress) return;
+    int left = 0;
+    for (const auto& run : plan)
+      left += run.configuration == configuration && !done.count(run.position);
+    if (left == 0) return;
+    const WarmupTally& t = warmups[configuration];
+    *o.progress << (o.progress_in_place ? "\r\033[K" : "")
+                << "error: " << config_label(e.configurations[size_t(configuration)])
+                << ": every warm-up failed (" << t.reason << "), so its " << left
+                << " remaining run" << (left == 1 ? "" : "s") << " are not run; see " << t.log
+                << "\n"
+                << std::flush;
+  };
+  for (const auto& [configuration, tally] : warmups) {
+    if (cannot_run(configuration)) say_cannot_run(configuration);
+  }
+
+  // The idle baseline: interruptible, and skipped at once where the sources cannot see idle.
+  MeasureOptions idle_options;
+  idle_options.sources = o.sources;
+  idle_options.stop = o.stop;
+  std::map<std::string, double> idle;
+  if (s.idle_baseline_s > 0) {
+    if (!o.idle_power) throw Error("run_study: no idle-power function given");
+    // Said once, instead of spending the baseline reading sources that cannot see idle power.
+    const bool measurable = !o.idle_power_measurable || o.idle_power_measurable(idle_options);
+    if (measurable) {
+      if (o.progress) *o.progress << "measuring idle power for " << s.idle_baseline_s << " s\n";
+      idle = o.idle_power(idle_options, s.idle_baseline_s);
+    }
+    if (stop_requested(o)) {
+      outcome.interrupted = true;
+      return outcome;
+    }
+    if (idle.empty() && o.progress) {
+      *o.progress << "warning: these energy sources cannot measure idle power (the CPU estimate "
+                     "counts only the runs' own CPU time): no idle baseline"
+                  << (s.cooldown_s < 0 ? ", and adaptive cooldown is skipped" : "") << "\n";
+    }
+  }
+
+  if (existing) {
+    if (!idle.empty()) env["idle_power_w_on_resume"] = idle;
   } else {
     env = capture_environment();
     if (!idle.empty()) env["idle_power_w"] = idle;
@@ -285,12 +473,13 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
 
   const std::set<std::string> with_checkpoints = checkpoint_groups(e);
   const std::string cool_key = reference_domain(idle);
-  if (s.cooldown_s < 0 && s.idle_baseline_s > 0 && cool_key.empty() && o.progress) {
+  if (s.cooldown_s < 0 && s.idle_baseline_s > 0 && cool_key.empty() && !idle.empty() &&
+      o.progress) {
     *o.progress << "warning: no idle power could be read, so adaptive cooldown is skipped\n";
   }
 
   // A resumed study's new idle baseline is written with its first run.
-  bool env_dirty = o.resume && !idle.empty();
+  bool env_dirty = existing && !idle.empty();
   const int remaining_total = int(plan.size()) - outcome.already_stored;
   int finished_now = 0;
   const double session_start = steady_now_s();
@@ -304,6 +493,28 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     }
     const Configuration& c = e.configurations[size_t(run.configuration)];
     const std::string group = group_of(c);
+
+    StoredRun stored;
+    stored.position = run.position;
+    stored.framework = c.framework;
+    stored.model = c.model;
+    stored.phase = c.phase;
+    stored.repetition = run.repetition;
+    stored.warmup = run.warmup;
+
+    if (cannot_run(run.configuration)) {
+      const WarmupTally& t = warmups[run.configuration];
+      stored.status = "failed";
+      stored.reason = "not run: every warm-up of this configuration failed (" + t.reason +
+                      "; see " + t.log + ")";
+      stored.exit_code = -1;
+      stored.started_at = wall_now_s();
+      store->add_run(stored, env_dirty ? env : nlohmann::json(nullptr));
+      env_dirty = false;
+      done.insert(run.position);
+      ++outcome.skipped;
+      continue;
+    }
 
     // Cooldown before every run but the first of this session, so the machine starts each
     // measured run from the same state; the last run needs none after it.
@@ -360,14 +571,6 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
         *o.progress << label.str() << eta << "\n" << std::flush;
     }
 
-    StoredRun stored;
-    stored.position = run.position;
-    stored.framework = c.framework;
-    stored.model = c.model;
-    stored.phase = c.phase;
-    stored.repetition = run.repetition;
-    stored.warmup = run.warmup;
-
     std::string checkpoint;
     bool runnable = true;
     // Checkpoints are stored relative to the results directory, so a moved directory resumes.
@@ -388,14 +591,20 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     }
     stored.checkpoint = checkpoint;
 
+    const std::string stderr_path = (out / "logs" / (run.id + ".err")).string();
     if (runnable) {
       MeasureOptions mo;
       mo.sources = o.sources;
       mo.timeout_s = s.timeout_s;
       mo.forward_signals = true;
       mo.keep_trace = true;
+      // A study runs unattended: its runs read nothing, so Ctrl-C reaches us, not the worker
+      // alone, and ends the run in flight through `stop`.
+      mo.stdin_path = "/dev/null";
+      mo.stop = o.stop;
+      mo.run_id = run_id;
       mo.stdout_path = (out / "logs" / (run.id + ".out")).string();
-      mo.stderr_path = (out / "logs" / (run.id + ".err")).string();
+      mo.stderr_path = stderr_path;
       if (o.progress && o.progress_in_place) {
         std::ostream* progress = o.progress;
         const std::string prefix = label.str();
@@ -418,34 +627,8 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
         outcome.interrupted = true;
         break;
       }
-      stored.exit_code = record.exit_code;
-      stored.duration_s = record.duration_s;
-      const std::string last_err = last_line_of(mo.stderr_path);
-      if (record.timed_out) {
-        stored.status = "timeout";
-        std::ostringstream reason;
-        reason << "timed out after " << s.timeout_s << " s";
-        stored.reason = reason.str();
-      } else if (record.exit_code != 0) {
-        stored.status = "failed";
-        if (record.term_signal != 0) {
-          stored.reason = "killed by signal " + std::to_string(record.term_signal) + " (" +
-                          signal_name(record.term_signal) + ")";
-        } else {
-          stored.reason = "exit code " + std::to_string(record.exit_code);
-        }
-      } else if (const auto why = invalid_reason(record)) {
-        stored.status = "invalid";  // ran, but not a measurement: kept, never compared
-        stored.reason = *why;
-      }
-      if (stored.status != "ok") {
-        // The worker's own last words say most; our warnings only when it said nothing (a
-        // timeout's warning repeats what the reason already says).
-        if (!last_err.empty() && stored.status != "invalid")
-          stored.reason += ": " + last_err;
-        else if (stored.status == "failed" && record.term_signal == 0 && !record.warnings.empty())
-          stored.reason += ": " + record.warnings.back();
-      } else {
+      classify_run(record, s, stderr_path, &stored);
+      if (stored.status == "ok") {
         stored.observations = observations_from_record(record, c.phase);
         if (c.phase == "train" && !checkpoint.empty() && fs::exists(out / checkpoint, ec)) {
           latest_checkpoint[group] = checkpoint;
@@ -456,6 +639,7 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     }
     store->add_run(stored, env_dirty ? env : nlohmann::json(nullptr));
     env_dirty = false;
+    done.insert(run.position);
     ++finished_now;
     if (stored.status == "ok")
       ++outcome.ok;
@@ -466,6 +650,17 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     if (stored.status != "ok" && o.progress) {
       if (o.progress_in_place) *o.progress << "\r\033[K" << label.str();
       *o.progress << "  " << stored.status << ": " << stored.reason << "\n" << std::flush;
+    }
+    if (run.warmup) {
+      WarmupTally& t = warmups[run.configuration];
+      ++t.done;
+      if (stored.status == "ok") {
+        ++t.ok;
+      } else {
+        t.reason = stored.reason;
+        t.log = stderr_path;
+      }
+      if (cannot_run(run.configuration)) say_cannot_run(run.configuration);
     }
   }
   if (o.progress && o.progress_in_place) *o.progress << "\n" << std::flush;

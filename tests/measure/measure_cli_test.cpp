@@ -2,14 +2,19 @@
 // tree and writes markers; the JSON must give each phase the joules the workload added.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -300,6 +305,120 @@ TEST_F(MeasureCli, Timeout) {
   const json j = json::parse(slurp(path("run.json")));
   EXPECT_TRUE(j["timed_out"].get<bool>());
   EXPECT_EQ(j["signal"], 15);
+}
+
+bool alive(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.empty()) return false;
+  const auto paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] != 'Z';
+}
+
+std::vector<pid_t> pids_in(const fs::path& file) {
+  std::ifstream in(file);
+  std::vector<pid_t> out;
+  for (pid_t pid = 0; in >> pid;) out.push_back(pid);
+  return out;
+}
+
+TEST_F(MeasureCli, KillingGreenbenchWithSigkillEndsTheMeasuredTree) {
+  // The measured command holds three more processes: one in its group, one that left it by a
+  // double fork into a new session, one in a new group that ignores SIGTERM. kill -9 of the
+  // harness must take all four with it, through its watchdog.
+  const fs::path pidfile = path("pids");
+  const std::string helper = std::string(GREENBENCH_BIN_DIR) + "/leave_children";
+  const std::string exe = std::string(GREENBENCH_BIN_DIR) + "/greenbench";
+  std::vector<std::string> args = {exe,           "measure",        "--quiet", "--",
+                                   helper,        pidfile.string(), "--hold",  "background",
+                                   "double-fork", "orphan-group"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t harness = fork();
+  ASSERT_GE(harness, 0);
+  if (harness == 0) {
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  std::vector<pid_t> pids;
+  const auto started = std::chrono::steady_clock::now();
+  while (pids.size() < 4 && std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    pids = pids_in(pidfile);
+  }
+  ASSERT_EQ(pids.size(), 4u);
+  kill(harness, SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  waitpid(harness, nullptr, 0);
+  auto any_alive = [&pids] {
+    for (pid_t pid : pids) {
+      if (alive(pid)) return true;
+    }
+    return false;
+  };
+  while (any_alive() && std::chrono::steady_clock::now() - killed < std::chrono::seconds(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  std::printf("measured tree ended %.3f s after kill -9 of greenbench\n", took);
+  for (pid_t pid : pids) {
+    EXPECT_FALSE(alive(pid)) << "pid " << pid << " outlived kill -9 of greenbench";
+    if (alive(pid)) kill(pid, SIGKILL);
+  }
+  EXPECT_LT(took, 2.0);
+}
+
+char state_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() ? text[paren + 2] : '?';
+}
+
+bool wait_for_state(pid_t pid, char state) {
+  for (int i = 0; i < 300 && state_of(pid) != state; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return state_of(pid) == state;
+}
+
+TEST_F(MeasureCli, CtrlZWithoutTheTerminalStopsAndContinuesTheCommandWithUs) {
+  // Without a terminal to lend (as in a study, whose runs read /dev/null), Ctrl-Z reaches only
+  // greenbench: it stops the command's group and itself, and continues both.
+  const fs::path pidfile = path("pids");
+  const std::string helper = std::string(GREENBENCH_BIN_DIR) + "/leave_children";
+  const std::string exe = std::string(GREENBENCH_BIN_DIR) + "/greenbench";
+  std::vector<std::string> args = {exe,    "measure",        "--quiet", "--",
+                                   helper, pidfile.string(), "--hold"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t harness = fork();
+  ASSERT_GE(harness, 0);
+  if (harness == 0) {
+    setpgid(0, 0);  // a job of its own, as a shell starts it (an orphaned group ignores Ctrl-Z)
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 500 && pids.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    pids = pids_in(pidfile);
+  }
+  ASSERT_EQ(pids.size(), 1u);
+  const pid_t command = pids[0];
+  kill(harness, SIGTSTP);
+  EXPECT_TRUE(wait_for_state(command, 'T'));
+  EXPECT_TRUE(wait_for_state(harness, 'T'));
+  kill(harness, SIGCONT);
+  EXPECT_TRUE(wait_for_state(command, 'S'));
+  kill(harness, SIGTERM);  // forwarded: the command ends, and greenbench with its status
+  int status = 0;
+  waitpid(harness, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
+  if (alive(command)) kill(command, SIGKILL);
 }
 
 TEST_F(MeasureCli, BadUsageIsOneLineAndExit2) {

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -325,6 +327,177 @@ TEST(MeasureCommand, IdleBaselineGivesEnergyAboveIdle) {
   EXPECT_NEAR(run_phase.energy_above_idle_j.at("gpu"), 0, 1e-6);
   EXPECT_NEAR(run_phase.energy_above_idle_j.at("total"), 0, 0.1);
   EXPECT_NEAR(run_phase.energy_j.at("gpu"), 50 * run_phase.duration_s, 1e-6);
+}
+
+// --- Every process a run starts ends with the run ---------------------------------------------
+
+const std::string kLeaveChildren = std::string(GREENBENCH_BIN_DIR) + "/leave_children";
+
+std::vector<pid_t> pids_in(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::vector<pid_t> out;
+  for (pid_t pid = 0; in >> pid;) out.push_back(pid);
+  return out;
+}
+
+// Alive = exists and is not a zombie (a zombie is dead; only its parent has yet to reap it).
+bool alive(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.empty()) return false;
+  const auto paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] != 'Z';
+}
+
+// Ends what a failing test left behind, so it cannot disturb the tests after it.
+void kill_all(const std::vector<pid_t>& pids) {
+  for (pid_t pid : pids) {
+    if (alive(pid)) kill(pid, SIGKILL);
+  }
+}
+
+TEST(MeasureCommand, BackgroundAndDoubleForkedLeftoversEndWithTheCommand) {
+  TempDir dir;
+  const auto pidfile = dir.path() / "pids";
+  const auto r = run({kLeaveChildren, pidfile.string(), "background", "double-fork"});
+  const auto pids = pids_in(pidfile);
+  ASSERT_EQ(pids.size(), 2u) << joined(r.warnings);
+  EXPECT_EQ(r.exit_code, 0);
+  for (pid_t pid : pids) EXPECT_FALSE(alive(pid)) << "pid " << pid << " outlived the run";
+  EXPECT_THAT(joined(r.warnings),
+              HasSubstr("ended 2 processes that the command left running (SIGTERM)"));
+  kill_all(pids);
+}
+
+TEST(MeasureCommand, LeftoversThatIgnoreSigtermGetSigkillAfterTheGracePeriod) {
+  TempDir dir;
+  const auto pidfile = dir.path() / "pids";
+  MeasureOptions o;
+  o.kill_grace_s = 0.3;
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run({kLeaveChildren, pidfile.string(), "ignore-term", "orphan-group"}, o);
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto pids = pids_in(pidfile);
+  ASSERT_EQ(pids.size(), 2u) << joined(r.warnings);
+  for (pid_t pid : pids) EXPECT_FALSE(alive(pid)) << "pid " << pid << " outlived the run";
+  EXPECT_THAT(joined(r.warnings), HasSubstr("ended 2 processes"));
+  EXPECT_THAT(joined(r.warnings), HasSubstr("then SIGKILL after 0.3 s"));
+  EXPECT_LT(took, 4.0);
+  kill_all(pids);
+}
+
+TEST(MeasureCommand, TimeoutAlsoKillsADescendantThatIgnoresSigterm) {
+  // The main process dies of the timeout's SIGTERM; its child ignores it and must still get the
+  // SIGKILL after the grace period (it used to be left running: the sampler stopped first).
+  TempDir dir;
+  const auto pidfile = dir.path() / "pids";
+  MeasureOptions o;
+  o.timeout_s = 0.5;
+  o.kill_grace_s = 0.5;
+  const auto r = run({kLeaveChildren, pidfile.string(), "--hold", "ignore-term"}, o);
+  const auto pids = pids_in(pidfile);
+  ASSERT_EQ(pids.size(), 2u) << joined(r.warnings);
+  EXPECT_TRUE(r.timed_out);
+  EXPECT_EQ(r.term_signal, SIGTERM);
+  for (pid_t pid : pids) EXPECT_FALSE(alive(pid)) << "pid " << pid << " outlived the run";
+  EXPECT_THAT(joined(r.warnings), HasSubstr("ended 1 process that the command left running"));
+  kill_all(pids);
+}
+
+TEST(MeasureCommand, OurOwnOtherChildrenAreLeftAlone) {
+  // A child we had before the run is not part of it, although it is our child too.
+  const pid_t mine = fork();
+  ASSERT_GE(mine, 0);
+  if (mine == 0) {
+    for (;;) pause();
+  }
+  const auto r = run({"true"});
+  EXPECT_TRUE(alive(mine));
+  kill(mine, SIGKILL);
+  waitpid(mine, nullptr, 0);
+  EXPECT_THAT(joined(r.warnings), ::testing::Not(HasSubstr("ended")));
+}
+
+TEST(MeasureCommand, StopEndsACommandThatIgnoresSigtermWithinASecond) {
+  std::atomic<bool> stop{false};
+  MeasureOptions o;
+  o.stop = &stop;
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop.store(true);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  // The ignored SIGTERM is inherited by the sleeps: only SIGKILL ends this group.
+  const auto r = run({"sh", "-c", "trap '' TERM; while :; do sleep 1; done"}, o);
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stopper.join();
+  EXPECT_EQ(r.term_signal, SIGKILL);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_LT(took, 0.3 + kStopGraceS + 1.0);
+  EXPECT_THAT(joined(r.warnings), HasSubstr("stopped on request"));
+}
+
+TEST(MeasureCommand, StopEndsTheIdleBaselineEarly) {
+  std::atomic<bool> stop{false};
+  MeasureOptions o;
+  o.stop = &stop;
+  o.idle_baseline_s = 60;
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop.store(true);
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = run({"true"}, o);
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stopper.join();
+  EXPECT_LT(took, 2.0);
+}
+
+TEST(MeasureCommand, OnlyAnEstimateMeansNoIdleBaselineSaidOnce) {
+  MeasureOptions o;
+  o.idle_baseline_s = 30;
+  auto s = std::make_unique<FakeSource>(
+      "cpu-estimate", std::vector<DomainInfo>{counter("cpu_package", 0, 0, Quality::kEstimated)});
+  s->run_at({10});
+  std::vector<std::unique_ptr<EnergySource>> sources;
+  sources.push_back(std::move(s));
+  const auto start = std::chrono::steady_clock::now();
+  const auto r = measure_with_sources({"true"}, o, std::move(sources));
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_LT(took, 5.0);  // not the 30 s of the baseline
+  EXPECT_TRUE(r.idle_power_w.empty());
+  const std::string w = joined(r.warnings);
+  EXPECT_THAT(w, HasSubstr("no idle power: cpu-estimate gives only an estimate"));
+  EXPECT_EQ(w.find("no idle power:"), w.rfind("no idle power:"));
+}
+
+TEST(MeasureCommand, EveryProcessOfTheRunCarriesItsRunId) {
+  MeasureOptions o;
+  o.run_id = "gb-test-run-id";
+  const auto r = run({"sh", "-c", "[ \"$GREENBENCH_RUN_ID\" = gb-test-run-id ]"}, o);
+  EXPECT_EQ(r.exit_code, 0);
+}
+
+TEST(KillLeftoverProcesses, EndsProcessesCarryingTheRunId) {
+  // What a resumed study does about processes of a greenbench killed together with its watchdog.
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    setenv("GREENBENCH_RUN_ID", "gb-leftover-test", 1);
+    execlp("sleep", "sleep", "30", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(kill_leftover_processes("gb-leftover-other"), 0);
+  EXPECT_TRUE(alive(child));
+  EXPECT_EQ(kill_leftover_processes("gb-leftover-test"), 1);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 }
 
 TEST(MeasureIdlePower, FromOptionsSources) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -28,9 +29,11 @@ struct Result {
   std::string output;
 };
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+pid_t spawn(const std::vector<std::string>& args, const std::string& log,
+            const std::vector<std::pair<std::string, std::string>>& env = {}) {
   const pid_t pid = fork();
   if (pid == 0) {
+    for (const auto& [key, value] : env) setenv(key.c_str(), value.c_str(), 1);
     const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -136,9 +139,28 @@ TEST_F(CliRunTest, KilledStudyResumesAndStoresEachRunExactlyOnce) {
     if (o.metric == "duration") EXPECT_NEAR(o.value, 0.3, 0.25);
   }
   // Resuming with other settings is refused in one line.
-  Result other = run({"run", study, "--out", out, "--resume", "--reps", "5"}, dir_);
+  Result other = run({"run", study, "--out", out, "--resume", "--reps", "3"}, dir_);
   EXPECT_EQ(other.status, 2);
-  EXPECT_THAT(other.output, HasSubstr("with other settings (repetitions is 4 there, 5 here)"));
+  EXPECT_THAT(other.output, HasSubstr("with other settings (repetitions is 4 there, 3 here)"));
+
+  // Running the finished study again (what a second `make run` does): complete, report anew.
+  fs::remove(out + "/report.html");
+  Result twice = run({"run", study, "--out", out}, dir_);
+  EXPECT_EQ(twice.status, 0) << twice.output;
+  EXPECT_THAT(twice.output, HasSubstr("study complete: all 10 runs are stored in"));
+  EXPECT_TRUE(fs::exists(out + "/report.html"));
+  EXPECT_EQ(load_results(out).runs_total, 10);
+
+  // More repetitions: refused without --resume, an extension with it.
+  Result more = run({"run", study, "--out", out, "--reps", "6"}, dir_);
+  EXPECT_EQ(more.status, 2);
+  EXPECT_THAT(more.output, HasSubstr("holds this study with 4 repetitions (add --resume to "
+                                     "extend it to 6"));
+  Result extended = run({"run", study, "--out", out, "--reps", "6", "--resume"}, dir_);
+  EXPECT_EQ(extended.status, 0) << extended.output;
+  EXPECT_THAT(extended.output, HasSubstr("extended the study from 4 to 6 repetitions"));
+  EXPECT_THAT(extended.output, HasSubstr("4 ok, 0 failed, 0 timed out (10 stored before)"));
+  EXPECT_EQ(load_results(out).runs_ok, 14);
 }
 
 TEST_F(CliRunTest, FailingAndHangingWorkloadsAreRecordedAndTheStudyGoesOn) {
@@ -153,7 +175,9 @@ TEST_F(CliRunTest, FailingAndHangingWorkloadsAreRecordedAndTheStudyGoesOn) {
   Result r = run({"run", study, "--out", dir_ + "/out"}, dir_);
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.status, 1) << r.output;  // the study is stored and reported, but not all ok
+  EXPECT_THAT(r.output, HasSubstr("6 runs of the study did not succeed (see the report)"));
+  EXPECT_TRUE(fs::exists(dir_ + "/out/report.html"));
   EXPECT_LT(elapsed, 15);  // the hanging runs were stopped at their timeout
   EXPECT_THAT(r.output, HasSubstr("2 ok, 4 failed, 2 timed out"));
   ResultStore store = ResultStore::open(dir_ + "/out/results.sqlite");
@@ -174,6 +198,116 @@ TEST_F(CliRunTest, FailingAndHangingWorkloadsAreRecordedAndTheStudyGoesOn) {
   }
   EXPECT_TRUE(fs::exists(dir_ + "/out/logs/0000-" + store.runs()[0].framework + "-m-infer-r" +
                          std::to_string(store.runs()[0].repetition) + ".err"));
+}
+
+// The continue command greenbench printed after "continue with".
+std::string continue_command(const std::string& output) {
+  const std::string head = "continue with\n  ";
+  const auto at = output.find(head);
+  if (at == std::string::npos) return "";
+  const auto start = at + head.size();
+  return output.substr(start, output.find('\n', start) - start);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+TEST_F(CliRunTest, CtrlCEndsTheRunInFlightWithinASecondAndPrintsARunnableCommand) {
+  // The workload ignores SIGINT and SIGTERM (and so do its children) until a flag file exists.
+  const std::string flag = dir_ + "/flag";
+  const std::string study =
+      write("study.toml",
+            "name = \"stop\"\nrepetitions = 2\nwarmup = 0\nidle_baseline = 0\n"
+            "cooldown = 0\ntimeout = 60\n" +
+                command("a", "train",
+                        "[\"/bin/sh\", \"-c\", \"[ -e " + flag +
+                            " ] && exit 0; trap '' INT TERM; sleep 30\"]"));
+  const std::string out = dir_ + "/out dir";  // a space, which the printed command must quote
+  const pid_t pid = spawn({"run", study, "--out", out}, dir_ + "/first.log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  const auto sent = std::chrono::steady_clock::now();
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const double took = seconds_since(sent);
+  std::ifstream in(dir_ + "/first.log");
+  const std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << output;
+  EXPECT_LT(took, 2.5) << output;  // SIGTERM ignored: SIGKILL 1 s after the stop
+  const std::string line = continue_command(output);
+  EXPECT_EQ(line.rfind(fs::canonical(kGreenbench).string() + " run " + study + " --out '" + out +
+                           "' --resume",
+                       0),
+            0u)
+      << output;
+  EXPECT_EQ(load_results(out).runs_total, 0);  // the run in flight is not stored
+
+  // As printed, from another directory.
+  std::ofstream(flag) << "";
+  const std::string shell = "cd / && " + line + " >" + dir_ + "/second.log 2>&1";
+  const int rc = std::system(shell.c_str());
+  EXPECT_EQ(WEXITSTATUS(rc), 0) << shell;
+  EXPECT_EQ(load_results(out).runs_ok, 2);
+}
+
+TEST_F(CliRunTest, CtrlCDuringTheIdleBaselineStopsAtOnce) {
+  // A fake powercap counter, so that idle power can be measured (for a minute).
+  const fs::path pkg = fs::path(dir_) / "powercap" / "intel-rapl:0";
+  fs::create_directories(pkg);
+  std::ofstream(pkg / "name") << "package-0\n";
+  std::ofstream(pkg / "energy_uj") << "1000\n";
+  std::ofstream(pkg / "max_energy_range_uj") << "262143328850\n";
+  const std::string study = write("study.toml",
+                                  "name = \"idle\"\nrepetitions = 1\nwarmup = 0\n"
+                                  "idle_baseline = 60\ncooldown = 0\n" +
+                                      command("a", "train", "[\"/bin/true\"]"));
+  const std::string out = dir_ + "/out";
+  const pid_t pid = spawn({"run", study, "--out", out}, dir_ + "/idle.log",
+                          {{"GREENBENCH_POWERCAP_ROOT", (fs::path(dir_) / "powercap").string()},
+                           {"GREENBENCH_PERF_ROOT", "/nonexistent"},
+                           {"GREENBENCH_NVML_LIB", "/nonexistent/libnvidia-ml.so.1"}});
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  const auto sent = std::chrono::steady_clock::now();
+  kill(pid, SIGINT);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const double took = seconds_since(sent);
+  std::ifstream in(dir_ + "/idle.log");
+  const std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(output, HasSubstr("measuring idle power for 60 s"));
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << output;
+  EXPECT_LT(took, 1.5) << output;
+  // Nothing was stored yet: the study starts anew, so no --resume.
+  const std::string line = continue_command(output);
+  EXPECT_THAT(line, HasSubstr(" run " + study + " --out " + out));
+  EXPECT_THAT(line, ::testing::Not(HasSubstr("--resume")));
+}
+
+TEST_F(CliRunTest, WithOnlyTheCpuEstimateNoIdleBaselineIsSpent) {
+  const std::string study = write("study.toml",
+                                  "name = \"est\"\nrepetitions = 1\nwarmup = 0\n"
+                                  "idle_baseline = 30\ncooldown = \"adaptive\"\n" +
+                                      command("a", "train", "[\"/bin/true\"]"));
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = spawn({"run", study, "--out", dir_ + "/out"}, dir_ + "/est.log",
+                          {{"GREENBENCH_POWERCAP_ROOT", "/nonexistent"},
+                           {"GREENBENCH_PERF_ROOT", "/nonexistent"},
+                           {"GREENBENCH_NVML_LIB", "/nonexistent/libnvidia-ml.so.1"}});
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const double took = seconds_since(start);
+  std::ifstream in(dir_ + "/est.log");
+  const std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(WEXITSTATUS(status), 0) << output;
+  EXPECT_LT(took, 20) << output;  // not the 30 s baseline
+  const std::string said = "cannot measure idle power";
+  ASSERT_THAT(output, HasSubstr(said));
+  EXPECT_EQ(output.find(said), output.rfind(said));
+  EXPECT_THAT(output, HasSubstr("adaptive cooldown is skipped"));
+  EXPECT_THAT(output, ::testing::Not(HasSubstr("idle power 0")));
 }
 
 TEST_F(CliRunTest, BadStudyFileAndOptionsAreOneLineErrors) {

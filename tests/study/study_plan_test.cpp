@@ -3,7 +3,9 @@
 
 #include <map>
 #include <set>
+#include <tuple>
 
+#include "greenbench/error.hpp"
 #include "greenbench/study.hpp"
 
 namespace greenbench {
@@ -167,6 +169,42 @@ argv = ["/bin/true"]
   EXPECT_EQ(e.configurations[size_t(plan[0].configuration)].phase, "train");
   EXPECT_EQ(e.configurations[size_t(plan[1].configuration)].phase, "train");
   EXPECT_EQ(e.configurations[size_t(plan[2].configuration)].phase, "infer");
+}
+
+TEST(StudyPlan, AnExtendedPlanKeepsEveryStoredPositionAndAddsTheNewRunsAfter) {
+  for (const std::string order : {"interleaved", "sequential"}) {
+    const auto first = make_plan(study(order, 9, 3));
+    const auto extended = make_plan(study(order, 9, 6), {3, 4, 6});
+    ASSERT_EQ(extended.size(), first.size() + 12u * 3) << order;
+    for (size_t i = 0; i < first.size(); ++i) {
+      EXPECT_EQ(extended[i].id, first[i].id) << order;  // same place, same run, same log name
+    }
+    std::set<std::tuple<int, int, bool>> seen;
+    for (size_t i = 0; i < extended.size(); ++i) {
+      EXPECT_EQ(extended[i].position, int(i));
+      EXPECT_TRUE(
+          seen.insert({extended[i].configuration, extended[i].repetition, extended[i].warmup})
+              .second);
+      if (i >= first.size()) {
+        EXPECT_FALSE(extended[i].warmup);
+        // Repetition 4 (the first extension) entirely before 5 and 6 (the second).
+        EXPECT_EQ(extended[i].repetition == 4, i < first.size() + 12) << order << " " << i;
+      }
+    }
+    // Reproducible, and the same as make_plan(e) when nothing was extended.
+    EXPECT_EQ(ids(make_plan(study(order, 9, 6), {3, 4, 6})), ids(extended));
+    EXPECT_EQ(ids(make_plan(study(order, 9, 3), {3})), ids(first));
+  }
+  // Sequential extensions go configuration by configuration too.
+  const auto seq = make_plan(study("sequential", 9, 4), {3, 4});
+  EXPECT_EQ(seq[seq.size() - 12].configuration + 1, seq[seq.size() - 11].configuration);
+}
+
+TEST(StudyPlan, AHistoryThatDoesNotRiseToTheStudysRepetitionsIsRefused) {
+  EXPECT_THROW(make_plan(study("interleaved", 1, 5), {3, 4}), Error);
+  EXPECT_THROW(make_plan(study("interleaved", 1, 5), {5, 5}), Error);
+  EXPECT_THROW(make_plan(study("interleaved", 1, 5), {0, 5}), Error);
+  EXPECT_THROW(make_plan(study("interleaved", 1, 5), {}), Error);
 }
 
 TEST(StudyPlan, WorkerArgvCarriesTheSettings) {

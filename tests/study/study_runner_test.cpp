@@ -6,11 +6,15 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "greenbench/error.hpp"
 #include "greenbench/store.hpp"
@@ -197,26 +201,80 @@ TEST_F(RunnerTest, InferWithoutAnySuccessfulTrainRunFailsWithReason) {
     }
     return r;
   };
-  run_study(make_effective(small_study()), o);
+  const StudyOutcome outcome = run_study(make_effective(small_study()), o);
   const ResultSet rs = load_results(out_);
   EXPECT_EQ(rs.runs_total, 16);
   EXPECT_EQ(rs.runs_ok, 8);  // tensorflow train and infer
   ASSERT_EQ(rs.failures.size(), 8u);
-  int train_failures = 0, infer_failures = 0;
+  int train_failures = 0, infer_failures = 0, not_run = 0;
   for (const auto& f : rs.failures) {
     if (f.find("ncf/pytorch/train") == 0) {
-      EXPECT_THAT(f, HasSubstr(": exit code 1: RuntimeError: out of memory"));
+      EXPECT_THAT(f, HasSubstr("exit code 1: RuntimeError: out of memory"));
       ++train_failures;
     } else {
       EXPECT_THAT(f, HasSubstr("ncf/pytorch/infer"));
       EXPECT_THAT(f, HasSubstr("no checkpoint: no train run of pytorch ncf has succeeded"));
       ++infer_failures;
     }
+    if (f.find("not run: every warm-up of this configuration failed") != std::string::npos) {
+      ++not_run;
+    }
   }
   EXPECT_EQ(train_failures, 4);
   EXPECT_EQ(infer_failures, 4);
-  EXPECT_EQ(calls_.size(), 12u);  // the pytorch infer runs never started
+  // Both pytorch configurations failed their only warm-up: their 3 repetitions each are stored
+  // as not run, and only the train warm-up was ever started.
+  EXPECT_EQ(not_run, 6);
+  EXPECT_EQ(outcome.skipped, 6);
+  EXPECT_EQ(calls_.size(), 9u);
   for (const auto& o : rs.observations) EXPECT_EQ(o.framework, "tensorflow");
+}
+
+TEST_F(RunnerTest, AConfigurationWhoseWarmupsAllFailIsStoppedAndSaysWhy) {
+  StudySettings s = small_study();
+  s.frameworks = {"pytorch"};
+  s.phases = {"train"};
+  s.warmup = 2;
+  s.repetitions = 5;
+  RunnerOptions o = options();
+  o.measure = [this](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+    calls_.push_back(argv);
+    std::ofstream(mo.stderr_path) << "ImportError: libtorch_cpu.so: cannot open shared object\n";
+    RunRecord r = fake_record(argv, "train", 1);
+    r.exit_code = 1;
+    return r;
+  };
+  const StudyOutcome outcome = run_study(make_effective(s), o);
+  EXPECT_EQ(calls_.size(), 2u);  // the two warm-ups, then nothing
+  EXPECT_EQ(outcome.failed, 2);
+  EXPECT_EQ(outcome.skipped, 5);
+  const std::string log = out_ + "/logs/0001-pytorch-ncf-train-w2.err";
+  EXPECT_THAT(progress_.str(),
+              HasSubstr("error: pytorch ncf train: every warm-up failed (exit code 1: "
+                        "ImportError: libtorch_cpu.so: cannot open shared object), so its 5 "
+                        "remaining runs are not run; see " +
+                        log));
+  ResultStore store = ResultStore::open(out_ + "/results.sqlite");
+  const auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 7u);
+  for (const auto& r : runs) {
+    EXPECT_EQ(r.status, "failed");
+    if (!r.warmup)
+      EXPECT_THAT(r.reason, HasSubstr("not run: every warm-up of this configuration "
+                                      "failed (exit code 1: ImportError"));
+  }
+  // One warm-up that works is enough to go on.
+  fs::remove_all(out_);
+  calls_.clear();
+  int count = 0;
+  o.measure = [&](const std::vector<std::string>& argv, const MeasureOptions&) {
+    calls_.push_back(argv);
+    RunRecord r = fake_record(argv, "train", 1);
+    r.exit_code = ++count == 1 ? 1 : 0;
+    return r;
+  };
+  EXPECT_EQ(run_study(make_effective(s), o).skipped, 0);
+  EXPECT_EQ(calls_.size(), 7u);
 }
 
 TEST_F(RunnerTest, FailedAndTimedOutRunsAreRecordedAndTheStudyGoesOn) {
@@ -334,14 +392,249 @@ TEST_F(RunnerTest, ResumeRefusesOtherSettingsAndMissingStores) {
   o.resume = false;
   run_study(make_effective(small_study()), o);
   StudySettings other = small_study();
-  other.repetitions = 4;
+  other.repetitions = 2;  // fewer: stored runs would fall out of the plan
   o.resume = true;
   try {
     run_study(make_effective(other), o);
     FAIL() << "expected an error";
   } catch (const Error& err) {
-    EXPECT_THAT(err.what(), HasSubstr("with other settings (repetitions is 3 there, 4 here)"));
+    EXPECT_THAT(err.what(), HasSubstr("with other settings (repetitions is 3 there, 2 here)"));
   }
+  other = small_study();
+  other.seed = 7;
+  try {
+    run_study(make_effective(other), o);
+    FAIL() << "expected an error";
+  } catch (const Error& err) {
+    EXPECT_THAT(err.what(), HasSubstr("with other settings (seed is 1 there, 7 here)"));
+  }
+}
+
+TEST_F(RunnerTest, ASettingsMismatchIsReportedBeforeAnyIdleMeasurement) {
+  StudySettings s = small_study();
+  s.idle_baseline_s = 30;
+  int idle_calls = 0;
+  RunnerOptions o = options();
+  o.idle_power = [&](const MeasureOptions&, double) {
+    ++idle_calls;
+    return std::map<std::string, double>{{"total", 10}};
+  };
+  run_study(make_effective(s), o);
+  EXPECT_EQ(idle_calls, 1);
+  s.seed = 7;
+  for (const bool resume : {false, true}) {
+    o.resume = resume;
+    EXPECT_THROW(run_study(make_effective(s), o), Error);
+  }
+  EXPECT_EQ(idle_calls, 1);
+}
+
+TEST_F(RunnerTest, ASecondRunOnAFinishedStudyIsCompleteAndChangesNothing) {
+  StudySettings s = small_study();
+  s.idle_baseline_s = 30;
+  int idle_calls = 0;
+  RunnerOptions o = options();
+  o.idle_power = [&](const MeasureOptions&, double) {
+    ++idle_calls;
+    return std::map<std::string, double>{{"total", 10}};
+  };
+  const StudyOutcome first = run_study(make_effective(s), o);
+  EXPECT_FALSE(first.complete);
+  calls_.clear();
+  for (const bool resume : {false, true}) {
+    o.resume = resume;
+    const StudyOutcome again = run_study(make_effective(s), o);
+    EXPECT_TRUE(again.complete);
+    EXPECT_EQ(again.already_stored, 16);
+    EXPECT_EQ(again.failed_before, 0);
+  }
+  EXPECT_TRUE(calls_.empty());
+  EXPECT_EQ(idle_calls, 1);  // no baseline spent on a study with nothing left to run
+}
+
+TEST_F(RunnerTest, ResumeWithMoreRepetitionsExtendsTheStudy) {
+  RunnerOptions o = options();
+  run_study(make_effective(small_study()), o);
+  const auto before = ResultStore::open(out_ + "/results.sqlite").runs();
+  ASSERT_EQ(before.size(), 16u);
+
+  // 3 -> 5 repetitions, stopped after three of the eight new runs ...
+  StudySettings more = small_study();
+  more.repetitions = 5;
+  std::atomic<bool> stop{false};
+  o.resume = true;
+  o.stop = &stop;
+  auto measure = o.measure;
+  int count = 0;
+  o.measure = [&](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+    if (++count == 3) stop = true;
+    return measure(argv, mo);
+  };
+  calls_.clear();
+  const StudyOutcome partial = run_study(make_effective(more), o);
+  EXPECT_TRUE(partial.interrupted);
+  EXPECT_EQ(partial.extended_from, 3);
+  EXPECT_EQ(partial.ok, 2);
+
+  // ... and finished by a second resume with the same settings.
+  stop = false;
+  o.measure = measure;
+  const StudyOutcome rest = run_study(make_effective(more), o);
+  EXPECT_FALSE(rest.interrupted);
+  EXPECT_EQ(rest.extended_from, 0);  // already extended
+  EXPECT_EQ(rest.already_stored, 18);
+  EXPECT_EQ(rest.ok, 6);
+
+  ResultStore store = ResultStore::open(out_ + "/results.sqlite");
+  EXPECT_EQ(store.settings()["repetitions"], 5);
+  const auto runs = store.runs();
+  ASSERT_EQ(runs.size(), 24u);
+  for (size_t i = 0; i < runs.size(); ++i) {
+    EXPECT_EQ(runs[i].position, int(i));
+    EXPECT_EQ(runs[i].status, "ok");
+    if (i < before.size()) {
+      // The stored runs keep their places; the new ones are repetitions 4 and 5, after them.
+      EXPECT_EQ(runs[i].framework, before[i].framework);
+      EXPECT_EQ(runs[i].phase, before[i].phase);
+      EXPECT_EQ(runs[i].repetition, before[i].repetition);
+      EXPECT_EQ(runs[i].warmup, before[i].warmup);
+    } else {
+      EXPECT_FALSE(runs[i].warmup);
+      EXPECT_GE(runs[i].repetition, 4);
+    }
+  }
+  // Complete now with 5; and it cannot shrink back to 3.
+  EXPECT_TRUE(run_study(make_effective(more), o).complete);
+  EXPECT_THROW(run_study(make_effective(small_study()), o), Error);
+}
+
+TEST_F(RunnerTest, StopDuringTheIdleBaselineEndsItAtOnce) {
+  StudySettings s = small_study();
+  s.idle_baseline_s = 60;
+  std::atomic<bool> stop{false};
+  RunnerOptions o = options();
+  o.stop = &stop;
+  // Like measure_idle_power: reads until the time is up or the stop flag is set.
+  o.idle_power = [](const MeasureOptions& mo, double seconds) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    while (std::chrono::steady_clock::now() < until && !(mo.stop && mo.stop->load())) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::map<std::string, double>{{"total", 10}};
+  };
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stop = true;
+  });
+  const auto start = std::chrono::steady_clock::now();
+  const StudyOutcome outcome = run_study(make_effective(s), o);
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stopper.join();
+  EXPECT_TRUE(outcome.interrupted);
+  EXPECT_LT(took, 2.0);
+  EXPECT_TRUE(calls_.empty());
+}
+
+TEST_F(RunnerTest, StopDuringACooldownEndsItAtOnce) {
+  for (const double cooldown : {30.0, -1.0}) {  // fixed, then adaptive
+    StudySettings s = small_study();
+    s.frameworks = {"pytorch"};
+    s.phases = {"train"};
+    s.warmup = 0;
+    s.cooldown_s = cooldown;
+    s.cooldown_max_s = 60;
+    s.idle_baseline_s = 0.1;
+    std::atomic<bool> stop{false};
+    RunnerOptions o = options();
+    o.stop = &stop;
+    int windows = 0;
+    o.idle_power = [&](const MeasureOptions& mo, double seconds) {
+      // The baseline says 10 W; every cooldown window after it finds the machine still hot.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+      while (std::chrono::steady_clock::now() < until && !(mo.stop && mo.stop->load())) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      return std::map<std::string, double>{{"total", ++windows == 1 ? 10.0 : 50.0}};
+    };
+    auto measure = o.measure;
+    std::thread stopper;
+    o.measure = [&](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+      if (!stopper.joinable()) {
+        stopper = std::thread([&stop] {
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          stop = true;
+        });
+      }
+      return measure(argv, mo);
+    };
+    const auto start = std::chrono::steady_clock::now();
+    const StudyOutcome outcome = run_study(make_effective(s), o);
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stopper.join();
+    EXPECT_TRUE(outcome.interrupted) << cooldown;
+    EXPECT_EQ(outcome.ok, 1) << cooldown;
+    EXPECT_LT(took, 2.0) << cooldown;
+    fs::remove_all(out_);
+  }
+}
+
+TEST_F(RunnerTest, NoIdleBaselineIsSpentWhereIdlePowerCannotBeMeasured) {
+  StudySettings s = small_study();
+  s.idle_baseline_s = 30;
+  s.cooldown_s = -1;
+  int idle_calls = 0;
+  RunnerOptions o = options();
+  o.idle_power = [&](const MeasureOptions&, double) {
+    ++idle_calls;
+    return std::map<std::string, double>{};
+  };
+  o.idle_power_measurable = [](const MeasureOptions&) { return false; };
+  EXPECT_EQ(run_study(make_effective(s), o).ok, 16);
+  EXPECT_EQ(idle_calls, 0);
+  const std::string text = progress_.str();
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("measuring idle power")));
+  const std::string said = "cannot measure idle power";
+  EXPECT_THAT(text, HasSubstr(said + " (the CPU estimate counts only the runs' own CPU time): no "
+                                     "idle baseline, and adaptive cooldown is skipped\n"));
+  EXPECT_EQ(text.find(said), text.rfind(said));
+  EXPECT_FALSE(load_results(out_).environment.contains("idle_power_w"));
+}
+
+TEST_F(RunnerTest, RunsGetNoTerminalTheStopFlagAndTheSessionsRunId) {
+  std::atomic<bool> stop{false};
+  RunnerOptions o = options();
+  o.stop = &stop;
+  run_study(make_effective(small_study()), o);
+  EXPECT_EQ(last_options_.stdin_path, "/dev/null");
+  EXPECT_EQ(last_options_.stop, &stop);
+  EXPECT_EQ(last_options_.run_id.rfind("gb-", 0), 0u);
+  std::ifstream lock(out_ + "/.lock");
+  std::string id;
+  lock >> id;
+  EXPECT_EQ(id, last_options_.run_id);
+}
+
+TEST_F(RunnerTest, ProcessesLeftByAnEarlierGreenbenchAreEndedFirst) {
+  // A greenbench killed together with its watchdog: its run is still going, marked with the run
+  // id the lock file names.
+  fs::create_directories(out_);
+  std::ofstream(out_ + "/.lock") << "gb-earlier-1234\n";
+  const pid_t leftover = fork();
+  ASSERT_GE(leftover, 0);
+  if (leftover == 0) {
+    setenv("GREENBENCH_RUN_ID", "gb-earlier-1234", 1);
+    execlp("sleep", "sleep", "30", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  run_study(make_effective(small_study()), options());
+  int status = 0;
+  ASSERT_EQ(waitpid(leftover, &status, WNOHANG), leftover) << "the leftover is still running";
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_THAT(progress_.str(),
+              HasSubstr("warning: ended 1 process still running from an earlier greenbench"));
 }
 
 TEST_F(RunnerTest, ASecondRunnerOnTheSameDirectoryIsRefused) {
