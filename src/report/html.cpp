@@ -223,7 +223,7 @@ void write_html_report(const ResultSet& results, const ComparisonSet& set,
       << "metric of a phase, across models (" << set.family_count
       << " families); ratio = median a / median b with a bootstrap "
       << "95% CI (" << set.bootstrap_resamples << " resamples, seed " << set.bootstrap_seed
-      << "); warm-up runs excluded (" << set.warmup_excluded << " observations).</div>\n";
+      << "); warm-up runs excluded (" << set.warmup_excluded << " runs).</div>\n";
 
   out << "<section id=\"summary\"><h2>Summary</h2>\n<ul class=\"summary\">";
   for (const auto& line : set.summary_lines) out << "<li>" << html_escape(line) << "</li>";
