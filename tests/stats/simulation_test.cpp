@@ -8,6 +8,7 @@
 
 #include "greenbench/error.hpp"
 #include "greenbench/stats.hpp"
+#include "greenbench/study.hpp"
 
 namespace greenbench::stats {
 namespace {
@@ -100,6 +101,18 @@ TEST(StatsSequential, RejectionsStandAndLooksCountOnce) {
   EXPECT_EQ(rule.decisions()[1].looked_at, 8U);
   s.pop_back();
   EXPECT_THROW(rule.look(s), Error);
+}
+
+TEST(StatsPlan, RunWarnsWhenRepetitionsCannotReachSignificance) {
+  StudySettings s;    // 3 models, 2 frameworks, 2 phases: 6 verdicts per phase
+  s.repetitions = 5;  // 2/252 * 6 = 0.048: possible
+  EXPECT_EQ(significance_warning(make_effective(s)), "");
+  s.repetitions = 4;  // 2/70 * 6 = 0.17: impossible
+  const std::string w = significance_warning(make_effective(s));
+  EXPECT_NE(w.find("with 4 repetitions no verdict can be significant"), std::string::npos) << w;
+  EXPECT_NE(w.find("use at least 5 repetitions"), std::string::npos) << w;
+  s.frameworks = {"pytorch"};  // nothing to compare
+  EXPECT_EQ(significance_warning(make_effective(s)), "");
 }
 
 }  // namespace
