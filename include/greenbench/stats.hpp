@@ -199,8 +199,9 @@ struct SequentialOptions {
 
 /// The level spent at the look with n runs per side in a Holm family of `family` comparisons.
 /// Weighted Bonferroni over the looks n = min_n..max_n: a look where even complete separation
-/// could not pass Holm's first step (min p · family > alpha) gets nothing; the others share alpha
-/// in proportion 1, 1/2, 1/3, ... so that early looks, where large effects are decided, get most.
+/// could not pass Holm's first step (min p · family > alpha) gets nothing; the k-th of the others
+/// gets a share proportional to k^-1.5, so that early looks, where large effects are decided,
+/// get most while late looks keep enough for small effects.
 /// The levels sum to alpha (or to 0 when every look is futile). Throws Error on bad options.
 double sequential_look_alpha(const SequentialOptions& options, std::size_t family, std::size_t n);
 
