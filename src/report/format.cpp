@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <map>
 
+#include "report/quality.hpp"
+
 namespace greenbench::report {
 namespace {
 
@@ -189,7 +191,8 @@ Table stats_table(const PhaseBlock& block, double alpha) {
       if (c->verdict == "estimated_only") cheaper = "estimated only";
       if (c->role.empty() && c->cost) cheaper = "shown, not counted";
       if (!c->cost && s.identical) cheaper = "identical";
-      std::string metric = c->metric + (c->cost ? "" : " (not a cost)");
+      std::string metric = c->metric;
+      if (!c->cost) metric += is_quality_metric(c->metric) ? " (not a cost)" : " (diagnostic)";
       if (!c->role.empty() && c->role == "energy") metric += " (primary)";
       t.rows.push_back({model, metric, std::to_string(s.n_a) + "/" + std::to_string(s.n_b),
                         format_quantity(s.median_a) + (c->estimated_a ? "*" : "") + " / " +
