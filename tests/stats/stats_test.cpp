@@ -515,11 +515,14 @@ TEST(StatsEdge, EmptyAndSingleValueSamples) {
 TEST(StatsEdge, AllValuesEqual) {
   const std::vector<double> a = {5, 5, 5, 5};
   const Comparison c = compare_samples(a, a);
+  // Identical on both sides: reported as such, with no test and no effect.
+  EXPECT_TRUE(c.identical);
   EXPECT_EQ(c.p_value, 1.0);
-  EXPECT_EQ(c.p_method, "asymptotic");
+  EXPECT_EQ(c.p_method, "none");
   EXPECT_EQ(c.a12, 0.5);
   EXPECT_EQ(c.cliffs_delta, 0.0);
-  EXPECT_EQ(c.magnitude, "negligible");
+  EXPECT_EQ(c.magnitude, "identical");
+  EXPECT_EQ(mann_whitney_u(a, a).method, "asymptotic");  // the test itself is unchanged
   EXPECT_EQ(c.ratio_median, 1.0);
   EXPECT_TRUE(std::isnan(c.shapiro_p_a));
   EXPECT_EQ(mann_whitney_u(a, a, TestMethod::kExact).p_value, 1.0);
