@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "greenbench/stats.hpp"
+#include "stats/simulation.hpp"
 
 namespace {
 
@@ -46,3 +47,58 @@ void BM_ShapiroWilk(benchmark::State& state) {
 BENCHMARK(BM_ShapiroWilk)->Arg(10)->Arg(5000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
+
+// The simulations behind the statistics' claims, run once each (counters carry the results):
+//   greenbench-bench --benchmark_filter='Coverage|Sequential|IcseStudy'
+// Coverage of the Hodges–Lehmann and bootstrap 95% intervals of a ratio, 4000 trials.
+void BM_Coverage(benchmark::State& state) {
+  const char* dist = state.range(0) == 0 ? "lognormal" : "skewed";
+  const auto n = static_cast<std::size_t>(state.range(1));
+  for (auto _ : state) {
+    const auto c = greenbench::stats::sim::interval_coverage(dist, n, 4000, 20261130 + n, 2000);
+    state.counters["hl_coverage"] = c.hl;
+    state.counters["hl_level"] = c.hl_level;
+    state.counters["bootstrap_coverage"] = c.bootstrap;
+  }
+  state.SetLabel(dist);
+}
+BENCHMARK(BM_Coverage)->ArgsProduct({{0, 1}, {5, 10}})->Iterations(1)->Unit(benchmark::kSecond);
+
+// Type-I error and power of the sequential rule (min 5, max 30 runs, alpha 0.05, family of 6
+// comparisons, log-normal noise of 3%) against a fixed design of 10 runs; shift in per mille.
+void BM_Sequential(benchmark::State& state) {
+  greenbench::stats::SequentialOptions o;
+  const double shift = static_cast<double>(state.range(0)) / 1000;
+  for (auto _ : state) {
+    const auto r = greenbench::stats::sim::simulate_sequential(o, 6, shift, 0.03, 10, 2000, 2026);
+    state.counters["family_rejection"] = r.family_rejection;
+    state.counters["power"] = r.power;
+    state.counters["wrong_direction"] = r.wrong_direction;
+    state.counters["equivalent"] = r.equivalent;
+    state.counters["mean_runs"] = r.mean_runs;
+    state.counters["fixed10_power"] = r.fixed_power;
+    state.counters["fixed10_family_rejection"] = r.fixed_family_rejection;
+  }
+}
+BENCHMARK(BM_Sequential)
+    ->Arg(0)
+    ->Arg(20)
+    ->Arg(50)
+    ->Arg(200)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+
+// The ICSE study's primary comparisons (PAPER.md means, 3% noise), sequential with at most 10
+// runs against the full 10-run analysis.
+void BM_IcseStudy(benchmark::State& state) {
+  greenbench::stats::SequentialOptions o;
+  o.max_n = 10;
+  for (auto _ : state) {
+    const auto r = greenbench::stats::sim::simulate_icse_study(o, 0.03, 500, 48);
+    state.counters["mean_runs"] = r.mean_runs;
+    state.counters["agreement"] = r.agreement;
+    state.counters["contradictions"] = r.contradictions;
+    state.counters["fixed10_significant"] = r.fixed_significant;
+  }
+}
+BENCHMARK(BM_IcseStudy)->Iterations(1)->Unit(benchmark::kSecond);

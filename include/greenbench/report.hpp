@@ -21,7 +21,19 @@ struct MetricComparison {
   bool estimated_a = false;  ///< some of a's values (warm-up excluded) are estimated
   bool estimated_b = false;  ///< some of b's values (warm-up excluded) are estimated
   std::vector<double> values_a, values_b;  ///< the samples compared (warm-up excluded)
+  std::vector<int> runs_a, runs_b;         ///< run numbers of the values, for sequential replay
   stats::Comparison stats;                 ///< p_holm / p_bonferroni within its family
+  /// "energy" (the model × phase's primary energy metric), "duration", or "" (shown, not
+  /// counted in any verdict).
+  std::string role;
+  /// For a verdict (role not empty): "a_cheaper" | "b_cheaper" | "not_significant" |
+  /// "identical" | "not_comparable" (energy measured on one side, estimated on the other) |
+  /// "estimated_only" (energy estimated on both sides); "" otherwise.
+  std::string verdict;
+  std::string sentence;  ///< the verdict in words, ratio first; "" when role is ""
+  /// With --sequential: "a_cheaper" | "b_cheaper" | "equivalent" | "undecided"; "" otherwise.
+  std::string decision;
+  std::size_t decided_at = 0;  ///< runs per side at the deciding look (0 while undecided)
 };
 
 /// Spearman's ρ between energy and duration over the runs of one framework on one model × phase.
@@ -31,21 +43,18 @@ struct EnergyTimeCorrelation {
   stats::Correlation rho;
 };
 
-/// How one framework pair fared on one kind of cost in one phase. Only cost metrics count
-/// (energy_* and duration, lower is better); quality metrics are compared but never "cheaper".
-/// A framework is cheaper in a comparison when p_holm < alpha and Â12 points its way.
-/// kind "energy" counts one comparison per model, on energy_total where the model has it, else
-/// energy_cpu_package (domains are nested or summed, so counting each would count energy twice);
-/// "duration" counts the run-time comparisons; "cost" every energy_* and duration comparison.
-struct SummaryCount {
-  std::string phase, a, b;
-  std::string kind;     ///< "energy" (headline energy metric per model) | "duration" | "cost"
-  int comparisons = 0;  ///< comparisons counted (with a p-value)
-  int a_cheaper = 0;    ///< p_holm < alpha and Â12 < 0.5 (a tends to lower values)
-  int b_cheaper = 0;    ///< p_holm < alpha and Â12 > 0.5
-  int a_cheaper_large = 0, b_cheaper_large = 0;  ///< of those, with a large Â12 magnitude
-  int not_significant = 0;                       ///< p_holm >= alpha
-  bool estimated = false;  ///< some counted energy values are estimated, not measured
+/// Verdict counts of one framework pair on one cost in one phase, over models (contract:
+/// `compare --json` "summary"). Each model counts once: on its primary energy metric
+/// (energy_total where every part is measured on both sides, else the largest domain measured
+/// on both sides) or on duration; other energy domains are shown but never counted.
+struct VerdictCount {
+  std::string phase;
+  std::string metric;  ///< "energy" | "duration"
+  std::string a, b;
+  int a_cheaper = 0;        ///< p_holm < alpha and Â12 < 0.5 (a tends to lower values)
+  int b_cheaper = 0;        ///< p_holm < alpha and Â12 > 0.5
+  int not_significant = 0;  ///< p_holm >= alpha, or identical values
+  int not_comparable = 0;   ///< energy measured against estimated, or estimated on both sides
 };
 
 /// Settings of compare_results.
@@ -54,10 +63,13 @@ struct CompareSettings {
   std::string metric_pattern;   ///< comma-separated globs on metric names; "" = every metric
   double alpha = 0.05;          ///< significance level for the summary, on Holm-adjusted p
   stats::CompareOptions stats;  ///< test method, exact limit, bootstrap seed and resamples
+  bool sequential = false;      ///< replay the sequential rule over the runs in run order
+  stats::SequentialOptions sequential_options;  ///< min/max runs, alpha, equivalence margin
 };
 
-/// The result of one compare call. Holm and Bonferroni adjust within families of one phase ×
-/// metric × pair of frameworks (the same question asked for each model).
+/// The result of one compare call. The verdict comparisons (primary energy and duration of each
+/// model) of one phase × pair of frameworks form one Holm family; every other comparison is
+/// adjusted within its phase × metric × pair family across models.
 struct ComparisonSet {
   std::vector<std::string> frameworks;  ///< all frameworks seen, sorted
   std::string baseline;                 ///< "" when pairs are alphabetical
@@ -65,19 +77,24 @@ struct ComparisonSet {
   std::uint64_t bootstrap_seed = 1;
   int bootstrap_resamples = 2000;
   std::string energy_basis = "gross";  ///< "gross" | "above-idle" (ResultSet::energy_basis)
-  int warmup_excluded = 0;             ///< warm-up observations left out
-  std::size_t family_count = 0;        ///< Holm/Bonferroni families (phase × metric × pair)
+  int warmup_excluded = 0;       ///< warm-up runs left out
+  std::size_t family_count = 0;  ///< Holm/Bonferroni families (verdict families and others)
   std::vector<MetricComparison> comparisons;  ///< ordered by phase, model, pair, metric
   std::vector<EnergyTimeCorrelation> correlations;
-  std::vector<SummaryCount> summary;
-  std::vector<std::string> summary_lines;  ///< one sentence per SummaryCount
+  std::vector<VerdictCount> summary;
+  std::vector<std::string> summary_lines;  ///< per phase × pair: counts, then one line per verdict
+  /// Lines saying, per phase × pair, that no verdict could be significant at these run counts
+  /// and how many runs per side would be needed.
+  std::vector<std::string> small_n_lines;
+  bool sequential = false;  ///< decisions were replayed (settings.sequential)
+  stats::SequentialOptions sequential_options;
 };
 
 /// True for metrics where lower is better: energy_* and duration.
 bool is_cost_metric(const std::string& metric);
 
 /// Compares frameworks per model × phase × metric (warm-up excluded), adjusts the p-values with
-/// Holm and Bonferroni over every comparison of this call, and summarises per phase; the
+/// Holm and Bonferroni within families, and gives verdicts per phase; the
 /// bootstrap seed is the study's `seed` setting (1 if none). Throws Error when the set has fewer
 /// than two frameworks or the baseline is not one of them.
 ComparisonSet compare_results(const ResultSet& results, const std::string& baseline = "");
@@ -86,8 +103,9 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
 
 /// The terminal tables (shaped like the ICSE study's tables 2 and 3), statistics and summary.
 void print_comparison(const ComparisonSet& set, std::ostream& out);
-/// The `compare --json` document (contract): {"comparisons": [...], "summary": {...}}; the
-/// summary has "energy_basis": "above-idle" when the energies are above idle.
+/// The `compare --json` document (contract): {"comparisons": [...], "summary": [...],
+/// "settings": {...} (with "energy_basis": "above-idle"
+/// when the energies are above idle), "lines": [...], "correlations": [...]}.
 nlohmann::json comparison_json(const ComparisonSet& set);
 
 /// One self-contained HTML file: settings, environment, tables, box plots, power traces,

@@ -65,6 +65,15 @@ struct RatioCi {
   std::string note;  ///< why a value is NaN (empty sample, zero median of b); else empty
 };
 
+/// The Hodges–Lehmann estimate of a / b on the log scale with its distribution-free interval.
+struct ShiftRatioCi {
+  double ratio = 0;       ///< exp(median of log a_i - log b_j over all pairs); NaN when not defined
+  double low = 0;         ///< exp of the interval's ends, from inverting the exact Mann–Whitney
+  double high = 0;        ///< test; NaN when the samples are too small for the level asked
+  double confidence = 0;  ///< the level achieved, >= the one asked (U is discrete); NaN when none
+  std::string note;       ///< why a value is NaN (empty sample, value <= 0, samples too small)
+};
+
 /// Settings of the seeded bootstrap; the same seed gives the same interval on every platform.
 struct BootstrapOptions {
   std::uint64_t seed = 1;
@@ -106,8 +115,14 @@ struct Comparison {
   double a12 = 0;           ///< P(a > b) + ½ P(a = b)
   std::string magnitude;    ///< judged on max(Â12, 1 - Â12); see a12_magnitude
   double cliffs_delta = 0;
-  double ratio_median = 0;  ///< median_a / median_b
-  double ratio_ci_low = 0, ratio_ci_high = 0;
+  double ratio_median = 0;                     ///< median_a / median_b
+  double ratio_ci_low = 0, ratio_ci_high = 0;  ///< bootstrap percentile interval of ratio_median
+  double hl_ratio = 0;  ///< Hodges–Lehmann ratio a / b (shift of log values); NaN if undefined
+  double hl_ci_low = 0,
+         hl_ci_high = 0;     ///< its interval from inverting the exact Mann–Whitney test
+  double hl_confidence = 0;  ///< the level that interval achieves (>= 0.95)
+  double min_p_value = 0;    ///< smallest p the test could give at n_a, n_b (2 / C(n_a + n_b, n_a))
+  bool identical = false;    ///< every value on both sides is the same: no test, no effect
   std::vector<std::string> notes;  ///< reasons for NaN values, prefixed by what they concern
 };
 
@@ -148,6 +163,22 @@ std::string a12_magnitude(double a12);
 RatioCi bootstrap_median_ratio(std::span<const double> a, std::span<const double> b,
                                const BootstrapOptions& options = {});
 
+/// The smallest two-sided p-value of the exact Mann–Whitney test at these sizes,
+/// 2 / C(n_a + n_b, n_a) capped at 1 (1 when a sample is empty); the Wilcoxon signed-rank
+/// analogue for paired samples is 2 / 2^n.
+double mann_whitney_min_p(std::size_t n_a, std::size_t n_b);
+
+/// The smallest number of runs per side n (equal sizes) at which the exact Mann–Whitney test can
+/// reach p <= alpha / family, i.e. the first family member of a Holm family can be significant;
+/// 0 when no n up to 1000 can.
+std::size_t runs_needed_for_significance(std::size_t family, double alpha);
+
+/// Hodges–Lehmann estimate of the ratio a / b (the shift of log a against log b) with the
+/// distribution-free interval from inverting the exact two-sided Mann–Whitney test at the
+/// smallest achievable level >= confidence. Needs positive values.
+ShiftRatioCi hodges_lehmann_ratio(std::span<const double> a, std::span<const double> b,
+                                  double confidence = 0.95);
+
 /// Spearman's ρ between x and y (average ranks for ties). Throws Error when lengths differ.
 Correlation spearman(std::span<const double> x, std::span<const double> y);
 
@@ -157,5 +188,56 @@ Comparison compare_samples(std::span<const double> a, std::span<const double> b,
 
 /// Fills p_holm and p_bonferroni of every comparison, treating them as one family.
 void holm_adjust(std::vector<Comparison>& family);
+
+/// Settings of a group-sequential comparison (the study keys of `repetitions = "auto"`).
+struct SequentialOptions {
+  std::size_t min_n = 5;             ///< first look: runs per side
+  std::size_t max_n = 30;            ///< last look: runs per side
+  double alpha = 0.05;               ///< family-wise type-I error over every look and comparison
+  double equivalence_margin = 0.02;  ///< equivalent when the ratio's interval is in 1 ± margin
+};
+
+/// The level spent at the look with n runs per side in a Holm family of `family` comparisons.
+/// Weighted Bonferroni over the looks n = min_n..max_n: a look where even complete separation
+/// could not pass Holm's first step (min p · family > alpha) gets nothing; the k-th of the others
+/// gets a share proportional to k^-1.5, so that early looks, where large effects are decided,
+/// get most while late looks keep enough for small effects.
+/// The levels sum to alpha (or to 0 when every look is futile). Throws Error on bad options.
+double sequential_look_alpha(const SequentialOptions& options, std::size_t family, std::size_t n);
+
+/// Where one comparison of a sequential family stands.
+struct SequentialDecision {
+  std::string decision = "undecided";  ///< "a_cheaper" | "b_cheaper" | "equivalent" | "undecided"
+  std::size_t decided_at = 0;          ///< runs per side at the deciding look; 0 while undecided
+  std::size_t looked_at = 0;           ///< runs per side at the last look
+  double p_sequential = 1;  ///< min over looks of p · alpha / alpha_look: a p-value valid across
+                            ///< looks (Bonferroni over the looks, weighted by the spending)
+};
+
+/// The sequential decision rule over one Holm family. At each look, each undecided comparison's
+/// exact Mann–Whitney p is turned into p_sequential; Holm over the family's p_sequential at alpha
+/// decides "a_cheaper"/"b_cheaper" (by the side Â12 points to). Because p_sequential only falls,
+/// every rejection made at a look is also made by Holm on the final values, so the family-wise
+/// error over all looks stays <= alpha. A comparison is "equivalent" when its Hodges–Lehmann
+/// interval at level 1 - alpha_look lies within 1 ± margin (the intervals of all looks together
+/// miss the true ratio with probability <= alpha).
+class SequentialFamily {
+ public:
+  /// A family of `size` comparisons; throws Error on bad options.
+  SequentialFamily(const SequentialOptions& options, std::size_t size);
+  /// One look. samples[i] holds comparison i's values of a and b in run order; the first
+  /// n = min(n_a, n_b) of each are used, and a comparison is looked at only when n is new, at
+  /// least min_n and at most max_n. Returns the number of undecided comparisons.
+  std::size_t look(const std::vector<std::pair<std::vector<double>, std::vector<double>>>& samples);
+  /// The state of every comparison, in the order given.
+  const std::vector<SequentialDecision>& decisions() const { return decisions_; }
+  /// The options in effect.
+  const SequentialOptions& options() const { return options_; }
+
+ private:
+  SequentialOptions options_;
+  std::vector<SequentialDecision> decisions_;
+  std::vector<int> direction_;  // per comparison at its last look: -1 a lower, +1 b lower
+};
 
 }  // namespace greenbench::stats

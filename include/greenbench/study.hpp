@@ -74,6 +74,9 @@ struct EffectiveSettings {
 
 /// Validates settings into effective settings; throws Error listing every problem.
 EffectiveSettings make_effective(const StudySettings& settings);
+/// A warning line when the repetitions cannot make any compare verdict significant at alpha
+/// (exact Mann–Whitney, Holm over a phase's verdicts), with the repetitions needed; else "".
+std::string significance_warning(const EffectiveSettings& effective, double alpha = 0.05);
 /// The JSON stored in the results (and compared on --resume).
 nlohmann::json to_json(const EffectiveSettings& effective);
 /// A few human-readable lines of the effective settings, for the terminal.

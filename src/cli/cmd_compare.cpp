@@ -16,7 +16,7 @@ namespace {
 
 constexpr const char* kHelp =
     "usage: greenbench compare RESULTS [--json FILE] [--baseline FRAMEWORK] [--metric PATTERN]\n"
-    "                          [--energy gross|above-idle]\n"
+    "                          [--energy gross|above-idle] [--sequential]\n"
     "\n"
     "Compares the frameworks in a results store (a results directory or its results.sqlite)\n"
     "per model x phase x metric, warm-up runs excluded: means per energy domain and run time\n"
@@ -29,10 +29,19 @@ constexpr const char* kHelp =
     "Without --baseline, frameworks are paired alphabetically (a before b). With --baseline,\n"
     "every other framework is a and the baseline is b, the reference: ratios read 'a / b'.\n"
     "\n"
-    "Summary lines count, per phase, the cost comparisons (energy_* and duration; lower is\n"
-    "better) where one framework is cheaper: p_holm < 0.05 and A12 pointing its way; 'energy'\n"
-    "counts one metric per model (energy_total, else energy_cpu_package). Quality metrics\n"
-    "(accuracy, perplexity, ...) are compared and shown but never called cheaper.\n"
+    "Verdicts count each effect once: per model x phase one primary energy metric (energy_total\n"
+    "where every part is measured on both sides, else the largest domain measured on both\n"
+    "sides) and duration; other domains are shown but never counted. The verdicts of one phase\n"
+    "and pair form one Holm family. A side is cheaper when p_holm < 0.05 and A12 points its\n"
+    "way; energy measured on one side and estimated on the other is 'not comparable', estimated\n"
+    "on both 'estimated only'. Each verdict leads with the Hodges-Lehmann ratio and its exact\n"
+    "Mann-Whitney interval. When no verdict could be significant at the runs stored, a line\n"
+    "says so with the runs per side needed. Quality metrics are shown, never called cheaper.\n"
+    "\n"
+    "--sequential replays the sequential rule over the runs in run order (imported CSVs: the\n"
+    "'run' column): a look after each run per side from min_repetitions (study setting, else 5)\n"
+    "to max_repetitions (study setting, else the last stored run); per verdict 'decision'\n"
+    "(a_cheaper, b_cheaper, equivalent, undecided) and 'decided_at' (runs per side).\n"
     "Values marked '*' are estimated, not measured. Only successful runs are compared: failed,\n"
     "timed-out and invalid runs (an energy source failed part-way, a metric is NaN) are not.\n"
     "\n"
@@ -44,6 +53,7 @@ constexpr const char* kHelp =
     "  --energy BASIS            gross (default): energy as measured, as the ICSE study\n"
     "                            reported it; above-idle: minus the study's idle power x\n"
     "                            duration (refused when the study measured no idle power)\n"
+    "  --sequential              replay the sequential decision rule over the stored runs\n"
     "  --help                    this text\n"
     "\n"
     "exit status: 0 done; 2 bad arguments, not a results store, fewer than two frameworks, an\n"
@@ -80,6 +90,10 @@ int cmd_compare(const Args& args) {
       if (arg == "--metric") settings.metric_pattern = v;
       continue;
     }
+    if (arg == "--sequential") {
+      settings.sequential = true;
+      continue;
+    }
     if (!arg.empty() && arg[0] == '-') return usage_error("unknown option '" + arg + "'");
     if (!results_path.empty()) return usage_error("more than one RESULTS path: '" + arg + "'");
     results_path = arg;
@@ -89,6 +103,20 @@ int cmd_compare(const Args& args) {
   const ResultSet results = load_results(results_path, basis);
   if (results.settings.contains("seed") && results.settings["seed"].is_number_integer()) {
     settings.stats.bootstrap.seed = results.settings["seed"].get<std::uint64_t>();
+  }
+  // The study's own sequential settings, where it had them; else the last look is the last run.
+  settings.sequential_options.max_n = 0;
+  const auto& st = results.settings;
+  auto count = [&](const char* key, std::size_t& into) {
+    if (st.contains(key) && st[key].is_number_unsigned()) into = st[key].get<std::size_t>();
+  };
+  count("min_repetitions", settings.sequential_options.min_n);
+  count("max_repetitions", settings.sequential_options.max_n);
+  if (st.contains("alpha") && st["alpha"].is_number()) {
+    settings.sequential_options.alpha = st["alpha"].get<double>();
+  }
+  if (st.contains("equivalence_margin") && st["equivalence_margin"].is_number()) {
+    settings.sequential_options.equivalence_margin = st["equivalence_margin"].get<double>();
   }
   const ComparisonSet set = compare_results(results, settings);
   if (json_path == "-") {

@@ -158,6 +158,7 @@ int cmd_run(const Args& args) {
   const std::string dir = out_dir ? *out_dir : "results/" + effective.settings.name;
 
   std::cerr << describe(effective);
+  std::cerr << significance_warning(effective);
   if (dry_run) {
     for (const auto& run : make_plan(effective)) std::cout << run.id << "\n";
     return 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <tuple>
@@ -23,6 +24,7 @@ struct Value {
   long long run_key = 0;
   double value = 0;
   bool estimated = false;
+  int run = 0;
 };
 
 // Runs of one configuration are paired across metrics by the store's run id when there is one,
@@ -57,28 +59,119 @@ bool any_estimated(const std::vector<Value>& v) {
   return std::any_of(v.begin(), v.end(), [](const Value& x) { return x.estimated; });
 }
 
-std::string summary_line(const SummaryCount& s, double alpha) {
+std::vector<double> in_run_order(const std::vector<double>& values, const std::vector<int>& runs) {
+  std::vector<std::size_t> order(values.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t x, std::size_t y) { return runs[x] < runs[y]; });
+  std::vector<double> out;
+  out.reserve(values.size());
+  for (std::size_t i : order) out.push_back(values[i]);
+  return out;
+}
+
+// Replays the sequential rule over each verdict family, one look per run per side in run order.
+void replay_sequential(ComparisonSet& set, const CompareSettings& settings) {
+  set.sequential = true;
+  stats::SequentialOptions o = settings.sequential_options;
+  std::map<std::tuple<std::string, std::string, std::string>, std::vector<std::size_t>> families;
+  std::size_t largest_n = 0;
+  for (std::size_t i = 0; i < set.comparisons.size(); ++i) {
+    const auto& c = set.comparisons[i];
+    if (c.role.empty() || c.verdict == "not_comparable" || c.verdict == "estimated_only") continue;
+    families[{c.phase, c.a, c.b}].push_back(i);
+    largest_n = std::max(largest_n, std::min(c.values_a.size(), c.values_b.size()));
+  }
+  // Without a study's max_repetitions the last look is the last stored run.
+  if (o.max_n == 0) o.max_n = std::max(o.min_n, largest_n);
+  set.sequential_options = o;
+  for (const auto& [key, members] : families) {
+    std::vector<std::pair<std::vector<double>, std::vector<double>>> all, seen(members.size());
+    std::size_t top = 0;
+    for (std::size_t i : members) {
+      const auto& c = set.comparisons[i];
+      all.emplace_back(in_run_order(c.values_a, c.runs_a), in_run_order(c.values_b, c.runs_b));
+      top = std::max(top, std::min(c.values_a.size(), c.values_b.size()));
+    }
+    stats::SequentialFamily rule(o, members.size());
+    for (std::size_t n = o.min_n; n <= std::min(o.max_n, top); ++n) {
+      for (std::size_t k = 0; k < members.size(); ++k) {
+        const auto cut = [n](const std::vector<double>& v) {
+          return std::vector<double>(v.begin(),
+                                     v.begin() + static_cast<long>(std::min(n, v.size())));
+        };
+        seen[k] = {cut(all[k].first), cut(all[k].second)};
+      }
+      if (rule.look(seen) == 0) break;
+    }
+    for (std::size_t k = 0; k < members.size(); ++k) {
+      set.comparisons[members[k]].decision = rule.decisions()[k].decision;
+      set.comparisons[members[k]].decided_at = rule.decisions()[k].decided_at;
+    }
+  }
+}
+
+std::string fixed(double x, int decimals) { return report::format_fixed(x, decimals); }
+
+// The verdict sentence, ratio first: "tensorflow uses 1.87× [1.62, 2.14] the energy of pytorch
+// (energy_total, p_holm 0.008, Â12 1.00 large): pytorch cheaper". The side with the larger
+// values is named first so that the ratio reads as "times as much"; the interval is the
+// Hodges–Lehmann one (distribution-free), the bootstrap one where that is undefined.
+std::string verdict_sentence(const MetricComparison& c) {
+  const auto& s = c.stats;
+  double ratio = s.hl_ratio, low = s.hl_ci_low, high = s.hl_ci_high;
+  if (std::isnan(ratio)) {
+    ratio = s.ratio_median;
+    low = s.ratio_ci_low;
+    high = s.ratio_ci_high;
+  }
+  const bool a_first = !(ratio < 1);
+  if (!a_first) {
+    ratio = 1 / ratio;
+    std::swap(low, high);
+    low = 1 / low;
+    high = 1 / high;
+  }
+  const std::string& first = a_first ? c.a : c.b;
+  const std::string& second = a_first ? c.b : c.a;
+  const double a12 = a_first ? s.a12 : 1 - s.a12;
+  const bool energy = c.role == "energy";
   std::ostringstream out;
-  out << s.phase << ", " << s.a << " vs " << s.b << " — ";
-  if (s.kind == "energy") out << "energy (one metric per model: energy_total, else package): ";
-  if (s.kind == "duration") out << "run time: ";
-  if (s.kind == "cost") out << "all cost metrics (energy_* and duration): ";
-  if (s.a_cheaper == 0 && s.b_cheaper == 0) {
-    out << "no significant difference in " << (s.comparisons == 1 ? "the " : "any of ")
-        << s.comparisons << (s.comparisons == 1 ? " comparison" : " comparisons") << " (p_holm < "
-        << alpha << ")";
-    if (s.estimated) out << " [energy estimated, not measured]";
+  out << c.model << ", " << c.metric << ": ";
+  if (c.verdict == "not_comparable") {
+    out << "not comparable — energy " << (c.estimated_a ? "estimated" : "measured") << " for "
+        << c.a << ", " << (c.estimated_b ? "estimated" : "measured") << " for " << c.b << "; ";
+  } else if (c.verdict == "estimated_only") {
+    out << "estimated only, no verdict — ";
+  } else if (c.verdict == "identical") {
+    out << "identical values on both sides";
     return out.str();
   }
-  // The framework with more wins is named first so that the line reads as the verdict.
-  const bool a_first = s.a_cheaper >= s.b_cheaper;
-  out << (a_first ? s.a : s.b) << " cheaper in " << (a_first ? s.a_cheaper : s.b_cheaper) << " of "
-      << s.comparisons << " comparisons (" << (a_first ? s.a_cheaper_large : s.b_cheaper_large)
-      << " with a large effect), " << (a_first ? s.b : s.a) << " in "
-      << (a_first ? s.b_cheaper : s.a_cheaper) << " ("
-      << (a_first ? s.b_cheaper_large : s.a_cheaper_large) << " large), " << s.not_significant
-      << " not significant (p_holm < " << alpha << ")";
-  if (s.estimated) out << " [energy estimated, not measured]";
+  out << first << (energy ? " uses " : " takes ") << fixed(ratio, 2) << "× [" << fixed(low, 2)
+      << ", " << fixed(high, 2) << "] " << (energy ? "the energy" : "the time") << " of " << second
+      << " (p_holm " << report::format_p(s.p_holm) << ", Â12 " << fixed(a12, 2) << " "
+      << s.magnitude << ")";
+  if (c.verdict == "a_cheaper") out << ": " << c.a << " cheaper";
+  if (c.verdict == "b_cheaper") out << ": " << c.b << " cheaper";
+  if (c.verdict == "not_significant") out << ": not significant";
+  if (!c.decision.empty()) {
+    out << "; sequential: " << c.decision;
+    if (c.decided_at > 0) out << " at " << c.decided_at << " runs per side";
+  }
+  return out.str();
+}
+
+std::string count_line(const VerdictCount& v, double alpha, std::size_t family) {
+  std::ostringstream out;
+  const int models = v.a_cheaper + v.b_cheaper + v.not_significant + v.not_comparable;
+  out << v.phase << ", " << v.a << " vs " << v.b << " — " << v.metric << " (one verdict per model"
+      << (v.metric == "energy" ? ", on its primary energy metric" : "") << "): " << v.a
+      << " cheaper for " << v.a_cheaper << " of " << models << (models == 1 ? " model" : " models")
+      << ", " << v.b << " for " << v.b_cheaper << ", " << v.not_significant << " not significant";
+  if (v.not_comparable > 0) {
+    out << ", " << v.not_comparable << " not comparable (estimated energy)";
+  }
+  out << " (p_holm < " << alpha << ", one Holm family of " << family << " verdicts)";
   return out.str();
 }
 
@@ -112,10 +205,12 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
   std::map<Key, std::map<std::string, std::vector<Value>>> groups;
   std::map<Key, std::string> units;
   std::set<std::string> frameworks;
+  // Warm-up runs, not their values: one run stores several metrics.
+  std::set<std::tuple<std::string, std::string, std::string, long long>> warmup_runs;
   for (const auto& o : results.observations) {
     frameworks.insert(o.framework);
     if (o.warmup) {
-      ++set.warmup_excluded;
+      warmup_runs.insert({o.model, o.framework, o.phase, run_key(o)});
       continue;
     }
     if (!std::isfinite(o.value)) {
@@ -125,9 +220,10 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
     }
     const Key key{report::phase_sort_key(o.phase) + "\x1f" + o.phase, o.model,
                   report::metric_sort_key(o.metric) + "\x1f" + o.metric};
-    groups[key][o.framework].push_back({run_key(o), o.value, o.quality == "estimated"});
+    groups[key][o.framework].push_back({run_key(o), o.value, o.quality == "estimated", o.run});
     if (units[key].empty()) units[key] = o.unit;
   }
+  set.warmup_excluded = static_cast<int>(warmup_runs.size());
   set.frameworks.assign(frameworks.begin(), frameworks.end());
   auto joined = [&] {
     std::string s;
@@ -178,6 +274,8 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
       c.estimated_b = any_estimated(ib->second);
       c.values_a = values_of(ia->second);
       c.values_b = values_of(ib->second);
+      for (const auto& v : ia->second) c.runs_a.push_back(v.run);
+      for (const auto& v : ib->second) c.runs_b.push_back(v.run);
       c.stats = stats::compare_samples(c.values_a, c.values_b, settings.stats);
       set.comparisons.push_back(std::move(c));
     }
@@ -191,16 +289,68 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
                                             report::metric_sort_key(y.metric));
                    });
 
-  // One family for Holm and Bonferroni per phase × metric × pair of frameworks, across models:
-  // the question "does framework a cost more than b in this metric" asked once per model. A
-  // family of every comparison of the call would make significance impossible at the usual 5
-  // repetitions (the smallest exact p for 5 vs 5 is 2/252, and Holm multiplies it by the family
-  // size), and would mix unrelated questions such as loss and energy.
+  // Roles. Each model × phase × pair gets one primary energy metric and duration; other energy
+  // domains are nested in or summed into the primary one, so counting them would count one
+  // effect several times.
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, std::vector<std::size_t>>
+      by_model;
+  for (std::size_t i = 0; i < set.comparisons.size(); ++i) {
+    const auto& c = set.comparisons[i];
+    by_model[{c.phase, c.model, c.a, c.b}].push_back(i);
+  }
+  for (const auto& [key, members] : by_model) {
+    std::vector<std::size_t> energy;
+    std::optional<std::size_t> total;
+    for (std::size_t i : members) {
+      auto& c = set.comparisons[i];
+      if (c.metric == "duration") c.role = "duration";
+      if (c.metric.rfind("energy_", 0) != 0) continue;
+      energy.push_back(i);
+      if (c.metric == "energy_total") total = i;
+    }
+    if (energy.empty()) continue;
+    auto measured = [&](std::size_t i) {
+      return !set.comparisons[i].estimated_a && !set.comparisons[i].estimated_b;
+    };
+    auto size = [&](std::size_t i) {
+      return set.comparisons[i].stats.median_a + set.comparisons[i].stats.median_b;
+    };
+    std::optional<std::size_t> primary;
+    if (total && std::all_of(energy.begin(), energy.end(), measured)) primary = total;
+    if (!primary) {
+      for (std::size_t i : energy) {
+        if (i == total || !measured(i)) continue;
+        if (!primary || size(i) > size(*primary)) primary = i;
+      }
+    }
+    if (!primary) {
+      // Nothing measured on both sides: the verdict says why there is none.
+      primary = total;
+      for (std::size_t i : energy) {
+        if (!primary || (i != total && !total && size(i) > size(*primary))) primary = i;
+      }
+      auto& c = set.comparisons[*primary];
+      c.verdict = c.estimated_a && c.estimated_b ? "estimated_only" : "not_comparable";
+    }
+    set.comparisons[*primary].role = "energy";
+  }
+
+  // Holm families. The verdicts of one phase × pair (primary energy and duration of every
+  // model) are one family: together they make the phase's claims, and each is a separate
+  // chance of a false "cheaper". Comparisons that can give no verdict (not comparable energy)
+  // are left out of it. Every other comparison is adjusted within its phase × metric × pair,
+  // across models, as before.
   std::map<std::tuple<std::string, std::string, std::string, std::string>, std::vector<std::size_t>>
       families;
   for (std::size_t i = 0; i < set.comparisons.size(); ++i) {
     const auto& c = set.comparisons[i];
-    families[{c.phase, c.metric, c.a, c.b}].push_back(i);
+    const bool verdict = !c.role.empty() && c.verdict.empty();
+    families[{c.phase,
+              verdict ? std::string("\x1f"
+                                    "verdicts")
+                      : c.metric,
+              c.a, c.b}]
+        .push_back(i);
   }
   set.family_count = families.size();
   for (const auto& [key, members] : families) {
@@ -243,42 +393,64 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
     }
   }
 
-  // Summary counts per phase and pair. A framework is "cheaper" in a comparison of a cost
-  // metric when p_holm < alpha and Â12 points its way (Â12 < 0.5: a tends to lower values).
+  // Verdicts. A framework is cheaper when p_holm < alpha and Â12 points its way (Â12 < 0.5: a
+  // tends to lower values); identical values are no effect.
+  for (auto& c : set.comparisons) {
+    if (c.role.empty() || !c.verdict.empty()) continue;
+    const auto& s = c.stats;
+    if (s.identical) {
+      c.verdict = "identical";
+    } else if (s.p_holm < settings.alpha && s.a12 < 0.5) {
+      c.verdict = "a_cheaper";
+    } else if (s.p_holm < settings.alpha && s.a12 > 0.5) {
+      c.verdict = "b_cheaper";
+    } else {
+      c.verdict = "not_significant";
+    }
+  }
+  if (settings.sequential) replay_sequential(set, settings);
+
   for (const auto& block : report::phase_blocks(set)) {
-    std::map<std::string, std::set<std::string>> model_metrics;
-    for (const auto* c : block.comparisons) model_metrics[c->model].insert(c->metric);
-    SummaryCount energy{block.phase, block.a, block.b, "energy"};
-    SummaryCount duration{block.phase, block.a, block.b, "duration"};
-    SummaryCount cost{block.phase, block.a, block.b, "cost"};
+    VerdictCount energy{block.phase, "energy", block.a, block.b};
+    VerdictCount duration{block.phase, "duration", block.a, block.b};
+    std::size_t family = 0;
+    double smallest_p = 1;
+    std::size_t largest_n = 0;
+    std::vector<std::string> sentences;
     for (const auto* c : block.comparisons) {
-      if (!c->cost || std::isnan(c->stats.p_holm)) continue;
-      std::vector<SummaryCount*> counts = {&cost};
-      if (c->metric == "duration") counts.push_back(&duration);
-      if (c->metric == report::headline_energy_metric(model_metrics[c->model]))
-        counts.push_back(&energy);
-      const bool estimated = c->estimated_a || c->estimated_b;
-      for (auto* s : counts) {
-        ++s->comparisons;
-        if (estimated) s->estimated = true;
-        const bool significant = c->stats.p_holm < settings.alpha;
-        const bool large = c->stats.magnitude == "large";
-        if (significant && c->stats.a12 < 0.5) {
-          ++s->a_cheaper;
-          if (large) ++s->a_cheaper_large;
-        } else if (significant && c->stats.a12 > 0.5) {
-          ++s->b_cheaper;
-          if (large) ++s->b_cheaper_large;
-        } else {
-          ++s->not_significant;
-        }
-      }
+      if (c->role.empty()) continue;
+      VerdictCount& v = c->role == "energy" ? energy : duration;
+      if (c->verdict == "a_cheaper") ++v.a_cheaper;
+      if (c->verdict == "b_cheaper") ++v.b_cheaper;
+      if (c->verdict == "not_significant" || c->verdict == "identical") ++v.not_significant;
+      if (c->verdict == "not_comparable" || c->verdict == "estimated_only") ++v.not_comparable;
+      sentences.push_back("  " + verdict_sentence(*c));
+      if (c->verdict == "not_comparable" || c->verdict == "estimated_only") continue;
+      ++family;
+      smallest_p = std::min(smallest_p, c->stats.min_p_value);
+      largest_n = std::max(largest_n, std::min(c->stats.n_a, c->stats.n_b));
     }
-    for (auto* s : {&energy, &duration, &cost}) {
-      if (s->comparisons == 0) continue;
-      set.summary.push_back(*s);
-      set.summary_lines.push_back(summary_line(*s, settings.alpha));
+    for (auto* v : {&energy, &duration}) {
+      if (v->a_cheaper + v->b_cheaper + v->not_significant + v->not_comparable == 0) continue;
+      set.summary.push_back(*v);
+      set.summary_lines.push_back(count_line(*v, settings.alpha, family));
     }
+    set.summary_lines.insert(set.summary_lines.end(), sentences.begin(), sentences.end());
+    // Holm's first step needs p <= alpha / family: if even the smallest attainable p misses
+    // it, no verdict of this phase can be significant, whatever the data.
+    if (family > 0 && smallest_p * static_cast<double>(family) > settings.alpha) {
+      std::ostringstream line;
+      const std::size_t needed = stats::runs_needed_for_significance(family, settings.alpha);
+      line << block.phase << ", " << block.a << " vs " << block.b
+           << ": no verdict can be significant with " << largest_n
+           << " runs per side (smallest possible p " << report::format_p(smallest_p)
+           << ", Holm needs <= " << report::format_p(settings.alpha / static_cast<double>(family))
+           << " for " << family << " verdicts); " << needed << " runs per side are needed";
+      set.small_n_lines.push_back(line.str());
+    }
+  }
+  for (auto& c : set.comparisons) {
+    if (!c.role.empty()) c.sentence = verdict_sentence(c);
   }
   return set;
 }
@@ -329,21 +501,34 @@ nlohmann::json comparison_json(const ComparisonSet& set) {
         {"quality", c.estimated_a || c.estimated_b ? "estimated" : "measured"},
         {"estimated_a", c.estimated_a},
         {"estimated_b", c.estimated_b},
+        {"hl_ratio", number(s.hl_ratio)},
+        {"hl_ci_low", number(s.hl_ci_low)},
+        {"hl_ci_high", number(s.hl_ci_high)},
+        {"hl_confidence", number(s.hl_confidence)},
+        {"min_p_value", number(s.min_p_value)},
+        {"identical", s.identical},
+        {"role", c.role.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.role)},
+        {"verdict", c.verdict.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.verdict)},
+        {"sentence", c.sentence.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.sentence)},
         {"notes", s.notes},
     });
+    if (set.sequential) {
+      comparisons.back()["decision"] =
+          c.decision.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.decision);
+      comparisons.back()["decided_at"] =
+          c.decided_at == 0 ? nlohmann::json(nullptr) : nlohmann::json(c.decided_at);
+    }
   }
-  nlohmann::json counts = nlohmann::json::array();
+  nlohmann::json summary = nlohmann::json::array();
   for (const auto& s : set.summary) {
-    counts.push_back({{"phase", s.phase},
-                      {"a", s.a},
-                      {"b", s.b},
-                      {"kind", s.kind},
-                      {"comparisons", s.comparisons},
-                      {"a_cheaper", s.a_cheaper},
-                      {"a_cheaper_large", s.a_cheaper_large},
-                      {"b_cheaper", s.b_cheaper},
-                      {"b_cheaper_large", s.b_cheaper_large},
-                      {"not_significant", s.not_significant}});
+    summary.push_back({{"phase", s.phase},
+                       {"metric", s.metric},
+                       {"a", s.a},
+                       {"b", s.b},
+                       {"a_cheaper", s.a_cheaper},
+                       {"b_cheaper", s.b_cheaper},
+                       {"not_significant", s.not_significant},
+                       {"not_comparable", s.not_comparable}});
   }
   nlohmann::json correlations = nlohmann::json::array();
   for (const auto& r : set.correlations) {
@@ -355,22 +540,29 @@ nlohmann::json comparison_json(const ComparisonSet& set) {
                             {"rho", number(r.rho.rho)},
                             {"p_value", number(r.rho.p_value)}});
   }
+  nlohmann::json settings = {
+      {"frameworks", set.frameworks},
+      {"baseline", set.baseline.empty() ? nlohmann::json(nullptr) : nlohmann::json(set.baseline)},
+      {"alpha", set.alpha},
+      {"family",
+       "verdicts (primary energy and duration of every model) per phase and pair of frameworks; "
+       "other metrics per phase, metric and pair, across models"},
+      {"family_count", set.family_count},
+      {"warmup_excluded_runs", set.warmup_excluded},
+      {"bootstrap", {{"seed", set.bootstrap_seed}, {"resamples", set.bootstrap_resamples}}},
+  };
+  if (set.sequential) {
+    settings["sequential"] = {{"min_repetitions", set.sequential_options.min_n},
+                              {"max_repetitions", set.sequential_options.max_n},
+                              {"alpha", set.sequential_options.alpha},
+                              {"equivalence_margin", set.sequential_options.equivalence_margin}};
+  }
   nlohmann::json out = {
-      {"comparisons", comparisons},
-      {"correlations", correlations},
-      {"summary",
-       {{"frameworks", set.frameworks},
-        {"baseline", set.baseline.empty() ? nlohmann::json(nullptr) : nlohmann::json(set.baseline)},
-        {"alpha", set.alpha},
-        {"family", "per phase, metric and pair of frameworks, across models"},
-        {"family_count", set.family_count},
-        {"warmup_excluded", set.warmup_excluded},
-        {"bootstrap", {{"seed", set.bootstrap_seed}, {"resamples", set.bootstrap_resamples}}},
-        {"counts", counts},
-        {"lines", set.summary_lines}}},
+      {"comparisons", comparisons}, {"correlations", correlations}, {"summary", summary},
+      {"settings", settings},       {"lines", set.summary_lines},   {"small_n", set.small_n_lines},
   };
   // Said only when it differs from what a gross-energy reader expects (gross is the default).
-  if (set.energy_basis != "gross") out["summary"]["energy_basis"] = set.energy_basis;
+  if (set.energy_basis != "gross") out["settings"]["energy_basis"] = set.energy_basis;
   return out;
 }
 

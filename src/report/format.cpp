@@ -1,10 +1,13 @@
 // Number formatting and table building shared by every reporter.
 #include "report/format.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <map>
+
+#include "report/quality.hpp"
 
 namespace greenbench::report {
 namespace {
@@ -54,6 +57,10 @@ std::string format_fixed(double x, int decimals) {
 }
 
 std::string format_ratio(const stats::Comparison& c) {
+  if (!std::isnan(c.hl_ratio) && !std::isnan(c.hl_ci_low)) {
+    return format_fixed(c.hl_ratio, 3) + " [" + format_fixed(c.hl_ci_low, 3) + ", " +
+           format_fixed(c.hl_ci_high, 3) + "]";
+  }
   if (std::isnan(c.ratio_median)) return "n/a";
   return format_fixed(c.ratio_median, 3) + " [" + format_fixed(c.ratio_ci_low, 3) + ", " +
          format_fixed(c.ratio_ci_high, 3) + "]";
@@ -161,25 +168,43 @@ Table means_table(const PhaseBlock& block) {
 Table stats_table(const PhaseBlock& block, double alpha) {
   Table t;
   t.header = {"model", "metric", "n",         "median a / b",       "p",      "test", "p_holm",
-              "Â12",   "effect", "Cliff's δ", "ratio a/b [95% CI]", "cheaper"};
+              "Â12",   "effect", "Cliff's δ", "ratio a/b [95% CI]", "verdict"};
   t.right = {false, false, true, true, true, false, true, true, false, true, true, false};
+  const bool sequential =
+      std::any_of(block.comparisons.begin(), block.comparisons.end(),
+                  [](const MetricComparison* c) { return !c->decision.empty(); });
+  if (sequential) {
+    t.header.emplace_back("sequential");
+    t.right.push_back(false);
+  }
   for (const auto& model : block.models) {
     for (const auto* c : block.comparisons) {
       if (c->model != model) continue;
       const auto& s = c->stats;
+      (void)alpha;  // the verdict was decided in compare_results
       std::string cheaper;
-      if (c->cost && s.p_holm < alpha) {
-        if (s.a12 < 0.5) cheaper = c->a;
-        if (s.a12 > 0.5) cheaper = c->b;
-      } else if (c->cost) {
-        cheaper = "-";
-      }
-      t.rows.push_back({model, c->metric + (c->cost ? "" : " (not a cost)"),
-                        std::to_string(s.n_a) + "/" + std::to_string(s.n_b),
+      if (c->verdict == "a_cheaper") cheaper = c->a + " cheaper";
+      if (c->verdict == "b_cheaper") cheaper = c->b + " cheaper";
+      if (c->verdict == "not_significant") cheaper = "not significant";
+      if (c->verdict == "identical") cheaper = "identical";
+      if (c->verdict == "not_comparable") cheaper = "not comparable";
+      if (c->verdict == "estimated_only") cheaper = "estimated only";
+      if (c->role.empty() && c->cost) cheaper = "shown, not counted";
+      if (!c->cost && s.identical) cheaper = "identical";
+      std::string metric = c->metric;
+      if (!c->cost) metric += is_quality_metric(c->metric) ? " (not a cost)" : " (diagnostic)";
+      if (!c->role.empty() && c->role == "energy") metric += " (primary)";
+      t.rows.push_back({model, metric, std::to_string(s.n_a) + "/" + std::to_string(s.n_b),
                         format_quantity(s.median_a) + (c->estimated_a ? "*" : "") + " / " +
                             format_quantity(s.median_b) + (c->estimated_b ? "*" : ""),
                         format_p(s.p_value), s.p_method, format_p(s.p_holm), format_fixed(s.a12, 3),
                         s.magnitude, format_fixed(s.cliffs_delta, 3), format_ratio(s), cheaper});
+      if (sequential) {
+        t.rows.back().push_back(c->decision.empty() ? ""
+                                : c->decided_at > 0
+                                    ? c->decision + " at " + std::to_string(c->decided_at)
+                                    : c->decision);
+      }
     }
   }
   return t;

@@ -227,7 +227,7 @@ void write_html_report(const ResultSet& results, const ComparisonSet& set,
       << "metric of a phase, across models (" << set.family_count
       << " families); ratio = median a / median b with a bootstrap "
       << "95% CI (" << set.bootstrap_resamples << " resamples, seed " << set.bootstrap_seed
-      << "); warm-up runs excluded (" << set.warmup_excluded << " observations).</div>\n";
+      << "); warm-up runs excluded (" << set.warmup_excluded << " runs).</div>\n";
 
   out << "<section id=\"summary\"><h2>Summary</h2>\n<ul class=\"summary\">";
   for (const auto& line : set.summary_lines) out << "<li>" << html_escape(line) << "</li>";
@@ -345,8 +345,24 @@ void write_html_report(const ResultSet& results, const ComparisonSet& set,
   out << "</section>\n";
   out << "<section id=\"settings\"><h2>Settings (effective)</h2>\n"
       << json_html(results.settings) << "</section>\n";
+  // Idle power that was never measured must not read as a measured 0 W: a study without an
+  // idle baseline stores none, and the CPU estimate (which follows one process tree) gives 0.
+  nlohmann::json environment = results.environment;
+  if (environment.is_object()) {
+    for (const char* key : {"idle_power_w", "idle_power_w_on_resume"}) {
+      if (!environment.contains(key) || !environment[key].is_object()) continue;
+      bool all_zero = true;
+      for (const auto& [domain, watts] : environment[key].items()) {
+        all_zero = all_zero && watts.is_number() && watts.get<double>() == 0;
+      }
+      if (all_zero) environment[key] = "not measured (no source gave an idle reading)";
+    }
+    if (!environment.contains("idle_power_w") && environment.contains("idle_baseline_s")) {
+      environment["idle_power_w"] = "not measured (idle_baseline = 0)";
+    }
+  }
   out << "<section id=\"environment\"><h2>Environment</h2>\n"
-      << json_html(results.environment) << "</section>\n";
+      << json_html(environment) << "</section>\n";
   out << "</body>\n</html>\n";
 }
 

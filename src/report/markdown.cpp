@@ -66,7 +66,7 @@ void write_markdown_report(const ResultSet& results, const ComparisonSet& set, s
   for (const auto& f : results.failures) out << "- " << md_text(f) << "\n";
   out << "\n";
   out << "Bootstrap: " << set.bootstrap_resamples << " resamples, seed " << set.bootstrap_seed
-      << ". Warm-up observations left out: " << set.warmup_excluded << ".\n";
+      << ". Warm-up runs left out: " << set.warmup_excluded << ".\n";
 }
 
 }  // namespace greenbench

@@ -22,6 +22,14 @@ std::string headline_energy_metric(const std::set<std::string>& metrics) {
   return "";
 }
 
+bool is_quality_metric(const std::string& metric) {
+  if (is_cost_metric(metric)) return false;
+  // Throughput, the workers' own timers (train_s, infer_s) and the first step's loss describe
+  // how a run went, not how good the model is.
+  if (metric == "samples_per_s" || metric == "loss_first") return false;
+  return !(metric.size() > 2 && metric.compare(metric.size() - 2, 2, "_s") == 0);
+}
+
 std::string primary_quality_metric(const std::set<std::string>& metrics) {
   for (const char* m :
        {"hit_rate_10", "accuracy_top1", "perplexity", "bleu", "map", "accuracy_top5", "loss"}) {
@@ -74,7 +82,7 @@ Table quality_table(const ResultSet& results, const ComparisonSet& /*set*/) {
     for (const auto& [m, v] : c.values) metrics.insert(m);
     const std::string energy = headline_energy_metric(metrics);
     for (const auto& [metric, by_run] : c.values) {
-      if (is_cost_metric(metric) || metric == "samples_per_s") continue;
+      if (!is_quality_metric(metric)) continue;
       std::string energy_cell = "-";
       if (!energy.empty()) {
         energy_cell =

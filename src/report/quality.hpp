@@ -17,6 +17,10 @@ bool all_cpu_energy_estimated(const ResultSet& results);
 /// The headline energy metric among `metrics`: energy_total, else energy_cpu_package, else "".
 std::string headline_energy_metric(const std::set<std::string>& metrics);
 
+/// True for metrics that measure a model's quality (accuracy, perplexity, loss, ...); false for
+/// cost metrics, throughput (samples_per_s), timers ending in "_s" and loss_first.
+bool is_quality_metric(const std::string& metric);
+
 /// The model's main quality metric among `metrics` (hit_rate_10, accuracy_top1, perplexity, bleu,
 /// map, then accuracy_top5, loss), or "" when there is none.
 std::string primary_quality_metric(const std::set<std::string>& metrics);

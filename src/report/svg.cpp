@@ -22,15 +22,36 @@ std::string num(double x) {
 
 std::string tick_label(double v, double step) {
   if (std::fabs(v) < step * 1e-9) v = 0;
-  // Enough decimals to tell ticks apart: a step of 2.5 needs one, 0.25 two.
+  // Enough decimals to tell ticks apart: a step of 2.5 needs one, 0.25 two. The step scaled by
+  // 10^decimals must be a whole number of at least 1: a step of 2e-7 is not "0" (the labels of
+  // tiny steps once all read "0").
   int decimals = 0;
-  while (decimals < 6) {
+  while (decimals <= 9) {
     const double scaled = step * std::pow(10.0, decimals);
-    if (std::fabs(scaled - std::round(scaled)) < 1e-6 * std::max(1.0, scaled)) break;
+    if (std::round(scaled) >= 1 &&
+        std::fabs(scaled - std::round(scaled)) < 1e-6 * std::max(1.0, scaled)) {
+      break;
+    }
     ++decimals;
+  }
+  if (decimals > 9) {  // a step too small for fixed decimals
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.4g", v);
+    return buf;
   }
   if (decimals == 0 && std::fabs(v) >= 1000) return format_quantity(v);
   return format_fixed(v, decimals);
+}
+
+// Width in pixels of a tick label at the charts' 10px font (about 5.6 px per character).
+double label_width(const std::string& label) { return 5.6 * static_cast<double>(label.size()); }
+
+// The left margin that keeps the rotated axis title clear of the widest tick label.
+double left_margin(const std::vector<double>& ticks, double minimum) {
+  const double step = ticks.size() > 1 ? ticks[1] - ticks[0] : 1;
+  double widest = 0;
+  for (double t : ticks) widest = std::max(widest, label_width(tick_label(t, step)));
+  return std::max(minimum, 24 + widest + 8);
 }
 
 // A linear map from data to pixels.
@@ -43,11 +64,19 @@ struct Scale {
 };
 
 // Range of the values padded a little, so that points do not sit on the frame.
+// The axis spans at least 2% of the values' magnitude, so that a 0.01% difference does not fill
+// the chart and look large.
 std::pair<double, double> padded_range(double lo, double hi) {
   if (!std::isfinite(lo) || !std::isfinite(hi)) return {0, 1};
   if (hi == lo) {
     const double pad = lo == 0 ? 1 : std::fabs(lo) * 0.05;
     return {lo - pad, hi + pad};
+  }
+  const double magnitude = std::max(std::fabs(lo), std::fabs(hi));
+  const double min_span = 0.02 * magnitude;
+  if (hi - lo < min_span) {
+    const double mid = (lo + hi) / 2;
+    return {mid - min_span / 2, mid + min_span / 2};
   }
   const double pad = (hi - lo) * 0.08;
   return {lo - pad, hi + pad};
@@ -99,7 +128,7 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
 }
 
 std::string box_plot_svg(const std::vector<BoxGroup>& groups, const std::string& y_label) {
-  const double width = 232, height = 230, left = 58, right = 226, top = 14, bottom = 196;
+  const double width = 232, height = 230, right = 226, top = 14, bottom = 196;
   double lo = HUGE_VAL;
   double hi = -HUGE_VAL;
   for (const auto& g : groups) {
@@ -110,11 +139,13 @@ std::string box_plot_svg(const std::vector<BoxGroup>& groups, const std::string&
   }
   const auto [d0, d1] = padded_range(lo, hi);
   const Scale y{d0, d1, bottom, top};
+  const auto ticks = nice_ticks(d0, d1, 5);
+  const double left = left_margin(ticks, 58);
   std::ostringstream out;
   out << "<svg class=\"chart boxplot\" viewBox=\"0 0 " << width << " " << height << "\" width=\""
       << width << "\" height=\"" << height << "\" role=\"img\">";
   out << "<title>box plot of " << html_escape(y_label) << "</title>";
-  y_axis(out, y, left, right, nice_ticks(d0, d1, 5));
+  y_axis(out, y, left, right, ticks);
   out << "<text class=\"axis\" transform=\"translate(12," << num((top + bottom) / 2)
       << ") rotate(-90)\" text-anchor=\"middle\">" << html_escape(y_label) << "</text>";
   const double slot = (right - left) / static_cast<double>(std::max<std::size_t>(1, groups.size()));
@@ -197,15 +228,23 @@ std::string trace_svg(const RunTrace& trace, const std::set<std::string>& estima
       << width << "\" height=\"" << height << "\" role=\"img\">";
   out << "<title>power over time of " << html_escape(trace.model) << " / "
       << html_escape(trace.framework) << " / " << html_escape(trace.phase) << "</title>";
-  // Phase spans first, so that lines are drawn over them.
+  // Phase spans first, so that lines are drawn over them. A label that would run into the one
+  // before it goes down a row (above the plot, then inside its top), so short adjacent phases
+  // stay readable.
+  std::vector<double> row_end = {-HUGE_VAL, -HUGE_VAL, -HUGE_VAL};
   for (std::size_t i = 0; i < trace.phases.size(); ++i) {
     const auto& [name, span] = trace.phases[i];
     const double x0 = x(span.first), x1 = x(span.second);
     out << "<rect class=\"phase\" x=\"" << num(x0) << "\" y=\"" << num(top) << "\" width=\""
         << num(std::max(0.5, x1 - x0)) << "\" height=\"" << num(bottom - top) << "\" fill=\""
-        << (i % 2 == 0 ? "#e8eef7" : "#f3e9dc") << "\"/>";
-    out << "<text class=\"phase-label\" x=\"" << num(x0 + 3) << "\" y=\"" << num(top - 6) << "\">"
-        << html_escape(name) << "</text>";
+        << (i % 2 == 0 ? "#e8eef7" : "#f3e9dc") << "\"><title>" << html_escape(name)
+        << "</title></rect>";
+    std::size_t row = 0;
+    while (row + 1 < row_end.size() && x0 + 3 < row_end[row] + 4) ++row;
+    row_end[row] = x0 + 3 + label_width(name);
+    out << "<text class=\"phase-label\" x=\"" << num(x0 + 3) << "\" y=\""
+        << num(top - 6 + 12.0 * static_cast<double>(row)) << "\">" << html_escape(name)
+        << "</text>";
   }
   y_axis(out, y, left, right, nice_ticks(0, pmax * 1.08, 5));
   const auto xticks = nice_ticks(t0, t1, 8);
@@ -236,8 +275,23 @@ std::string trace_svg(const RunTrace& trace, const std::set<std::string>& estima
     out << "<line x1=\"" << num(right + 14) << "\" x2=\"" << num(right + 34) << "\" y1=\""
         << num(ly - 4) << "\" y2=\"" << num(ly - 4) << "\" stroke=\"" << palette(k)
         << "\" stroke-width=\"2\"" << (est ? " stroke-dasharray=\"5 3\"" : "") << "/>";
+    // A line drawn over an earlier one that it equals hides it: say so in the legend.
+    std::string same_as;
+    for (std::size_t j = 0; j < k && same_as.empty(); ++j) {
+      bool equal = !trace.power_w.empty();
+      for (const auto& row : trace.power_w) {
+        const std::size_t e = shown[j];
+        if (d >= row.size() || e >= row.size()) continue;
+        if (std::fabs(row[d] - row[e]) > 0.005 * std::max(std::fabs(row[d]), std::fabs(row[e]))) {
+          equal = false;
+          break;
+        }
+      }
+      if (equal) same_as = trace.domains[shown[j]];
+    }
     out << "<text class=\"label\" x=\"" << num(right + 40) << "\" y=\"" << num(ly) << "\">"
-        << html_escape(trace.domains[d]) << (est ? " (est.)" : "") << "</text>";
+        << html_escape(trace.domains[d]) << (est ? " (est.)" : "")
+        << (same_as.empty() ? "" : " (= " + html_escape(same_as) + ")") << "</text>";
   }
   out << "<rect class=\"frame\" x=\"" << num(left) << "\" y=\"" << num(top) << "\" width=\""
       << num(right - left) << "\" height=\"" << num(bottom - top) << "\" fill=\"none\"/>";

@@ -24,8 +24,10 @@ void print_comparison(const ComparisonSet& set, std::ostream& out) {
       out << "  means, " << block.a << " / " << block.b << "\n";
       out << report::render_text(report::means_table(block), "  ") << "\n";
     }
-    out << "  statistics (Mann-Whitney U two-sided; p_holm within each metric across models; "
-           "Â12 = P(a > b) + ½P(a = b))\n";
+    out << "  statistics (Mann-Whitney U two-sided; p_holm: primary energy and duration in one "
+           "family per phase, other metrics per metric across models; Â12 = P(a > b) + "
+           "½P(a = b); ratio a/b: Hodges-Lehmann with its exact Mann-Whitney interval, level >= "
+           "95%; verdict counted only for the primary energy metric and duration)\n";
     out << report::render_text(report::stats_table(block, set.alpha), "  ") << "\n";
   }
   if (!set.correlations.empty()) {
@@ -34,10 +36,19 @@ void print_comparison(const ComparisonSet& set, std::ostream& out) {
   }
   if (report::any_estimated(set)) out << "* estimated, not measured\n\n";
   if (set.warmup_excluded > 0) {
-    out << set.warmup_excluded << " warm-up observations left out of the statistics.\n";
+    out << set.warmup_excluded << " warm-up runs left out of the statistics.\n";
   }
-  out << "bootstrap 95% CI of the ratio of medians: " << set.bootstrap_resamples
-      << " resamples, seed " << set.bootstrap_seed << "\n\n";
+  out << "bootstrap 95% CI of the ratio of medians (JSON ratio_ci_*): " << set.bootstrap_resamples
+      << " resamples, seed " << set.bootstrap_seed << "\n";
+  if (set.sequential) {
+    out << "sequential replay: looks at " << set.sequential_options.min_n << ".."
+        << set.sequential_options.max_n << " runs per side in run order, alpha "
+        << set.sequential_options.alpha << " over all looks and the verdict family, equivalent "
+        << "within 1 ± " << set.sequential_options.equivalence_margin << "\n";
+  }
+  out << "\n";
+  for (const auto& line : set.small_n_lines) out << line << "\n";
+  if (!set.small_n_lines.empty()) out << "\n";
   if (!set.summary_lines.empty()) {
     out << "summary:\n";
     for (const auto& line : set.summary_lines) out << "  " << line << "\n";

@@ -1,5 +1,7 @@
 // One comparison of two samples: every number a results table shows.
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "greenbench/stats.hpp"
@@ -71,6 +73,39 @@ Comparison compare_samples(std::span<const double> a, std::span<const double> b,
   c.ratio_ci_low = ratio.low;
   c.ratio_ci_high = ratio.high;
   note("ratio", ratio.note);
+
+  const ShiftRatioCi hl = hodges_lehmann_ratio(a, b, options.bootstrap.confidence);
+  c.hl_ratio = hl.ratio;
+  c.hl_ci_low = hl.low;
+  c.hl_ci_high = hl.high;
+  c.hl_confidence = hl.confidence;
+  note("hodges-lehmann", hl.note);
+
+  c.min_p_value = options.paired ? std::min(1.0, std::ldexp(2.0, -static_cast<int>(c.n_a)))
+                                 : mann_whitney_min_p(c.n_a, c.n_b);
+  if (c.n_a == 0 || c.n_b == 0) c.min_p_value = 1;
+
+  // The same value in every run on both sides (a deterministic quality metric, say): there is
+  // nothing to test and no effect, whatever a rank test's tie handling would make of it.
+  if (!a.empty() && !b.empty()) {
+    const auto [lo_a, hi_a] = std::minmax_element(a.begin(), a.end());
+    const auto [lo_b, hi_b] = std::minmax_element(b.begin(), b.end());
+    const double lo = std::min(*lo_a, *lo_b);
+    const double hi = std::max(*hi_a, *hi_b);
+    const double scale = std::max(std::fabs(lo), std::fabs(hi));
+    // Float rounding: values within a few ulps of each other are the same measurement.
+    c.identical = hi - lo <= 4 * std::numeric_limits<double>::epsilon() * scale;
+  }
+  if (c.identical) {
+    c.p_value = 1;
+    c.p_method = "none";
+    c.p_holm = 1;
+    c.p_bonferroni = 1;
+    c.magnitude = "identical";
+    c.a12 = 0.5;
+    c.cliffs_delta = 0;
+    c.notes.emplace_back("identical: every value on both sides is the same");
+  }
   return c;
 }
 

@@ -22,6 +22,12 @@ double normal_sf(double z);
 // Linear-interpolation percentile of an already sorted, non-empty sample (numpy's default).
 double sorted_quantile(std::span<const double> sorted, double q);
 
+// P(U = u) for u = 0..min(k, m n): the exact null distribution of U, cut at k.
+std::vector<double> mann_whitney_pmf(std::size_t m, std::size_t n, std::size_t k);
+
+// P(U <= k) for the Mann–Whitney U of a sample of m against a sample of n under H0, no ties.
+double mann_whitney_cdf(std::size_t m, std::size_t n, std::size_t k);
+
 // Royston's p-value of a Shapiro–Wilk W for a sample of n (3 <= n <= 5000).
 double shapiro_wilk_p(double w, std::size_t n);
 

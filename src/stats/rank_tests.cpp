@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <numeric>
 #include <string>
 
@@ -25,10 +27,12 @@ bool has_ties(std::span<const double> values) {
   return std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end();
 }
 
-// P(U <= k) for U of a sample of m against a sample of n under H0 (no ties). Works with
-// probabilities rather than counts so that no binomial coefficient can overflow: the largest of
-// the m + n values belongs to the first sample with probability m / (m + n) and then adds n to U.
-double mann_whitney_cdf(std::size_t m, std::size_t n, std::size_t k) {
+}  // namespace
+
+// Works with probabilities rather than counts so that no binomial coefficient can overflow: the
+// largest of the m + n values belongs to the first sample with probability m / (m + n) and then
+// adds n to U.
+std::vector<double> detail::mann_whitney_pmf(std::size_t m, std::size_t n, std::size_t k) {
   // Only U <= k matters, so every distribution is cut at k.
   auto size = [k](std::size_t i, std::size_t j) { return std::min(i * j, k) + 1; };
   std::vector<std::vector<double>> prev(n + 1);
@@ -57,13 +61,29 @@ double mann_whitney_cdf(std::size_t m, std::size_t n, std::size_t k) {
     }
     std::swap(prev, cur);
   }
-  const std::vector<double>& pmf = prev[n];
-  double cdf = 0;
-  for (std::size_t u = 0; u < pmf.size() && u <= k; ++u) {
-    cdf += pmf[u];
-  }
-  return cdf;
+  return prev[n];
 }
+
+double detail::mann_whitney_cdf(std::size_t m, std::size_t n, std::size_t k) {
+  if (k >= m * n) return 1;
+  // The lower half of the distribution, cumulated, once per (m, n): sequential looks and
+  // simulations ask for the same sizes many thousands of times. The upper half follows from the
+  // symmetry P(U <= k) = 1 - P(U <= m n - k - 1).
+  static std::mutex mutex;
+  static std::map<std::pair<std::size_t, std::size_t>, std::vector<double>> cache;
+  const std::size_t half = m * n / 2;
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find({m, n});
+  if (it == cache.end()) {
+    std::vector<double> cdf = mann_whitney_pmf(m, n, half);
+    for (std::size_t u = 1; u < cdf.size(); ++u) cdf[u] += cdf[u - 1];
+    it = cache.emplace(std::make_pair(m, n), std::move(cdf)).first;
+  }
+  if (k <= half) return it->second[k];
+  return 1 - it->second[m * n - k - 1];
+}
+
+namespace {
 
 // Distribution of R+ for n signed ranks 1..n under H0: each rank is positive with probability ½.
 std::vector<double> signed_rank_pmf(std::size_t n) {
@@ -130,7 +150,7 @@ RankTest mann_whitney_u(std::span<const double> a, std::span<const double> b, Te
     const auto u_int = static_cast<std::size_t>(std::floor(u));
     const std::size_t k = a.size() * b.size() - u_int;
     r.method = "exact";
-    r.p_value = std::min(1.0, 2 * mann_whitney_cdf(a.size(), b.size(), k));
+    r.p_value = std::min(1.0, 2 * detail::mann_whitney_cdf(a.size(), b.size(), k));
     return r;
   }
   const double n = n1 + n2;

@@ -59,8 +59,8 @@ TEST(CompareResults, BaselineIsTheReferenceAndRatioIsAOverB) {
 
 TEST(CompareResults, WarmupRunsAreLeftOut) {
   const auto set = compare_results(fixture_results());
-  // 8 configurations x 1 warm-up run x (4 cost metrics) + 4 warm-up quality values.
-  EXPECT_EQ(set.warmup_excluded, 8 * 4 + 4);
+  // 8 configurations x 1 warm-up run: runs are counted, not the values they store.
+  EXPECT_EQ(set.warmup_excluded, 8);
   const auto& c = find(set, "ncf", "train", "energy_cpu_package");
   EXPECT_EQ(c.stats.n_a, 8u);
   EXPECT_EQ(c.stats.n_b, 8u);
@@ -82,13 +82,15 @@ TEST(CompareResults, UsesTheStatisticsOfTheStatsModule) {
   EXPECT_EQ(set.bootstrap_seed, 7u);
 }
 
-TEST(CompareResults, HolmFamilyIsOneMetricInOnePhaseAcrossModels) {
+TEST(CompareResults, HolmFamiliesAreVerdictsPerPhaseElseOneMetricAcrossModels) {
   const auto rs = fixture_results();
   const auto set = compare_results(rs);
-  // Group the raw p-values as the family rule says and adjust each group by hand.
+  // Group the raw p-values as the family rule says and adjust each group by hand: the verdicts
+  // (primary energy and duration) of a phase together, every other metric on its own.
   std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> families;
   for (std::size_t i = 0; i < set.comparisons.size(); ++i) {
-    families[{set.comparisons[i].phase, set.comparisons[i].metric}].push_back(i);
+    const auto& c = set.comparisons[i];
+    families[{c.phase, c.role.empty() ? c.metric : "verdicts"}].push_back(i);
   }
   ASSERT_GT(families.size(), 1u);
   EXPECT_EQ(set.family_count, families.size());
@@ -105,9 +107,9 @@ TEST(CompareResults, HolmFamilyIsOneMetricInOnePhaseAcrossModels) {
       EXPECT_DOUBLE_EQ(set.comparisons[members[k]].stats.p_bonferroni, bonferroni[k]);
     }
   }
-  // The fixture has two models per phase: each family holds one comparison per model, so the
-  // Bonferroni factor is 2, not the number of all comparisons.
-  EXPECT_EQ(largest, 2u);
+  // The fixture has two models per phase: a verdict family holds 2 x 2, the others one
+  // comparison per model.
+  EXPECT_EQ(largest, 4u);
   const auto& c = find(set, "ncf", "train", "energy_total");
   EXPECT_DOUBLE_EQ(c.stats.p_bonferroni, std::min(1.0, 2 * c.stats.p_value));
   // Selecting fewer metrics leaves the remaining families unchanged.
@@ -138,62 +140,143 @@ TEST(CompareResults, EstimatedValuesAreFlaggedPerFramework) {
   EXPECT_FALSE(dram.estimated_a || dram.estimated_b);
 }
 
-TEST(CompareResults, VerdictsOnEstimatedEnergySaySo) {
-  const auto set = compare_results(fixture_results());
-  bool any_estimated = false;
-  for (std::size_t i = 0; i < set.summary.size(); ++i) {
-    const bool marked = set.summary_lines[i].find("estimated, not measured") != std::string::npos;
-    EXPECT_EQ(marked, set.summary[i].estimated) << set.summary_lines[i];
-    if (set.summary[i].kind == "duration") EXPECT_FALSE(set.summary[i].estimated);
-    any_estimated = any_estimated || set.summary[i].estimated;
+const VerdictCount* verdict_count(const ComparisonSet& set, const std::string& phase,
+                                  const std::string& metric) {
+  for (const auto& v : set.summary) {
+    if (v.phase == phase && v.metric == metric) return &v;
   }
-  // The fixture's tensorflow package energy is estimated, so the cost verdicts must say so.
-  EXPECT_TRUE(any_estimated);
+  return nullptr;
 }
 
-TEST(CompareResults, SummaryCountsSignificantLowerCosts) {
+TEST(CompareResults, VerdictsCountEachEffectOnce) {
+  // tensorflow's package energy (and so its total) is estimated; DRAM is measured on both sides,
+  // so DRAM is the primary energy metric; package and total are shown, never counted.
   const auto set = compare_results(fixture_results());
-  const SummaryCount* train_energy = nullptr;
-  const SummaryCount* infer_cost = nullptr;
-  for (const auto& s : set.summary) {
-    if (s.phase == "train" && s.kind == "energy") train_energy = &s;
-    if (s.phase == "infer" && s.kind == "cost") infer_cost = &s;
+  for (const auto& c : set.comparisons) {
+    if (c.metric == "energy_dram") EXPECT_EQ(c.role, "energy") << c.model << c.phase;
+    if (c.metric == "duration") EXPECT_EQ(c.role, "duration");
+    if (c.metric == "energy_total" || c.metric == "energy_cpu_package" || !c.cost) {
+      EXPECT_EQ(c.role, "");
+      EXPECT_EQ(c.verdict, "");
+    }
   }
-  ASSERT_NE(train_energy, nullptr);
-  ASSERT_NE(infer_cost, nullptr);
-  // ncf: tensorflow about 17% cheaper, resnet50: pytorch about 17% cheaper, both with eight
-  // non-overlapping runs each.
-  EXPECT_EQ(train_energy->comparisons, 2);
-  EXPECT_EQ(train_energy->a_cheaper, 1);
-  EXPECT_EQ(train_energy->b_cheaper, 1);
-  EXPECT_EQ(train_energy->a_cheaper_large, 1);
-  EXPECT_EQ(train_energy->b_cheaper_large, 1);
-  EXPECT_EQ(infer_cost->comparisons, 8);
-  EXPECT_EQ(infer_cost->a_cheaper + infer_cost->b_cheaper + infer_cost->not_significant, 8);
-  // ncf infer has the same base values in both frameworks.
-  EXPECT_GE(infer_cost->not_significant, 4);
-  ASSERT_FALSE(set.summary_lines.empty());
-  EXPECT_NE(set.summary_lines.front().find("train, pytorch vs tensorflow"), std::string::npos);
-  EXPECT_NE(
-      set.summary_lines.front().find(
-          "energy (one metric per model: energy_total, else package): pytorch cheaper in 1 of 2 "
-          "comparisons (1 with a large effect), tensorflow in 1 (1 large), 0 not significant"),
-      std::string::npos)
-      << set.summary_lines.front();
+  const auto* energy = verdict_count(set, "train", "energy");
+  ASSERT_NE(energy, nullptr);
+  // ncf: tensorflow about 17% cheaper; resnet50: pytorch about 17% cheaper.
+  EXPECT_EQ(energy->a_cheaper, 1);
+  EXPECT_EQ(energy->b_cheaper, 1);
+  EXPECT_EQ(energy->not_significant + energy->not_comparable, 0);
+  const auto* infer_time = verdict_count(set, "infer", "duration");
+  ASSERT_NE(infer_time, nullptr);
+  EXPECT_EQ(infer_time->a_cheaper + infer_time->b_cheaper + infer_time->not_significant, 2);
+  EXPECT_EQ(set.summary.size(), 4U);  // 2 phases x {energy, duration}
 }
 
-TEST(CompareResults, EnergyVerdictFallsBackToThePackageWithoutATotal) {
+TEST(CompareResults, PrimaryIsTheTotalWhenEveryPartIsMeasured) {
+  FixtureOptions opt;
+  opt.cpu_estimated_tf = false;
+  const auto set = compare_results(fixture_results(opt));
+  EXPECT_EQ(find(set, "ncf", "train", "energy_total").role, "energy");
+  EXPECT_EQ(find(set, "ncf", "train", "energy_dram").role, "");
+}
+
+TEST(CompareResults, EstimatedEnergyGetsNoCheaperVerdict) {
+  // Measured against estimated: not comparable, whatever the test says.
   auto rs = fixture_results();
-  std::erase_if(rs.observations, [](const Observation& o) { return o.metric == "energy_total"; });
-  const auto set = compare_results(rs);
-  for (const auto& r : set.correlations) EXPECT_EQ(r.energy_metric, "energy_cpu_package");
-  int energy_counts = 0;
-  for (const auto& s : set.summary) {
-    if (s.kind != "energy") continue;
-    ++energy_counts;
-    EXPECT_EQ(s.comparisons, 2) << s.phase;  // one per model, not one per domain
+  for (auto& o : rs.observations) {
+    if (o.framework == "tensorflow" && o.metric.rfind("energy_", 0) == 0) o.quality = "estimated";
   }
-  EXPECT_EQ(energy_counts, 2);
+  auto set = compare_results(rs);
+  const auto& c = find(set, "ncf", "train", "energy_total");
+  EXPECT_EQ(c.role, "energy");
+  EXPECT_EQ(c.verdict, "not_comparable");
+  EXPECT_NE(c.sentence.find("not comparable"), std::string::npos) << c.sentence;
+  EXPECT_EQ(c.sentence.find("cheaper"), std::string::npos) << c.sentence;
+  EXPECT_EQ(verdict_count(set, "train", "energy")->not_comparable, 2);
+  EXPECT_EQ(verdict_count(set, "train", "energy")->a_cheaper, 0);
+  // Estimated on both sides: "estimated only", still no verdict.
+  for (auto& o : rs.observations) {
+    if (o.metric.rfind("energy_", 0) == 0) o.quality = "estimated";
+  }
+  set = compare_results(rs);
+  EXPECT_EQ(find(set, "ncf", "train", "energy_total").verdict, "estimated_only");
+  EXPECT_NE(find(set, "ncf", "train", "energy_total").sentence.find("estimated only"),
+            std::string::npos);
+  EXPECT_EQ(verdict_count(set, "train", "energy")->b_cheaper, 0);
+  // Duration is unaffected.
+  EXPECT_EQ(find(set, "ncf", "train", "duration").verdict, "b_cheaper");
+}
+
+TEST(CompareResults, VerdictsAreOneHolmFamilyPerPhase) {
+  const auto set = compare_results(fixture_results());
+  std::vector<double> p;
+  std::vector<const MetricComparison*> members;
+  for (const auto& c : set.comparisons) {
+    if (c.phase != "train" || c.role.empty()) continue;
+    p.push_back(c.stats.p_value);
+    members.push_back(&c);
+  }
+  ASSERT_EQ(p.size(), 4U);  // 2 models x {primary energy, duration}
+  const auto h = stats::holm(p);
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    EXPECT_DOUBLE_EQ(members[i]->stats.p_holm, h[i]) << members[i]->metric;
+  }
+}
+
+TEST(CompareResults, VerdictSentenceLeadsWithTheRatio) {
+  const auto set = compare_results(fixture_results());
+  const auto& c = find(set, "ncf", "train", "duration");
+  // pytorch takes about 1.23x the time of tensorflow.
+  EXPECT_EQ(c.sentence.rfind("ncf, duration: pytorch takes 1.2", 0), 0U) << c.sentence;
+  EXPECT_NE(c.sentence.find("× ["), std::string::npos);
+  EXPECT_NE(c.sentence.find("Â12 1.00 large): tensorflow cheaper"), std::string::npos)
+      << c.sentence;
+  EXPECT_GE(c.stats.hl_confidence, 0.95);
+  EXPECT_LE(c.stats.hl_ci_low, c.stats.hl_ratio);
+}
+
+TEST(CompareResults, SaysWhenNoVerdictCanBeSignificant) {
+  auto rs = fixture_results();
+  std::erase_if(rs.observations, [](const Observation& o) { return o.run > 3; });
+  const auto set = compare_results(rs);
+  ASSERT_EQ(set.small_n_lines.size(), 2U);  // train and infer
+  // 3 runs per side: smallest p 0.1; Holm needs 0.05 / 4; 6 per side reach 2/924.
+  EXPECT_NE(set.small_n_lines[0].find("no verdict can be significant with 3 runs per side"),
+            std::string::npos)
+      << set.small_n_lines[0];
+  EXPECT_NE(set.small_n_lines[0].find("5 runs per side are needed"), std::string::npos)
+      << set.small_n_lines[0];
+  for (const auto& c : set.comparisons) EXPECT_NEAR(c.stats.min_p_value, 0.1, 1e-12);
+  EXPECT_TRUE(compare_results(fixture_results()).small_n_lines.empty());
+}
+
+TEST(CompareResults, SequentialReplayDecidesInRunOrder) {
+  CompareSettings s;
+  s.sequential = true;
+  s.sequential_options.max_n = 0;  // last stored run
+  const auto set = compare_results(fixture_results(), s);
+  EXPECT_TRUE(set.sequential);
+  EXPECT_EQ(set.sequential_options.max_n, 8U);
+  for (const auto& c : set.comparisons) {
+    if (c.role.empty()) {
+      EXPECT_EQ(c.decision, "");
+      continue;
+    }
+    EXPECT_TRUE(c.decision == "a_cheaper" || c.decision == "b_cheaper" ||
+                c.decision == "equivalent" || c.decision == "undecided")
+        << c.decision;
+    if (c.decision != "undecided") {
+      EXPECT_GE(c.decided_at, 5U);
+      EXPECT_LE(c.decided_at, 8U);
+    }
+    // A sequential "cheaper" never contradicts the fixed analysis of all runs.
+    if (c.decision == "a_cheaper") EXPECT_NE(c.verdict, "b_cheaper");
+    if (c.decision == "b_cheaper") EXPECT_NE(c.verdict, "a_cheaper");
+  }
+  EXPECT_EQ(find(set, "ncf", "train", "duration").decision, "b_cheaper");
+  const auto j = comparison_json(set);
+  EXPECT_TRUE(j["comparisons"][0].contains("decision"));
+  EXPECT_TRUE(j["comparisons"][0].contains("decided_at"));
 }
 
 TEST(CompareResults, SpearmanPairsEnergyAndDurationOfTheSameRun) {
@@ -268,7 +351,15 @@ TEST(CompareResults, JsonHasTheContractFields) {
   }
   const auto method = j["comparisons"][0]["p_method"].get<std::string>();
   EXPECT_TRUE(method == "exact" || method == "asymptotic") << method;
-  EXPECT_EQ(j["summary"]["family_count"], set.family_count);
+  EXPECT_EQ(j["settings"]["family_count"], set.family_count);
+  ASSERT_TRUE(j["summary"].is_array());
+  ASSERT_EQ(j["summary"].size(), set.summary.size());
+  for (const char* key : {"phase", "metric", "a", "b", "a_cheaper", "b_cheaper", "not_significant",
+                          "not_comparable"}) {
+    EXPECT_TRUE(j["summary"][0].contains(key)) << key;
+  }
+  EXPECT_TRUE(j["comparisons"][0].contains("min_p_value"));
+  EXPECT_FALSE(j["comparisons"][0].contains("decision"));  // only with --sequential
 }
 
 }  // namespace

@@ -93,6 +93,29 @@ TEST(HtmlReport, ContainsSettingsEnvironmentTablesAndFailures) {
   }
 }
 
+TEST(HtmlReport, IdlePowerNeverMeasuredIsNotShownAsZero) {
+  auto rs = fixture_results();
+  rs.environment["idle_power_w"] = {{"cpu_package", 0.0}, {"total", 0.0}};
+  std::string html = html_for(rs);
+  EXPECT_NE(html.find("not measured (no source gave an idle reading)"), std::string::npos);
+  EXPECT_EQ(html.find("<th>total</th><td>0.0</td>"), std::string::npos);
+  rs.environment.erase("idle_power_w");
+  rs.environment["idle_baseline_s"] = 0;
+  html = html_for(rs);
+  EXPECT_NE(html.find("not measured (idle_baseline = 0)"), std::string::npos);
+  // A measured idle power is shown as it is.
+  rs.environment["idle_power_w"] = {{"total", 12.5}};
+  html = html_for(rs);
+  EXPECT_NE(html.find("12.5"), std::string::npos);
+  EXPECT_EQ(html.find("not measured (idle"), std::string::npos);
+  EXPECT_EQ(html.find("not measured (no source"), std::string::npos);
+}
+
+TEST(HtmlReport, WarmupIsCountedInRuns) {
+  const std::string html = html_for(fixture_results());
+  EXPECT_NE(html.find("warm-up runs excluded (8 runs)"), std::string::npos);
+}
+
 TEST(HtmlReport, MarksEstimatedValues) {
   const std::string html = html_for(fixture_results());
   // The legend explains the badge, and tensorflow's estimated CPU energy carries it.

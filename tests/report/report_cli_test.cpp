@@ -175,11 +175,11 @@ TEST_F(ReportCli, EnergyAboveIdle) {
   r = run_process({kGreenbench, "compare", store, "--json", "-"});
   ASSERT_EQ(r.status, 0) << r.err;
   auto gross = nlohmann::json::parse(r.out);
-  EXPECT_FALSE(gross["summary"].contains("energy_basis"));
+  EXPECT_FALSE(gross["settings"].contains("energy_basis"));
   r = run_process({kGreenbench, "compare", store, "--json", "-", "--energy", "above-idle"});
   ASSERT_EQ(r.status, 0) << r.err;
   const auto above = nlohmann::json::parse(r.out);
-  EXPECT_EQ(above["summary"]["energy_basis"], "above-idle");
+  EXPECT_EQ(above["settings"]["energy_basis"], "above-idle");
   int totals = 0;
   for (const auto& c : gross["comparisons"]) {
     EXPECT_EQ(c["metric"].get<std::string>().find("above_idle"), std::string::npos);

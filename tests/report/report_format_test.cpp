@@ -2,8 +2,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <regex>
+#include <set>
 
 #include "report/format.hpp"
+#include "report/quality.hpp"
 #include "report/svg.hpp"
 
 namespace greenbench::report {
@@ -73,6 +76,93 @@ TEST(ReportSvg, BoxPlotDrawsEveryValueAndMarksEstimates) {
   EXPECT_EQ(points, 7u);
   EXPECT_NE(svg.find("tf&lt;x&gt; (est.)"), std::string::npos);
   EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);
+}
+
+std::vector<std::string> tick_texts(const std::string& svg) {
+  std::vector<std::string> out;
+  const std::regex re("class=\"tick\"[^>]*>([^<]*)<");
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), re); it != std::sregex_iterator();
+       ++it) {
+    out.push_back((*it)[1]);
+  }
+  return out;
+}
+
+TEST(ReportSvg, TinyStepsGetDistinctTickLabels) {
+  // Energies of a few microjoules once gave the ticks "0 0 0".
+  const std::string svg = box_plot_svg({{"a", {1.0e-6, 1.1e-6, 1.3e-6}, "#000", false},
+                                        {"b", {1.2e-6, 1.4e-6, 1.5e-6}, "#111", false}},
+                                       "J");
+  const auto ticks = tick_texts(svg);
+  std::set<std::string> y_ticks;
+  for (const auto& t : ticks) {
+    if (t.rfind("n = ", 0) != 0 && t != "a" && t != "b") y_ticks.insert(t);
+  }
+  ASSERT_GE(y_ticks.size(), 3U) << svg;
+  EXPECT_FALSE(y_ticks.contains("0")) << svg;
+}
+
+TEST(ReportSvg, AxisTitleClearsTheWidestTickLabel) {
+  const std::string svg =
+      box_plot_svg({{"a", {1204001, 1204503, 1210022}, "#000", false}}, "total J");
+  // The plot starts right of the tick labels, and the labels right of the title at x = 12.
+  const std::regex frame("<line class=\"grid\" x1=\"([0-9.]+)\"");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(svg, m, frame));
+  const double left = std::stod(m[1]);
+  for (const auto& t : tick_texts(svg)) {
+    if (t.find(',') == std::string::npos) continue;  // the y ticks carry thousands separators
+    EXPECT_GT(left - 4 - 5.6 * static_cast<double>(t.size()), 12 + 6) << t;
+  }
+}
+
+TEST(ReportSvg, TinyRelativeDifferencesDoNotFillTheAxis) {
+  // 0.01% apart: the axis spans at least 2% of the values, so the boxes sit close together.
+  const std::string svg = box_plot_svg({{"a", {1000.0, 1000.05, 1000.1}, "#000", false},
+                                        {"b", {1000.1, 1000.15, 1000.2}, "#111", false}},
+                                       "J");
+  const auto ticks = tick_texts(svg);
+  double lo = HUGE_VAL, hi = -HUGE_VAL;
+  for (const auto& t : ticks) {
+    std::string digits;
+    for (char ch : t) {
+      if (ch != ',') digits += ch;
+    }
+    if (digits.empty() || !(std::isdigit(static_cast<unsigned char>(digits[0])) != 0)) continue;
+    const double v = std::stod(digits);
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  EXPECT_GE(hi - lo, 0.015 * 1000) << svg;
+}
+
+TEST(ReportSvg, TraceLegendNamesLinesDrawnOverEachOther) {
+  RunTrace t;
+  t.domains = {"cpu_package", "total"};
+  t.t_s = {0, 1, 2, 3};
+  t.power_w = {{10, 10}, {12, 12}, {11, 11}, {10, 10}};
+  t.phases = {{"load", {0, 0.05}}, {"train", {0.06, 2.9}}, {"save", {2.9, 3}}};
+  const std::string svg = trace_svg(t, {});
+  EXPECT_NE(svg.find("total (= cpu_package)"), std::string::npos) << svg;
+  // The short phases' labels do not share a row: their y positions differ.
+  const std::regex label("class=\"phase-label\" x=\"([0-9.]+)\" y=\"([0-9.]+)\">(\\w+)<");
+  std::map<std::string, std::string> y_of;
+  for (auto it = std::sregex_iterator(svg.begin(), svg.end(), label); it != std::sregex_iterator();
+       ++it) {
+    y_of[(*it)[3]] = (*it)[2];
+  }
+  ASSERT_EQ(y_of.size(), 3U) << svg;
+  EXPECT_NE(y_of["load"], y_of["train"]);
+}
+
+TEST(ReportQuality, TimersAndTheFirstLossAreNotQualityMetrics) {
+  EXPECT_TRUE(is_quality_metric("accuracy_top1"));
+  EXPECT_TRUE(is_quality_metric("loss"));
+  EXPECT_TRUE(is_quality_metric("perplexity"));
+  for (const char* m :
+       {"train_s", "infer_s", "loss_first", "samples_per_s", "duration", "energy_total"}) {
+    EXPECT_FALSE(is_quality_metric(m)) << m;
+  }
 }
 
 }  // namespace

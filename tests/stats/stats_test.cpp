@@ -515,11 +515,14 @@ TEST(StatsEdge, EmptyAndSingleValueSamples) {
 TEST(StatsEdge, AllValuesEqual) {
   const std::vector<double> a = {5, 5, 5, 5};
   const Comparison c = compare_samples(a, a);
+  // Identical on both sides: reported as such, with no test and no effect.
+  EXPECT_TRUE(c.identical);
   EXPECT_EQ(c.p_value, 1.0);
-  EXPECT_EQ(c.p_method, "asymptotic");
+  EXPECT_EQ(c.p_method, "none");
   EXPECT_EQ(c.a12, 0.5);
   EXPECT_EQ(c.cliffs_delta, 0.0);
-  EXPECT_EQ(c.magnitude, "negligible");
+  EXPECT_EQ(c.magnitude, "identical");
+  EXPECT_EQ(mann_whitney_u(a, a).method, "asymptotic");  // the test itself is unchanged
   EXPECT_EQ(c.ratio_median, 1.0);
   EXPECT_TRUE(std::isnan(c.shapiro_p_a));
   EXPECT_EQ(mann_whitney_u(a, a, TestMethod::kExact).p_value, 1.0);
@@ -622,6 +625,85 @@ TEST(StatsCompare, PairedUsesWilcoxon) {
   EXPECT_EQ(k.p_method, "exact");
   EXPECT_DOUBLE_EQ(k.statistic, c.at("statistic").get<double>());
   EXPECT_TRUE(near_rel(k.p_value, c.at("p_exact"), kExactTol));
+}
+
+// ---------------------------------------------------------------- small n: what can be shown
+
+TEST(StatsSmallN, MinPValueOfTheExactMannWhitneyTest) {
+  EXPECT_NEAR(mann_whitney_min_p(2, 2), 1.0 / 3, 1e-15);  // 2 / C(4, 2)
+  EXPECT_NEAR(mann_whitney_min_p(3, 3), 0.1, 1e-15);      // 2 / C(6, 3)
+  EXPECT_NEAR(mann_whitney_min_p(5, 5), 2.0 / 252, 1e-15);
+  EXPECT_NEAR(mann_whitney_min_p(4, 6), 2.0 / 210, 1e-15);
+  EXPECT_EQ(mann_whitney_min_p(1, 1), 1.0);  // 2 / 2, capped
+  EXPECT_EQ(mann_whitney_min_p(0, 5), 1.0);
+  // Complete separation reaches it: the exact test agrees.
+  const std::vector<double> lo = {1, 2, 3, 4, 5};
+  const std::vector<double> hi = {6, 7, 8, 9, 10};
+  EXPECT_NEAR(mann_whitney_u(lo, hi).p_value, mann_whitney_min_p(5, 5), 1e-12);
+  const Comparison c = compare_samples(lo, hi);
+  EXPECT_NEAR(c.min_p_value, 2.0 / 252, 1e-15);
+  CompareOptions paired;
+  paired.paired = true;
+  EXPECT_NEAR(compare_samples(lo, hi, paired).min_p_value, 2.0 / 32, 1e-15);  // 2 / 2^5
+}
+
+TEST(StatsSmallN, RunsNeededForAHolmFamily) {
+  // 5 per side: 2/252 = 0.0079 passes alpha / 6 = 0.0083 but not alpha / 12 = 0.0042.
+  EXPECT_EQ(runs_needed_for_significance(1, 0.05), 4U);  // 2/70 = 0.029; 3 per side: 0.1
+  EXPECT_EQ(runs_needed_for_significance(6, 0.05), 5U);
+  EXPECT_EQ(runs_needed_for_significance(12, 0.05), 6U);  // 2/924 = 0.0022 <= 0.0042
+  EXPECT_EQ(runs_needed_for_significance(0, 0.05), 4U);
+}
+
+TEST(StatsSmallN, IdenticalValuesAreNotATest) {
+  const std::vector<double> same = {0.75, 0.75, 0.75, 0.75};
+  const Comparison c = compare_samples(same, same);
+  EXPECT_TRUE(c.identical);
+  EXPECT_EQ(c.magnitude, "identical");
+  EXPECT_EQ(c.p_value, 1.0);
+  EXPECT_EQ(c.p_method, "none");
+  // Different constants are a difference, not "identical".
+  const std::vector<double> other = {0.8, 0.8, 0.8, 0.8};
+  EXPECT_FALSE(compare_samples(same, other).identical);
+  // Values a rounding error apart are the same measurement.
+  const std::vector<double> nudged = {0.75, std::nextafter(0.75, 1.0), 0.75, 0.75};
+  EXPECT_TRUE(compare_samples(same, nudged).identical);
+}
+
+// ---------------------------------------------------------------- Hodges–Lehmann ratio
+
+TEST(StatsReference, HodgesLehmannRatioAndInterval) {
+  const json& cases = reference().at("hodges_lehmann");
+  ASSERT_GE(cases.size(), 8U);
+  for (const auto& tc : cases) {
+    SCOPED_TRACE(tc.at("name").get<std::string>());
+    const auto a = values(tc.at("a"));
+    const auto b = values(tc.at("b"));
+    const double conf = tc.at("confidence").get<double>();
+    const ShiftRatioCi r = hodges_lehmann_ratio(a, b, conf);
+    EXPECT_TRUE(near_rel(r.ratio, tc.at("ratio").get<double>(), 1e-12));
+    EXPECT_TRUE(
+        near_rel(mann_whitney_min_p(a.size(), b.size()), tc.at("min_p").get<double>(), 1e-12));
+    if (tc.at("k").get<int>() == 0) {
+      EXPECT_TRUE(std::isnan(r.low));
+      EXPECT_TRUE(std::isnan(r.confidence));
+      EXPECT_NE(r.note.find("too small"), std::string::npos) << r.note;
+      continue;
+    }
+    EXPECT_TRUE(near_rel(r.low, tc.at("low").get<double>(), 1e-12));
+    EXPECT_TRUE(near_rel(r.high, tc.at("high").get<double>(), 1e-12));
+    EXPECT_TRUE(near_rel(r.confidence, tc.at("achieved").get<double>(), 1e-9));
+    EXPECT_GE(r.confidence, conf);
+  }
+}
+
+TEST(StatsHodgesLehmann, NeedsPositiveValues) {
+  const std::vector<double> a = {1, 2, 0};
+  const std::vector<double> b = {1, 2, 3};
+  const ShiftRatioCi r = hodges_lehmann_ratio(a, b);
+  EXPECT_TRUE(std::isnan(r.ratio));
+  EXPECT_NE(r.note.find("zero or negative"), std::string::npos);
+  EXPECT_THROW(hodges_lehmann_ratio(b, b, 1.0), Error);
 }
 
 }  // namespace

@@ -184,6 +184,53 @@ for x in [np.array([3.0]), np.array([1.0, 2.0]), np.array([7, 1, 3, 5, 2], float
         "sd": float(np.std(x, ddof=1)) if len(x) > 1 else None,
         "min": float(np.min(x)), "max": float(np.max(x))})
 
+# --- Hodges–Lehmann ratio and its Mann–Whitney interval; smallest attainable p ----------------
+# The interval is [d_(k), d_(mn+1-k)] of the sorted pairwise log differences, k the largest with
+# 2 P(U <= k-1) <= 0.05. P(U <= u) is counted here by enumerating every split of the ranks
+# (exact, independent of the C++ recursion) and cross-checked against SciPy's exact p-value.
+import itertools
+from math import comb
+
+
+def u_null_counts(m, n):
+    counts = [0] * (m * n + 1)
+    for first in itertools.combinations(range(m + n), m):
+        # U of the first sample = pairs (x in first, y in second) with x ranked above y.
+        u = sum(r - i for i, r in enumerate(first))
+        counts[u] += 1
+    return counts
+
+
+def hl_case(name, a, b, confidence=0.95):
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    m, n = len(a), len(b)
+    d = np.sort((np.log(a)[:, None] - np.log(b)[None, :]).ravel())
+    counts = u_null_counts(m, n)
+    total = comb(m + n, m)
+    k, cdf, achieved = 0, 0, None
+    for u in range(m * n + 1):
+        cdf += counts[u]
+        if 2 * cdf / total > 1 - confidence:
+            break
+        k, achieved = u + 1, 1 - 2 * cdf / total
+    # SciPy's exact p of a completely separated pair of samples is the smallest p: 2 / C(m+n, m).
+    sep = stats.mannwhitneyu(np.arange(m) + 1000.0, np.arange(n), method="exact").pvalue
+    assert abs(sep - min(1.0, 2 / total)) < 1e-12
+    case = {"name": name, "a": floats(a), "b": floats(b), "confidence": confidence,
+            "ratio": float(np.exp(np.median(d))), "min_p": float(min(1.0, 2 / total)), "k": k}
+    if k > 0:
+        case.update({"low": float(np.exp(d[k - 1])), "high": float(np.exp(d[m * n - k])),
+                     "achieved": achieved})
+    hl_cases.append(case)
+
+
+hl_cases = []
+hl_case("tiny_2v2", [1.0, 1.2], [1.1, 1.3])
+hl_case("tiny_3v3", [1.0, 1.2, 1.4], [1.1, 1.3, 1.5])
+for m, n in [(5, 5), (6, 4), (7, 7), (10, 10), (8, 12)]:
+    hl_case(f"energy_{m}v{n}", energy_like(m, 120, 6), energy_like(n, 100, 6))
+hl_case("energy_5v5_90", energy_like(5, 120, 6), energy_like(5, 100, 6), confidence=0.90)
+
 out = {
     "generator": f"make_reference.py with scipy {scipy.__version__}, numpy {np.__version__}",
     "mannwhitneyu": mwu_cases,
@@ -192,6 +239,7 @@ out = {
     "spearman": spearman_cases,
     "multipletests": multiple_cases,
     "describe": describe_cases,
+    "hodges_lehmann": hl_cases,
 }
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference.json")
 with open(path, "w") as f:
@@ -210,4 +258,5 @@ with open(path, "w") as f:
 assert json.load(open(path)) == json.loads(json.dumps(out))
 print(f"wrote {path}: {len(mwu_cases)} Mann-Whitney, {len(wilcoxon_cases)} Wilcoxon, "
       f"{len(shapiro_cases)} Shapiro-Wilk, {len(spearman_cases)} Spearman, "
-      f"{len(multiple_cases)} p-value families, {len(describe_cases)} descriptive")
+      f"{len(multiple_cases)} p-value families, {len(describe_cases)} descriptive, "
+      f"{len(hl_cases)} Hodges-Lehmann")
