@@ -14,7 +14,7 @@ APT_PACKAGES=(
   build-essential cmake pkg-config git
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev sqlite3 libtomlplusplus-dev nlohmann-json3-dev libboost-dev
-  libopenblas-dev python3 python3-pip python3-scipy
+  libopenblas-dev python3 python3-pip python3-setuptools python3-wheel python3-scipy
   chromium clang-format clang-tidy
 )
 

@@ -102,6 +102,19 @@ struct ImportSummary {
 /// Reads a long-format CSV file into a new store `out_dir/results.sqlite`.
 ImportSummary import_csv(const std::string& csv_path, const std::string& out_dir);
 
+/// What an export wrote and what it left out.
+struct ExportSummary {
+  int values = 0;             ///< rows written
+  int runs = 0;               ///< distinct model x framework x phase x run
+  int warmup_skipped = 0;     ///< warm-up values (left out of statistics, not exported)
+  int nonfinite_skipped = 0;  ///< NaN or infinite values (import accepts finite values only)
+};
+/// Every non-warm-up value of a result set as long-format CSV (the format parse_long_csv reads),
+/// numbers written so that they read back as the same doubles.
+std::string to_long_csv(const ResultSet& results, ExportSummary* summary = nullptr);
+/// Writes the long-format CSV of the store at `results_path` to `csv_path` ("-" = stdout).
+ExportSummary export_csv(const std::string& results_path, const std::string& csv_path);
+
 /// The current schema version written into the `schema_version` table.
 inline constexpr int kStoreSchemaVersion = 2;
 

@@ -13,5 +13,6 @@ int cmd_run(const Args& args);
 int cmd_compare(const Args& args);
 int cmd_report(const Args& args);
 int cmd_import(const Args& args);
+int cmd_export(const Args& args);
 
 }  // namespace greenbench::cli

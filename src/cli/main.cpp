@@ -22,6 +22,7 @@ commands:
   compare RESULTS         compare frameworks in a results store with rank tests and effect sizes
   report RESULTS          write a self-contained HTML (or Markdown) report of a results store
   import CSV --out DIR    turn long-format measurements taken elsewhere into a results store
+  export RESULTS --csv F  write a results store's measured values as long-format CSV
 
 Run 'greenbench COMMAND --help' for the options of a command.
 )";
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
     if (command == "compare") return cli::cmd_compare(args);
     if (command == "report") return cli::cmd_report(args);
     if (command == "import") return cli::cmd_import(args);
+    if (command == "export") return cli::cmd_export(args);
     std::fprintf(stderr, "greenbench: unknown command '%s' (see greenbench --help)\n",
                  command.c_str());
     return 2;
