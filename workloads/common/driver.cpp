@@ -426,6 +426,7 @@ std::string worker_usage(const std::string& program) {
          "  --threads N                intra-op threads (default 1)\n"
          "  --steps N                  training steps (default: the preset's)\n"
          "  --batch-size N             training batch size (default: the preset's)\n"
+         "  --eval-batches N           evaluation forward passes (default: the preset's)\n"
          "  --device cpu|cuda          (default cpu)\n"
          "  --checkpoint FILE          train: save weights after training; infer: load them\n"
          "                             (default infer weights: the seed's initial weights)\n"
@@ -447,6 +448,7 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
   bool have_phase = false;
   int64_t steps = 0;
   int64_t batch = 0;
+  int64_t eval_batches = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i];
     std::string value;
@@ -468,8 +470,9 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
       continue;
     }
     static const std::vector<std::string> with_value = {
-        "--model",  "--phase",      "--scale",       "--seed",       "--threads",  "--steps",
-        "--device", "--checkpoint", "--dump-logits", "--batch-size", "--numerics", "--data-budget"};
+        "--model",    "--phase",       "--scale",       "--seed",        "--threads",
+        "--steps",    "--device",      "--checkpoint",  "--dump-logits", "--batch-size",
+        "--numerics", "--data-budget", "--eval-batches"};
     if (std::find(with_value.begin(), with_value.end(), flag) == with_value.end()) {
       throw Error("unknown option '" + args[i] + "' (see --help)");
     }
@@ -495,6 +498,8 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
       steps = parse_int(flag, value, 1, int64_t{1} << 40);
     } else if (flag == "--batch-size") {
       batch = parse_int(flag, value, 1, int64_t{1} << 24);
+    } else if (flag == "--eval-batches") {
+      eval_batches = parse_int(flag, value, 1, int64_t{1} << 40);
     } else if (flag == "--numerics") {
       s.numerics = one_of(flag, value, {"default", "strict"});
     } else if (flag == "--data-budget") {
@@ -526,7 +531,7 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
   s.steps = steps > 0 ? steps : spec.train_steps;
   s.batch_size = batch > 0 ? batch : spec.batch_size;
   s.eval_batch_size = spec.eval_batch_size;
-  s.eval_batches = spec.eval_batches;
+  s.eval_batches = eval_batches > 0 ? eval_batches : spec.eval_batches;
   // Half of the budget each for the distinct training batches and the distinct evaluation
   // batches; beyond it the pools are cycled (the evaluation pool's size does not depend on the
   // phase, so train and infer runs judge quality on the same set).
