@@ -455,6 +455,24 @@ TEST_P(WorkerErrors, SmallDataBudgetCyclesOneBatch) {
               static_cast<double>(spec.eval_batches * spec.eval_batch_size), 1e-3);
 }
 
+// More evaluation passes than the preset has distinct batches cycle the distinct ones: NCF has no
+// more users, so its quality over two rounds equals that over one.
+TEST_P(WorkerErrors, EvalBatchesBeyondThePresetCycleTheDistinctBatches) {
+  const char* worker = GetParam() == "torch" ? kTorch : kTf;
+  const ModelSpec spec = make_model_spec("ncf", "tiny");
+  const std::vector<std::string> base = {"--model", "ncf", "--phase", "infer", "--threads", "2"};
+  std::vector<std::string> twice = base;
+  twice.insert(twice.end(), {"--eval-batches", std::to_string(2 * spec.eval_batches)});
+  const RunResult once = run(worker, base);
+  const RunResult cycled = run(worker, twice);
+  ASSERT_EQ(once.exit_code, 0) << once.err;
+  ASSERT_EQ(cycled.exit_code, 0) << cycled.err;
+  EXPECT_EQ(cycled.metrics.at("hit_rate_10"), once.metrics.at("hit_rate_10"));
+  EXPECT_NEAR(cycled.metrics.at("eval_loss"), once.metrics.at("eval_loss"),
+              1e-6 * once.metrics.at("eval_loss"));
+  EXPECT_EQ(cycled.metrics.at("data_bytes"), once.metrics.at("data_bytes"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Workers, WorkerErrors, ::testing::Values("torch", "tf"),
                          [](const auto& info) { return info.param; });
 

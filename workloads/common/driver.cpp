@@ -540,8 +540,10 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
   const int64_t half = s.data_budget_bytes / 2;
   s.train_pool_batches =
       std::clamp<int64_t>(half / std::max<int64_t>(1, batch_bytes(sized, false)), 1, s.steps);
-  s.eval_pool_batches =
-      std::clamp<int64_t>(half / std::max<int64_t>(1, batch_bytes(sized, true)), 1, s.eval_batches);
+  // The preset's evaluation batches are the distinct ones (NCF has no more users than that);
+  // more passes (--eval-batches) cycle them.
+  s.eval_pool_batches = std::clamp<int64_t>(half / std::max<int64_t>(1, batch_bytes(sized, true)),
+                                            1, std::min(s.eval_batches, spec.eval_batches));
   return out;
 }
 
