@@ -41,6 +41,8 @@ struct StudySettings {
   double timeout_s = 600;           ///< per run
   double idle_baseline_s = 5;
   int threads = 0;  ///< 0 = the number of online CPUs
+  /// Built-in workers' --numerics: "default" (each framework as it ships) or "strict".
+  std::string numerics = "default";
   std::vector<CommandSpec> commands;
 };
 
@@ -154,7 +156,7 @@ struct StudyOutcome {
 StudyOutcome run_study(const EffectiveSettings& effective, const RunnerOptions& options);
 
 /// The argv of one planned run: the configuration's command, or the built-in worker with
-/// --model --phase --scale --seed --threads [--checkpoint FILE].
+/// --model --phase --scale --seed --threads --numerics [--checkpoint FILE].
 std::vector<std::string> run_argv(const EffectiveSettings& effective, const PlannedRun& run,
                                   const std::string& worker_dir, const std::string& checkpoint);
 

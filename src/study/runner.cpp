@@ -217,7 +217,9 @@ std::vector<std::string> run_argv(const EffectiveSettings& e, const PlannedRun& 
                                 "--seed",
                                 std::to_string(e.settings.seed),
                                 "--threads",
-                                std::to_string(e.settings.threads)};
+                                std::to_string(e.settings.threads),
+                                "--numerics",
+                                e.settings.numerics};
   if (!checkpoint.empty()) {
     argv.push_back("--checkpoint");
     argv.push_back(checkpoint);

@@ -47,6 +47,7 @@ const std::vector<std::string> kTopKeys{"name",
                                         "timeout",
                                         "idle_baseline",
                                         "threads",
+                                        "numerics",
                                         "command"};
 const std::vector<std::string> kCommandKeys{"framework", "model", "phase", "argv"};
 
@@ -357,6 +358,8 @@ StudySettings parse_study(const std::string& text, const std::string& source) {
       }
     } else if (name == "threads") {
       if (auto v = check.integer(node, name, 1, "a positive integer")) s.threads = int(*v);
+    } else if (name == "numerics") {
+      if (auto v = check.choice(node, name, "numerics", {"default", "strict"})) s.numerics = *v;
     } else if (name == "command") {
       const auto* array = node.as_array();
       if (array == nullptr || !array->is_array_of_tables()) {
@@ -485,6 +488,7 @@ nlohmann::json to_json(const EffectiveSettings& e) {
   j["timeout"] = s.timeout_s;
   j["idle_baseline"] = s.idle_baseline_s;
   j["threads"] = s.threads;
+  j["numerics"] = s.numerics;
   j["configurations"] = nlohmann::json::array();
   for (const auto& c : e.configurations) {
     nlohmann::json jc = {{"framework", c.framework}, {"model", c.model}, {"phase", c.phase}};
@@ -502,7 +506,8 @@ std::string describe(const EffectiveSettings& e) {
       << s.warmup << " warm-up + " << s.repetitions
       << " repetitions) = " << e.configurations.size() * runs_per_config << " runs, order "
       << s.order << ", seed " << s.seed << "\n";
-  out << "  scale " << s.scale << ", threads " << s.threads << ", timeout " << s.timeout_s
+  out << "  scale " << s.scale << ", threads " << s.threads << ", numerics " << s.numerics
+      << ", timeout " << s.timeout_s
       << " s, idle baseline " << s.idle_baseline_s << " s, cooldown ";
   if (s.cooldown_s < 0) {
     out << "adaptive (within " << s.cooldown_tolerance * 100 << "% of idle, at most "

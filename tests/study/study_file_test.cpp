@@ -63,6 +63,7 @@ cooldown_max = 120.5
 timeout = 3600
 idle_baseline = 10
 threads = 4
+numerics = "strict"
 )");
   EXPECT_EQ(s.name, "night");
   EXPECT_EQ(s.frameworks, std::vector<std::string>{"tensorflow"});
@@ -81,6 +82,10 @@ threads = 4
   EXPECT_DOUBLE_EQ(s.idle_baseline_s, 10);
   EXPECT_EQ(s.threads, 4);
   EXPECT_EQ(make_effective(s).settings.threads, 4);
+  EXPECT_EQ(s.numerics, "strict");
+  EXPECT_EQ(to_json(make_effective(s)).at("numerics"), "strict");
+  EXPECT_EQ(parse_study("").numerics, "default");
+  EXPECT_NE(error_of("numerics = \"fast\"").find("key 'numerics'"), std::string::npos);
   EXPECT_LT(parse_study("cooldown = \"adaptive\"").cooldown_s, 0);
 }
 
@@ -122,7 +127,7 @@ TEST(StudyFile, UnknownKeysAndValuesSuggestTheNearestName) {
             "study.toml:2: key 'repetitons': unknown key 'repetitons' (did you mean "
             "'repetitions'?); expected one of name, frameworks, models, phases, scale, "
             "repetitions, warmup, order, seed, cooldown, cooldown_tolerance, cooldown_max, "
-            "timeout, idle_baseline, threads, command");
+            "timeout, idle_baseline, threads, numerics, command");
   EXPECT_EQ(error_of("frameworks = [\"pytorch\", \"tensorflw\"]"),
             "study.toml:1: key 'frameworks[1]': unknown framework 'tensorflw' (did you mean "
             "'tensorflow'?); expected one of pytorch, tensorflow");
@@ -152,7 +157,7 @@ timeout = "long"
             "study.toml:3: key 'scale': unknown scale 'big'; expected one of tiny, small, paper\n"
             "study.toml:4: key 'colour': unknown key 'colour'; expected one of name, frameworks, "
             "models, phases, scale, repetitions, warmup, order, seed, cooldown, "
-            "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, command\n"
+            "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, numerics, command\n"
             "study.toml:5: key 'timeout': expected a positive number of seconds, got \"long\"");
 }
 

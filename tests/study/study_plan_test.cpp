@@ -215,8 +215,9 @@ TEST(StudyPlan, WorkerArgvCarriesTheSettings) {
   const std::string worker = c.framework == "pytorch" ? "greenbench-torch" : "greenbench-tf";
   EXPECT_EQ(argv, (std::vector<std::string>{"/opt/gb/bin/" + worker, "--model", c.model, "--phase",
                                             c.phase, "--scale", "tiny", "--seed", "9", "--threads",
-                                            "2", "--checkpoint", "/tmp/x.ckpt"}));
-  EXPECT_EQ(run_argv(e, plan[0], "/opt/gb/bin", "").size(), 11u);
+                                            "2", "--numerics", "default", "--checkpoint",
+                                            "/tmp/x.ckpt"}));
+  EXPECT_EQ(run_argv(e, plan[0], "/opt/gb/bin", "").size(), 13u);
 }
 
 }  // namespace

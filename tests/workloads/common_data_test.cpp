@@ -251,7 +251,7 @@ TEST(TaskData, QualityOfPerfectAndUniformPredictions) {
     HostTensor logits;
     logits.shape = {spec.txl.eval_tgt_len, spec.eval_batch_size, spec.txl.n_token};
     logits.f32.assign(static_cast<size_t>(logits.numel()), 0.0F);
-    data->add_eval(i, logits);
+    data->add_eval(data->eval_batch(i), logits);
   }
   std::map<std::string, double> q;
   for (const auto& [k, v] : data->quality()) q[k] = v;

@@ -4,7 +4,9 @@
 // synthetic data, initial weights, checkpoints, phases/markers, metrics and quality evaluation.
 // A backend only turns weights + batches into a model that trains and predicts.
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace greenbench::workloads {
@@ -36,6 +38,16 @@ struct Batch {
   [[nodiscard]] const HostTensor& get(const std::string& name) const;
 };
 
+/// A batch held in a framework's own tensors and layout (on its device), made by
+/// Backend::prepare during set-up so that the measured phases hold framework work only.
+class PreparedBatch {
+ public:
+  virtual ~PreparedBatch() = default;
+};
+
+/// Effective framework options as (name, value) pairs, e.g. ("onednn", "on").
+using FrameworkOptions = std::vector<std::pair<std::string, std::string>>;
+
 struct ModelSpec;  // models.hpp
 struct Settings;   // settings.hpp
 
@@ -47,12 +59,19 @@ class Backend {
   [[nodiscard]] virtual std::string framework_version() const = 0;
   /// Creates the model (and optimizer) from the specification with these exact initial weights.
   virtual void build(const ModelSpec& spec, const Settings& settings, const Weights& initial) = 0;
+  /// The options the framework runs with after build() (threads, oneDNN, graph optimiser,
+  /// layouts, ...), as shown by --describe and sent as `info` markers.
+  [[nodiscard]] virtual FrameworkOptions framework_options() const = 0;
+  /// Copies a canonical host batch into framework tensors in the framework's native layout, for
+  /// train_step (training = true) or predict (false). Called after build(), outside any measured
+  /// phase.
+  virtual std::unique_ptr<PreparedBatch> prepare(const Batch& batch, bool training) = 0;
   /// One optimisation step on the batch at this learning rate (the driver owns the schedule);
   /// returns the loss before the update.
-  virtual float train_step(const Batch& batch, float learning_rate) = 0;
+  virtual float train_step(const PreparedBatch& batch, float learning_rate) = 0;
   /// Inference-mode forward pass (batch norm uses running statistics, no state is changed except
-  /// recurrent memory); returns the logits in the canonical layout.
-  virtual HostTensor predict(const Batch& batch) = 0;
+  /// recurrent memory); returns the logits in the canonical layout, copied to the host.
+  virtual HostTensor predict(const PreparedBatch& batch) = 0;
   /// The current weights (and buffers), same names and order as the specification.
   virtual Weights weights() = 0;
   /// Waits for asynchronous device work (called before every marker).

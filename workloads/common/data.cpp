@@ -28,6 +28,15 @@ HostTensor f32_tensor(std::vector<int64_t> shape, std::vector<float> values) {
   return t;
 }
 
+// The batch with only the named input left.
+Batch keep_only(Batch batch, const std::string& name) {
+  Batch out;
+  for (auto& [n, t] : batch.inputs) {
+    if (n == name) out.inputs.emplace_back(n, std::move(t));
+  }
+  return out;
+}
+
 // Fisher–Yates with our generator (std::shuffle's algorithm is implementation-defined).
 template <typename T>
 void shuffle(std::vector<T>& v, Rng& rng) {
@@ -93,12 +102,14 @@ class NcfTask : public TaskData {
 
   void begin_eval() override { hits_ = users_ = 0, bce_ = 0.0, rows_ = 0; }
 
-  void add_eval(int64_t index, const HostTensor& logits) override {
-    const Batch b = eval_batch(index);
+  Batch metric_inputs(Batch batch) const override { return keep_only(std::move(batch), "labels"); }
+
+  void add_eval(const Batch& b, const HostTensor& logits) override {
     const HostTensor& labels = b.get("labels");
     if (logits.f32.size() != labels.f32.size()) {
-      throw Error("ncf: " + std::to_string(logits.f32.size()) + " logits for evaluation batch " +
-                  std::to_string(index) + " of " + std::to_string(labels.f32.size()) + " rows");
+      throw Error("ncf: " + std::to_string(logits.f32.size()) +
+                  " logits for an evaluation batch of " + std::to_string(labels.f32.size()) +
+                  " rows");
     }
     hits_ += count_hits_at_k(logits.f32, group_, config_.top_k);
     users_ += static_cast<int64_t>(labels.f32.size()) / group_;
@@ -132,15 +143,7 @@ class ImageTask : public TaskData {
         batch_(spec.batch_size),
         eval_batch_(spec.eval_batch_size),
         batches_(spec.eval_batches),
-        templates_(make_class_templates(spec.resnet, seed)) {
-    // Evaluation batch i always comes from its own stream, so keeping the set in memory (when it
-    // is small) or regenerating it per batch (at paper scale) yields the same bytes.
-    const int64_t bytes = batches_ * eval_batch_ * config_.channels * config_.image_size *
-                          config_.image_size * static_cast<int64_t>(sizeof(float));
-    if (bytes <= kKeepEvalBytes) {
-      for (int64_t i = 0; i < batches_; ++i) eval_.push_back(make_eval(i));
-    }
-  }
+        templates_(make_class_templates(spec.resnet, seed)) {}
 
   Batch train_batch(int64_t step) const override {
     ImageData d = make_images(config_, templates_, batch_, seed_,
@@ -151,16 +154,19 @@ class ImageTask : public TaskData {
   int64_t eval_batch_count() const override { return batches_; }
 
   Batch eval_batch(int64_t index) const override {
-    if (index < static_cast<int64_t>(eval_.size())) return eval_[static_cast<size_t>(index)];
-    return make_eval(index);
+    // Evaluation batch i always comes from its own stream.
+    ImageData d = make_images(config_, templates_, eval_batch_, seed_,
+                              stream_tag("images.eval." + std::to_string(index)));
+    return make_batch(std::move(d.images), std::move(d.labels), eval_batch_);
   }
 
   int64_t samples_in(const Batch& batch) const override { return batch.get("labels").numel(); }
 
+  Batch metric_inputs(Batch batch) const override { return keep_only(std::move(batch), "labels"); }
+
   void begin_eval() override { top1_ = top5_ = rows_ = 0, ce_ = 0.0; }
 
-  void add_eval(int64_t index, const HostTensor& logits) override {
-    const Batch b = eval_batch(index);
+  void add_eval(const Batch& b, const HostTensor& logits) override {
     const auto& labels = b.get("labels").i64;
     const int64_t k = config_.num_classes;
     top1_ += count_top_k_correct(logits.f32, k, labels, 1);
@@ -188,19 +194,10 @@ class ImageTask : public TaskData {
     return b;
   }
 
-  static constexpr int64_t kKeepEvalBytes = int64_t{256} << 20;
-
-  Batch make_eval(int64_t index) const {
-    ImageData d = make_images(config_, templates_, eval_batch_, seed_,
-                              stream_tag("images.eval." + std::to_string(index)));
-    return make_batch(std::move(d.images), std::move(d.labels), eval_batch_);
-  }
-
   ResNetConfig config_;
   uint64_t seed_;
   int64_t batch_, eval_batch_, batches_;
   std::vector<float> templates_;
-  std::vector<Batch> eval_;
   int64_t top1_ = 0, top5_ = 0, rows_ = 0;
   double ce_ = 0.0;
 };
@@ -233,8 +230,9 @@ class TextTask : public TaskData {
 
   void begin_eval() override { nll_ = 0.0, tokens_ = 0; }
 
-  void add_eval(int64_t index, const HostTensor& logits) override {
-    const Batch b = eval_batch(index);
+  Batch metric_inputs(Batch batch) const override { return keep_only(std::move(batch), "target"); }
+
+  void add_eval(const Batch& b, const HostTensor& logits) override {
     const auto& target = b.get("target").i64;
     nll_ += sum_cross_entropy(logits.f32, config_.n_token, target);
     tokens_ += static_cast<int64_t>(target.size());
@@ -465,6 +463,8 @@ std::vector<float> make_class_templates(const ResNetConfig& c, uint64_t seed) {
   std::vector<float> out(static_cast<size_t>(c.num_classes * c.channels * plane));
   Rng rng(seed, stream_tag("images.templates"));
   std::vector<double> t(static_cast<size_t>(c.channels * plane));
+  std::vector<double> sin_a(static_cast<size_t>(s)), cos_a(sin_a.size());
+  std::vector<double> sin_b(sin_a.size()), cos_b(sin_a.size());
   for (int64_t k = 0; k < c.num_classes; ++k) {
     std::fill(t.begin(), t.end(), 0.0);
     for (int64_t ch = 0; ch < c.channels; ++ch) {
@@ -473,10 +473,18 @@ std::vector<float> make_class_templates(const ResNetConfig& c, uint64_t seed) {
         const double fx = (2.0 * rng.uniform() - 1.0) * 3.0;
         const double phase = 2.0 * std::numbers::pi * rng.uniform();
         const double amp = 0.5 + 0.5 * rng.uniform();
+        // sin(a_y + b_x) = sin a_y cos b_x + cos a_y sin b_x: 4·s trigonometric calls per wave
+        // instead of s² (at paper scale this was most of a worker's start-up).
+        for (int64_t i = 0; i < s; ++i) {
+          const double a = 2.0 * std::numbers::pi * fy * static_cast<double>(i) / s + phase;
+          const double b = 2.0 * std::numbers::pi * fx * static_cast<double>(i) / s;
+          sin_a[i] = amp * std::sin(a), cos_a[i] = amp * std::cos(a);
+          sin_b[i] = std::sin(b), cos_b[i] = std::cos(b);
+        }
         for (int64_t y = 0; y < s; ++y) {
+          double* row = t.data() + ch * plane + y * s;
           for (int64_t x = 0; x < s; ++x) {
-            const double arg = 2.0 * std::numbers::pi * (fy * y + fx * x) / s + phase;
-            t[ch * plane + y * s + x] += amp * std::sin(arg);
+            row[x] += sin_a[y] * cos_b[x] + cos_a[y] * sin_b[x];
           }
         }
       }
@@ -639,6 +647,33 @@ MarkovChain make_markov_chain(int64_t vocab, int64_t branching, uint64_t seed) {
     }
   }
   return chain;
+}
+
+int64_t batch_bytes(const ModelSpec& spec, bool eval) {
+  const int64_t batch = eval ? spec.eval_batch_size : spec.batch_size;
+  if (spec.model == "ncf") {
+    // users, items (int64) and labels (float32) per row; evaluation batches hold whole users.
+    const int64_t group = 1 + spec.ncf.eval_negatives;
+    const int64_t rows = eval ? std::max<int64_t>(1, batch / group) * group : batch;
+    return rows * (8 + 8 + 4);
+  }
+  if (spec.model == "resnet50") {
+    const ResNetConfig& c = spec.resnet;
+    return batch * (c.channels * c.image_size * c.image_size * 4 + 8);
+  }
+  if (spec.model == "transformer_xl") {
+    const int64_t q = eval ? spec.txl.eval_tgt_len : spec.txl.tgt_len;
+    return 2 * q * batch * 8;  // data and target
+  }
+  throw Error("no data for model '" + spec.model + "'");
+}
+
+int64_t batch_bytes(const Batch& batch) {
+  int64_t bytes = 0;
+  for (const auto& [name, t] : batch.inputs) {
+    bytes += t.numel() * (t.dtype == HostTensor::DType::kF32 ? 4 : 8);
+  }
+  return bytes;
 }
 
 std::unique_ptr<TaskData> make_task_data(const ModelSpec& spec, uint64_t seed) {

@@ -83,7 +83,8 @@ struct MarkovChain {
 [[nodiscard]] MarkovChain make_markov_chain(int64_t vocab, int64_t branching, uint64_t seed);
 
 /// One model's data as the driver consumes it: training batches by step, evaluation batches by
-/// index, and the quality metrics of a set of evaluation logits.
+/// index, and the quality metrics of a set of evaluation logits. Batches are pure functions of
+/// (seed, index), so the const members may be called from several threads at once.
 class TaskData {
  public:
   virtual ~TaskData() = default;
@@ -95,14 +96,23 @@ class TaskData {
   [[nodiscard]] virtual Batch eval_batch(int64_t index) const = 0;
   /// Samples in a batch, as counted by samples_per_s (NCF: rows, images, TXL: tokens).
   [[nodiscard]] virtual int64_t samples_in(const Batch& batch) const = 0;
+  /// The inputs of an evaluation batch that add_eval reads (labels, targets), without the rest.
+  [[nodiscard]] virtual Batch metric_inputs(Batch batch) const = 0;
   /// Starts a new quality evaluation.
   virtual void begin_eval() = 0;
-  /// Adds the logits predicted for evaluation batch `index`.
-  virtual void add_eval(int64_t index, const HostTensor& logits) = 0;
+  /// Adds the logits predicted for an evaluation batch (at least its metric_inputs).
+  virtual void add_eval(const Batch& batch, const HostTensor& logits) = 0;
   /// Quality metrics (name, value) of the batches added since begin_eval, in a stable order;
   /// also the evaluation loss as "eval_loss" where defined.
   [[nodiscard]] virtual std::vector<std::pair<std::string, double>> quality() const = 0;
 };
+
+/// Bytes of one training (eval = false) or evaluation batch's inputs, computed from the spec
+/// without generating it (float32 4 bytes, int64 8 bytes per element).
+[[nodiscard]] int64_t batch_bytes(const ModelSpec& spec, bool eval);
+
+/// Bytes of a batch's inputs as held in memory (float32 4, int64 8 bytes per element).
+[[nodiscard]] int64_t batch_bytes(const Batch& batch);
 
 /// The data of a spec (with its effective batch size and evaluation batches) from a seed.
 [[nodiscard]] std::unique_ptr<TaskData> make_task_data(const ModelSpec& spec, uint64_t seed);

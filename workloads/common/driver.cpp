@@ -1,5 +1,6 @@
 #include "common/driver.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -7,6 +8,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "common/checkpoint.hpp"
 #include "common/data.hpp"
@@ -20,9 +22,6 @@ namespace {
 // Exit statuses: 2 for what the caller asked wrongly (arguments, device), 1 for failures.
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
-// Training batches are generated before the train phase when they fit in this many bytes, so
-// the phase measures the framework, not the data generator.
-constexpr int64_t kPrefetchBytes = int64_t{256} << 20;
 
 int64_t parse_int(const std::string& flag, const std::string& text, int64_t min, int64_t max) {
   size_t used = 0;
@@ -113,6 +112,12 @@ ModelSpec effective_spec(const Settings& s) {
   return spec;
 }
 
+nlohmann::json options_json(const FrameworkOptions& options) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, value] : options) out[name] = value;
+  return out;
+}
+
 nlohmann::json describe(const ModelSpec& spec, const Settings& s, Backend& backend,
                         const Weights& built) {
   nlohmann::json layers = nlohmann::json::array();
@@ -165,6 +170,7 @@ nlohmann::json describe(const ModelSpec& spec, const Settings& s, Backend& backe
       {"spec_parameter_count", spec.trainable_parameter_count()},
       {"layers", layers},
       {"config", model},
+      {"framework_options", options_json(backend.framework_options())},
       {"settings",
        {{"scale", s.scale},
         {"phase", s.phase},
@@ -175,6 +181,10 @@ nlohmann::json describe(const ModelSpec& spec, const Settings& s, Backend& backe
         {"steps", s.steps},
         {"eval_batch_size", s.eval_batch_size},
         {"eval_batches", s.eval_batches},
+        {"numerics", s.numerics},
+        {"data_budget_bytes", s.data_budget_bytes},
+        {"train_pool_batches", s.train_pool_batches},
+        {"eval_pool_batches", s.eval_pool_batches},
         {"optimizer", optimizer},
         {"lr", spec.schedule.base_lr},
         {"schedule",
@@ -187,81 +197,160 @@ nlohmann::json describe(const ModelSpec& spec, const Settings& s, Backend& backe
   };
 }
 
-// Inference over the evaluation set; returns the seconds spent in predict (synchronised).
-double evaluate(Backend& backend, TaskData& data, const Settings& s) {
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+double sum(const std::vector<double>& v) {
+  double total = 0.0;
+  for (double x : v) total += x;
+  return total;
+}
+
+// The synthetic data of one kind (training or evaluation), made in setup as framework tensors.
+struct PreparedSet {
+  std::vector<std::unique_ptr<PreparedBatch>> batches;
+  std::vector<Batch> metric_inputs;  ///< evaluation: labels or targets for the quality metric
+  std::vector<int64_t> samples;      ///< samples_in of each batch
+  int64_t bytes = 0;                 ///< host bytes of the canonical batches
+};
+
+// Generates batches [0, n) on `threads` threads (each batch is a pure function of its index, so
+// the bytes do not depend on the thread count) and hands them to the backend in order, a chunk
+// at a time, so at most one chunk is held twice.
+PreparedSet materialise(const TaskData& data, Backend& backend, int64_t n, bool eval, int threads) {
+  PreparedSet set;
+  const int64_t chunk = std::max<int64_t>(1, 4 * threads);
+  std::vector<Batch> host;
+  for (int64_t first = 0; first < n; first += chunk) {
+    const int64_t count = std::min(chunk, n - first);
+    host.assign(static_cast<size_t>(count), Batch{});
+    auto work = [&](int64_t t) {
+      for (int64_t i = t; i < count; i += threads) {
+        host[static_cast<size_t>(i)] =
+            eval ? data.eval_batch(first + i) : data.train_batch(first + i);
+      }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads && t < count; ++t) pool.emplace_back(work, t);
+    work(0);
+    for (std::thread& th : pool) th.join();
+    for (Batch& b : host) {
+      set.bytes += batch_bytes(b);
+      set.samples.push_back(data.samples_in(b));
+      set.batches.push_back(backend.prepare(b, /*training=*/!eval));
+      if (eval) set.metric_inputs.push_back(data.metric_inputs(std::move(b)));
+    }
+  }
+  return set;
+}
+
+// Sends the framework's effective options as info markers, so they are stored with the run.
+void send_options(const Backend& backend) {
+  for (const auto& [name, value] : backend.framework_options()) {
+    markers::info("framework_option." + name, value);
+  }
+}
+
+// Reports how fast set-up made the data: bytes, seconds and MB/s (generation and conversion into
+// framework tensors together).
+void report_data(int64_t bytes, double seconds) {
+  report("data_bytes", static_cast<double>(bytes), "B");
+  report("data_setup_s", seconds, "s");
+  report("data_mb_per_s", seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0.0, "MB/s");
+}
+
+// The evaluation passes: s.eval_batches forward passes over the prepared set, cycled; returns the
+// wall time of each (the forward pass and the copy of its logits to the host, synchronised).
+std::vector<double> evaluate(Backend& backend, TaskData& data, const PreparedSet& eval,
+                             const Settings& s) {
   backend.reset_state();
   data.begin_eval();
-  double predict_s = 0.0;
-  for (int64_t i = 0; i < data.eval_batch_count(); ++i) {
-    const Batch batch = data.eval_batch(i);
+  std::vector<double> batch_s;
+  batch_s.reserve(static_cast<size_t>(s.eval_batches));
+  const auto pool = static_cast<int64_t>(eval.batches.size());
+  for (int64_t i = 0; i < s.eval_batches; ++i) {
+    const auto k = static_cast<size_t>(i % pool);
     const auto start = std::chrono::steady_clock::now();
-    HostTensor logits = backend.predict(batch);
+    const HostTensor logits = backend.predict(*eval.batches[k]);
     backend.synchronize();
-    predict_s += seconds_since(start);
+    batch_s.push_back(seconds_since(start));
     if (i == 0 && !s.dump_logits.empty()) {
       write_logits(s.dump_logits, logits);
     }
-    data.add_eval(i, logits);
+    data.add_eval(eval.metric_inputs[k], logits);
   }
-  return predict_s;
+  return batch_s;
 }
 
-int64_t eval_samples(const TaskData& data) {
+int64_t eval_samples(const PreparedSet& eval, const Settings& s) {
   int64_t n = 0;
-  for (int64_t i = 0; i < data.eval_batch_count(); ++i) {
-    n += data.samples_in(data.eval_batch(i));
+  for (int64_t i = 0; i < s.eval_batches; ++i) {
+    n += eval.samples[static_cast<size_t>(i % static_cast<int64_t>(eval.samples.size()))];
   }
   return n;
+}
+
+// The spec the data generator sees: only the pools are generated.
+ModelSpec data_spec(ModelSpec spec, const Settings& s) {
+  spec.train_steps = s.phase == "train" ? s.train_pool_batches : 1;
+  spec.eval_batches = s.eval_pool_batches;
+  return spec;
 }
 
 void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
   markers::begin("setup");
   const Weights initial = make_initial_weights(spec, s.seed);
-  std::unique_ptr<TaskData> data = make_task_data(spec, s.seed);
   backend.build(spec, s, initial);
-  std::vector<Batch> prefetched;
-  const int64_t batch_bytes = [&] {
-    int64_t bytes = 0;
-    for (const auto& [name, t] : data->train_batch(0).inputs) {
-      bytes += t.numel() * 8;
-    }
-    return bytes;
-  }();
-  if (batch_bytes * s.steps <= kPrefetchBytes) {
-    for (int64_t t = 0; t < s.steps; ++t) {
-      prefetched.push_back(data->train_batch(t));
-    }
-  }
+  send_options(backend);
+  const auto data_start = std::chrono::steady_clock::now();
+  std::unique_ptr<TaskData> data = make_task_data(data_spec(spec, s), s.seed);
+  const PreparedSet train = materialise(*data, backend, s.train_pool_batches, false, s.threads);
+  const PreparedSet eval = materialise(*data, backend, s.eval_pool_batches, true, s.threads);
   backend.synchronize();
+  const double data_s = seconds_since(data_start);
   markers::end("setup");
 
   markers::begin("train");
   std::vector<float> losses;
+  std::vector<double> step_s;
+  losses.reserve(static_cast<size_t>(s.steps));
+  step_s.reserve(static_cast<size_t>(s.steps));
   int64_t samples = 0;
   backend.reset_state();
   const auto start = std::chrono::steady_clock::now();
   for (int64_t t = 0; t < s.steps; ++t) {
-    const Batch batch = prefetched.empty() ? data->train_batch(t) : std::move(prefetched[t]);
+    const auto k = static_cast<size_t>(t % s.train_pool_batches);
     const double lr = learning_rate_at(spec.schedule, t, s.steps);
-    const float loss = backend.train_step(batch, static_cast<float>(lr));
+    const auto step_start = std::chrono::steady_clock::now();
+    const float loss = backend.train_step(*train.batches[k], static_cast<float>(lr));
+    backend.synchronize();
+    step_s.push_back(seconds_since(step_start));
     if (!std::isfinite(loss)) {
       throw Error("training diverged: loss " + std::to_string(loss) + " at step " +
                   std::to_string(t));
     }
     losses.push_back(loss);
-    samples += data->samples_in(batch);
+    samples += train.samples[k];
   }
   backend.synchronize();
   const double train_s = seconds_since(start);
   markers::end("train");
 
+  report_data(train.bytes + eval.bytes, data_s);
   report("loss_first", losses.front());
   report("loss", mean_tail(losses, 10));
   report("samples_per_s", static_cast<double>(samples) / train_s, "samples/s");
   report("train_s", train_s, "s");
+  report("step_s_first", step_s.front(), "s");
+  report("step_s_median", median(step_s), "s");
+  report("step_s_sum", sum(step_s), "s");
 
   markers::begin("eval");
-  evaluate(backend, *data, s);
+  evaluate(backend, *data, eval, s);
   backend.synchronize();
   markers::end("eval");
   for (const auto& [name, value] : data->quality()) {
@@ -279,23 +368,51 @@ void run_infer(Backend& backend, const ModelSpec& spec, const Settings& s) {
   markers::begin("setup");
   const Weights initial = s.checkpoint.empty() ? make_initial_weights(spec, s.seed)
                                                : load_checkpoint(s.checkpoint, spec);
-  std::unique_ptr<TaskData> data = make_task_data(spec, s.seed);
   backend.build(spec, s, initial);
-  const int64_t samples = eval_samples(*data);
+  send_options(backend);
+  const auto data_start = std::chrono::steady_clock::now();
+  std::unique_ptr<TaskData> data = make_task_data(data_spec(spec, s), s.seed);
+  const PreparedSet eval = materialise(*data, backend, s.eval_pool_batches, true, s.threads);
+  const int64_t samples = eval_samples(eval, s);
   backend.synchronize();
+  const double data_s = seconds_since(data_start);
   markers::end("setup");
 
   markers::begin("infer");
   const auto start = std::chrono::steady_clock::now();
-  evaluate(backend, *data, s);
+  const std::vector<double> batch_s = evaluate(backend, *data, eval, s);
   backend.synchronize();
   const double infer_s = seconds_since(start);
   markers::end("infer");
 
+  report_data(eval.bytes, data_s);
   report("samples_per_s", static_cast<double>(samples) / infer_s, "samples/s");
   report("infer_s", infer_s, "s");
+  report("batch_s_first", batch_s.front(), "s");
+  report("batch_s_median", median(batch_s), "s");
+  report("batch_s_sum", sum(batch_s), "s");
   for (const auto& [name, value] : data->quality()) {
     report(name, value);
+  }
+}
+
+// Parses a byte count with an optional binary suffix: 1048576, 512K, 256M, 2G.
+int64_t parse_bytes(const std::string& flag, const std::string& text) {
+  std::string digits = text;
+  int shift = 0;
+  if (!digits.empty()) {
+    const char unit = digits.back();
+    if (unit == 'K' || unit == 'k') shift = 10;
+    if (unit == 'M' || unit == 'm') shift = 20;
+    if (unit == 'G' || unit == 'g') shift = 30;
+    if (shift > 0) digits.pop_back();
+  }
+  const int64_t max = (int64_t{1} << 50) >> shift;
+  try {
+    return parse_int(flag, digits, 1, max) << shift;
+  } catch (const Error&) {
+    throw Error("option " + flag + ": '" + text +
+                "' is not a byte count (an integer, optionally with K, M or G)");
   }
 }
 
@@ -309,10 +426,16 @@ std::string worker_usage(const std::string& program) {
          "  --threads N                intra-op threads (default 1)\n"
          "  --steps N                  training steps (default: the preset's)\n"
          "  --batch-size N             training batch size (default: the preset's)\n"
+         "  --eval-batches N           evaluation forward passes (default: the preset's)\n"
          "  --device cpu|cuda          (default cpu)\n"
          "  --checkpoint FILE          train: save weights after training; infer: load them\n"
          "                             (default infer weights: the seed's initial weights)\n"
          "  --dump-logits FILE         logits of the first evaluation batch, float32 LE\n"
+         "  --numerics default|strict  default: each framework as it ships (TensorFlow with\n"
+         "                             oneDNN and Grappler); strict: the configuration the\n"
+         "                             cross-framework equality tests need (default: default)\n"
+         "  --data-budget BYTES        synthetic data held in memory, e.g. 512M, 2G (default 2G);\n"
+         "                             half for the training pool, half for the evaluation set\n"
          "  --describe                 print the model and effective settings as JSON\n"
          "  --help                     this text\n"
          "Phase markers go to the descriptor in GREENBENCH_MARKER_FD when it is set.\n";
@@ -325,6 +448,7 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
   bool have_phase = false;
   int64_t steps = 0;
   int64_t batch = 0;
+  int64_t eval_batches = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i];
     std::string value;
@@ -346,8 +470,9 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
       continue;
     }
     static const std::vector<std::string> with_value = {
-        "--model", "--phase",  "--scale",      "--seed",        "--threads",
-        "--steps", "--device", "--checkpoint", "--dump-logits", "--batch-size"};
+        "--model",    "--phase",       "--scale",       "--seed",        "--threads",
+        "--steps",    "--device",      "--checkpoint",  "--dump-logits", "--batch-size",
+        "--numerics", "--data-budget", "--eval-batches"};
     if (std::find(with_value.begin(), with_value.end(), flag) == with_value.end()) {
       throw Error("unknown option '" + args[i] + "' (see --help)");
     }
@@ -373,6 +498,12 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
       steps = parse_int(flag, value, 1, int64_t{1} << 40);
     } else if (flag == "--batch-size") {
       batch = parse_int(flag, value, 1, int64_t{1} << 24);
+    } else if (flag == "--eval-batches") {
+      eval_batches = parse_int(flag, value, 1, int64_t{1} << 40);
+    } else if (flag == "--numerics") {
+      s.numerics = one_of(flag, value, {"default", "strict"});
+    } else if (flag == "--data-budget") {
+      s.data_budget_bytes = parse_bytes(flag, value);
     } else if (flag == "--device") {
       s.device = one_of(flag, value, {"cpu", "cuda"});
     } else if (flag == "--checkpoint") {
@@ -400,7 +531,19 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
   s.steps = steps > 0 ? steps : spec.train_steps;
   s.batch_size = batch > 0 ? batch : spec.batch_size;
   s.eval_batch_size = spec.eval_batch_size;
-  s.eval_batches = spec.eval_batches;
+  s.eval_batches = eval_batches > 0 ? eval_batches : spec.eval_batches;
+  // Half of the budget each for the distinct training batches and the distinct evaluation
+  // batches; beyond it the pools are cycled (the evaluation pool's size does not depend on the
+  // phase, so train and infer runs judge quality on the same set).
+  ModelSpec sized = spec;
+  sized.batch_size = s.batch_size;
+  const int64_t half = s.data_budget_bytes / 2;
+  s.train_pool_batches =
+      std::clamp<int64_t>(half / std::max<int64_t>(1, batch_bytes(sized, false)), 1, s.steps);
+  // The preset's evaluation batches are the distinct ones (NCF has no more users than that);
+  // more passes (--eval-batches) cycle them.
+  s.eval_pool_batches = std::clamp<int64_t>(half / std::max<int64_t>(1, batch_bytes(sized, true)),
+                                            1, std::min(s.eval_batches, spec.eval_batches));
   return out;
 }
 
@@ -435,6 +578,12 @@ int run_worker(int argc, char** argv, Backend& backend) {
     markers::info("threads", std::to_string(s.threads));
     markers::info("device", s.device);
     markers::info("model", s.model + " " + s.scale + " seed " + std::to_string(s.seed));
+    markers::info("numerics", s.numerics);
+    markers::info("data", "budget " + std::to_string(s.data_budget_bytes) + " B, train pool " +
+                              std::to_string(s.train_pool_batches) + " of " +
+                              std::to_string(s.steps) + " steps, eval pool " +
+                              std::to_string(s.eval_pool_batches) + " of " +
+                              std::to_string(s.eval_batches) + " batches");
     if (s.phase == "train") {
       run_train(backend, spec, s);
     } else {

@@ -21,6 +21,12 @@ struct Settings {
   std::string checkpoint;       ///< train: written after training; infer: read before inference
   std::string dump_logits;      ///< logits of the first evaluation batch go here (float32 LE)
   bool describe = false;        ///< print the model and effective settings as JSON and exit
+  /// "default": each framework as it ships (TensorFlow with oneDNN and Grappler); "strict": the
+  /// configuration the cross-framework equality tests need (TensorFlow without both).
+  std::string numerics = "default";
+  int64_t data_budget_bytes = int64_t{2} << 30;  ///< synthetic data held as framework tensors
+  int64_t train_pool_batches = 0;  ///< distinct training batches made in setup (cycled)
+  int64_t eval_pool_batches = 0;   ///< distinct evaluation batches made in setup (cycled)
 };
 
 }  // namespace greenbench::workloads

@@ -298,22 +298,22 @@ std::vector<TF_Output> Graph::gradients(TF_Output y, const std::vector<TF_Output
   return dx;
 }
 
-std::string session_config_proto(int intra_threads, int inter_threads) {
+std::string session_config_proto(int intra_threads, int inter_threads, bool grappler) {
   std::string proto;
   proto.push_back(static_cast<char>((2 << 3) | 0));  // field 2, varint
   append_varint(proto, static_cast<uint64_t>(intra_threads));
   proto.push_back(static_cast<char>((5 << 3) | 0));  // field 5, varint
   append_varint(proto, static_cast<uint64_t>(inter_threads));
-  // graph_options (10) { rewrite_options (10) { disable_meta_optimizer (19) = true } }: grappler
-  // would spend seconds rewriting the training graph on the first run, which is most of a tiny
-  // run, while the graph built here is already in the form it should execute.
-  proto += std::string("\x52\x05\x52\x03\x98\x01\x01", 7);
+  // graph_options (10) { rewrite_options (10) { disable_meta_optimizer (19) = true } }: strict
+  // numerics run the graph exactly as built (Grappler's remapper fuses ops into kernels whose
+  // rounding differs, and it spends seconds on the first run of the training graph).
+  if (!grappler) proto += std::string("\x52\x05\x52\x03\x98\x01\x01", 7);
   return proto;
 }
 
-Session::Session(Graph& graph, int intra_threads, int inter_threads) {
+Session::Session(Graph& graph, int intra_threads, int inter_threads, bool grappler) {
   std::unique_ptr<TF_SessionOptions, OptionsDeleter> options(TF_NewSessionOptions());
-  const std::string config = session_config_proto(intra_threads, inter_threads);
+  const std::string config = session_config_proto(intra_threads, inter_threads, grappler);
   Status s;
   TF_SetConfig(options.get(), config.data(), config.size(), s.get());
   s.check("session thread configuration");

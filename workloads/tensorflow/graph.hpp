@@ -139,10 +139,10 @@ class Graph {
   int64_t counter_ = 0;
 };
 
-/// A session on a graph with fixed intra-/inter-op thread counts.
+/// A session on a graph with fixed intra-/inter-op thread counts, with or without Grappler.
 class Session {
  public:
-  Session(Graph& graph, int intra_threads, int inter_threads);
+  Session(Graph& graph, int intra_threads, int inter_threads, bool grappler);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -156,8 +156,8 @@ class Session {
 };
 
 /// The serialised ConfigProto with intra_op_parallelism_threads (field 2),
-/// inter_op_parallelism_threads (field 5) and grappler's meta optimizer disabled, encoded by hand
-/// so no protobuf headers are needed.
-std::string session_config_proto(int intra_threads, int inter_threads);
+/// inter_op_parallelism_threads (field 5) and, unless `grappler`, Grappler's meta optimizer
+/// disabled; encoded by hand so no protobuf headers are needed.
+std::string session_config_proto(int intra_threads, int inter_threads, bool grappler);
 
 }  // namespace greenbench::workloads::tf

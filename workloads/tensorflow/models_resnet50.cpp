@@ -1,6 +1,6 @@
 // ResNet-50 v1.5 on the TensorFlow graph, as workloads/common/MODELS.md specifies it. The graph
-// computes in NHWC with HWIO kernels (what TensorFlow's CPU kernels want); images come in NCHW
-// and are transposed once at the input.
+// computes in NHWC with HWIO kernels (what TensorFlow's CPU kernels want); the backend hands it
+// images already in NHWC (converted once, in set-up), so no step transposes its batch.
 #include <string>
 
 #include "tf_backend.hpp"
@@ -12,10 +12,9 @@ class ResNetForward {
  public:
   ResNetForward(ModelBuilder& b, Mode mode) : b_(b), g_(b.graph()), mode_(mode) {}
 
-  TF_Output run(TF_Output images_nchw) {
+  TF_Output run(TF_Output images_nhwc) {
     const ResNetConfig& c = b_.spec().resnet;
-    TF_Output x = g_.transpose(images_nchw, {0, 2, 3, 1});
-    x = g_.relu(bn(conv(x, "conv1.weight", 7, 2, 3), "bn1"));
+    TF_Output x = g_.relu(bn(conv(images_nhwc, "conv1.weight", 7, 2, 3), "bn1"));
     // Max pooling 3×3/2 with padding 1: the input is post-ReLU (≥ 0), so zero padding selects the
     // same maxima (and routes the same gradients) as PyTorch's −inf padding.
     x = g_.build("MaxPool")
@@ -96,7 +95,7 @@ class ResNetForward {
 void build_resnet50(ModelBuilder& b) {
   Graph& g = b.graph();
   const ResNetConfig& c = b.spec().resnet;
-  const std::vector<int64_t> image_shape{-1, c.channels, c.image_size, c.image_size};
+  const std::vector<int64_t> image_shape{-1, c.image_size, c.image_size, c.channels};  // NHWC
   g.set_scope("train");
   TF_Output logits =
       ResNetForward(b, Mode::kTrain).run(b.input(Mode::kTrain, "images", TF_FLOAT, image_shape));

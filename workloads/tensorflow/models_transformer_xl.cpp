@@ -24,12 +24,13 @@ class TxlForward {
     TF_Output data = b_.input(mode_, "data", TF_INT64, {q_len, -1});
     batch_ = dim(data, 1);
 
-    // The empty initial memory is fed as [0, 1, D] (the batch is unknown at reset_state); the
-    // reshape gives it the batch dimension and leaves a full memory unchanged.
-    std::vector<TF_Output> feeds, mems;
+    // The memory lives in resource variables shared by both modes. reset_state() sets it to
+    // [0, 1, D] (the batch is unknown then); the reshape gives it the batch dimension and leaves
+    // a full memory unchanged.
+    std::vector<TF_Output> mems;
     for (int64_t l = 0; l < c_.n_layer; ++l) {
-      feeds.push_back(b_.state(mode_, "mem" + std::to_string(l), {-1, -1, d}, {0, 1, d}));
-      mems.push_back(reshape(feeds.back(), {-1, batch_, static_cast<int32_t>(d)}));
+      TF_Output mem = b_.state("mem" + std::to_string(l), {-1, -1, d}, {0, 1, d});
+      mems.push_back(reshape(mem, {-1, batch_, static_cast<int32_t>(d)}));
     }
     // Memory length M and key length Kl = M + Q.
     TF_Output m = dim(mems[0], 0);
@@ -53,7 +54,7 @@ class TxlForward {
                            .attr("begin_mask", keep > 0 ? 0b110 : 0b111)
                            .attr("end_mask", keep > 0 ? 0b111 : 0b110)
                            .out();
-      b_.set_state_next(mode_, feeds[l], next);
+      b_.set_state_next(mode_, "mem" + std::to_string(l), next);
       h = layer(l, h, cat, r_emb, mask_bias);
     }
     TF_Output bias = b_.param("crit.out_layers.0.bias");

@@ -1,6 +1,9 @@
 #include "tf_backend.hpp"
 
+#include <dlfcn.h>
+
 #include <cmath>
+#include <cstdlib>
 
 #include "common/driver.hpp"
 #include "greenbench/error.hpp"
@@ -38,14 +41,39 @@ std::vector<float> hwio_to_oihw(const std::vector<float>& src, const std::vector
 
 std::vector<int32_t> to_i32(const std::vector<int64_t>& v) { return {v.begin(), v.end()}; }
 
-HostTensor empty_state(const std::vector<int64_t>& shape) {
-  HostTensor h;
-  h.dtype = HostTensor::DType::kF32;
-  h.shape = shape;
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  h.f32.assign(static_cast<size_t>(n), 0.0f);
-  return h;
+// A batch as TF_Tensors, one per placeholder of the pass it was prepared for; images in NHWC.
+class TfBatch final : public PreparedBatch {
+ public:
+  std::vector<std::pair<TF_Output, Tensor>> feeds;
+};
+
+// Canonical NCHW images -> NHWC, TensorFlow's native layout on CPU (done once, in set-up).
+Tensor nchw_to_nhwc(const HostTensor& h) {
+  if (h.shape.size() != 4 || h.dtype != HostTensor::DType::kF32) {
+    throw Error("tensorflow worker: images must be a float32 NCHW tensor");
+  }
+  const int64_t n_n = h.shape[0], c_n = h.shape[1], h_n = h.shape[2], w_n = h.shape[3];
+  std::vector<float> dst(h.f32.size());
+  for (int64_t n = 0; n < n_n; ++n)
+    for (int64_t c = 0; c < c_n; ++c)
+      for (int64_t y = 0; y < h_n; ++y) {
+        const float* src = h.f32.data() + ((n * c_n + c) * h_n + y) * w_n;
+        float* out = dst.data() + ((n * h_n + y) * w_n) * c_n + c;
+        for (int64_t x = 0; x < w_n; ++x) out[x * c_n] = src[x];
+      }
+  return to_tf({n_n, h_n, w_n, c_n}, dst);
+}
+
+// Whether TensorFlow's oneDNN kernels are on in this process (tensorflow::IsMKLEnabled() of the
+// loaded framework library); "unknown" when the symbol cannot be found.
+std::string onednn_state() {
+  void* lib = dlopen("libtensorflow_framework.so.2", RTLD_LAZY | RTLD_NOLOAD);
+  if (lib == nullptr) return "unknown";
+  using Fn = bool (*)();
+  auto fn = reinterpret_cast<Fn>(dlsym(lib, "_ZN10tensorflow12IsMKLEnabledEv"));
+  const std::string out = fn == nullptr ? "unknown" : (fn() ? "on" : "off");
+  dlclose(lib);
+  return out;
 }
 
 }  // namespace
@@ -74,24 +102,24 @@ void ModelBuilder::update(const std::string& param_name, TF_Output value) {
   updates.emplace_back(param_name, value);
 }
 
-TF_Output ModelBuilder::state(Mode mode, const std::string& name, const std::vector<int64_t>& shape,
+TF_Output ModelBuilder::state(const std::string& name, const std::vector<int64_t>& shape,
                               const std::vector<int64_t>& initial) {
-  Inputs& in = mode == Mode::kTrain ? train : infer;
-  TF_Output p = graph_.placeholder(TF_FLOAT, shape,
-                                   std::string(mode == Mode::kTrain ? "train/" : "infer/") + name);
-  in.states.push_back(StateSlot{p, {nullptr, 0}, initial});
-  return p;
+  auto it = state_handles_.find(name);
+  if (it == state_handles_.end()) {
+    TF_Output handle = graph_.variable("state/" + name, shape);
+    std::vector<int32_t> dims(initial.begin(), initial.end());
+    TF_Output zeros = graph_.op("Fill", {graph_.constant_i32(dims), graph_.scalar(0.0f)});
+    state_resets.push_back(graph_.assign(handle, zeros));
+    it = state_handles_.emplace(name, handle).first;
+  }
+  return graph_.read(it->second);
 }
 
-void ModelBuilder::set_state_next(Mode mode, TF_Output feed, TF_Output next) {
+void ModelBuilder::set_state_next(Mode mode, const std::string& name, TF_Output next) {
+  auto it = state_handles_.find(name);
+  if (it == state_handles_.end()) throw Error("tensorflow worker: unknown state '" + name + "'");
   Inputs& in = mode == Mode::kTrain ? train : infer;
-  for (StateSlot& s : in.states) {
-    if (s.feed.oper == feed.oper) {
-      s.next = next;
-      return;
-    }
-  }
-  throw Error("tensorflow worker: unknown state placeholder");
+  in.state_updates.push_back(graph_.assign(it->second, next));
 }
 
 TfBackend::TfBackend() = default;
@@ -144,7 +172,8 @@ void TfBackend::build(const ModelSpec& spec, const Settings& settings, const Wei
     throw Error("tensorflow worker: model " + spec_.model + " built no loss or no logits");
   }
   build_optimizer(*model_);
-  session_ = std::make_unique<Session>(g, settings_.threads, 1);
+  session_ = std::make_unique<Session>(g, settings_.threads, 1,
+                                       /*grappler=*/settings_.numerics != "strict");
   initialise(initial);
   reset_state();
 }
@@ -251,50 +280,60 @@ void TfBackend::initialise(const Weights& initial) {
   step_ = 0;
 }
 
-std::vector<std::pair<TF_Output, TF_Tensor*>> TfBackend::feeds_for(const ModelBuilder::Inputs& in,
-                                                                   const Batch& batch,
-                                                                   std::vector<Tensor>& keep,
-                                                                   std::vector<HostTensor>& state) {
-  std::vector<std::pair<TF_Output, TF_Tensor*>> feeds;
-  for (const auto& [name, placeholder] : in.inputs) {
-    keep.push_back(to_tf(batch.get(name)));
-    feeds.emplace_back(placeholder, keep.back().get());
-  }
-  for (size_t i = 0; i < in.states.size(); ++i) {
-    keep.push_back(to_tf(state[i]));
-    feeds.emplace_back(in.states[i].feed, keep.back().get());
-  }
-  return feeds;
+FrameworkOptions TfBackend::framework_options() const {
+  const char* env = std::getenv("TF_ENABLE_ONEDNN_OPTS");
+  const bool strict = settings_.numerics == "strict";
+  return {{"numerics", settings_.numerics},
+          {"execution", "graph (C API, one TF_SessionRun per step)"},
+          {"intra_op_threads", std::to_string(settings_.threads)},
+          {"inter_op_threads", "1"},
+          {"onednn", onednn_state()},
+          {"tf_enable_onednn_opts", env == nullptr ? "(unset)" : env},
+          {"grappler", strict ? "off (disable_meta_optimizer)" : "on (TensorFlow's defaults)"},
+          {"image_layout", "NHWC (TensorFlow's CPU layout), kernels HWIO"},
+          {"recurrent_state", "resource variables (stays in TensorFlow between steps)"},
+          {"device", settings_.device}};
 }
 
-float TfBackend::train_step(const Batch& batch, float learning_rate) {
+std::unique_ptr<PreparedBatch> TfBackend::prepare(const Batch& batch, bool training) {
+  const ModelBuilder::Inputs& in = training ? model_->train : model_->infer;
+  auto out = std::make_unique<TfBatch>();
+  for (const auto& [name, placeholder] : in.inputs) {
+    const HostTensor& h = batch.get(name);
+    out->feeds.emplace_back(placeholder, name == "images" ? nchw_to_nhwc(h) : to_tf(h));
+  }
+  return out;
+}
+
+float TfBackend::train_step(const PreparedBatch& prepared, float learning_rate) {
+  const auto& batch = static_cast<const TfBatch&>(prepared);
   ++step_;
   const OptimizerSpec& opt = spec_.optimizer;
   // Bias corrections in double, as LibTorch computes them, then handed to the graph as scalars.
   const double bc1 = 1.0 - std::pow(opt.beta1, static_cast<double>(step_));
   const double bc2 = 1.0 - std::pow(opt.beta2, static_cast<double>(step_));
-  std::vector<Tensor> keep;
-  auto feeds = feeds_for(model_->train, batch, keep, state_);
-  keep.push_back(scalar_tf(learning_rate));
-  feeds.emplace_back(lr_, keep.back().get());
-  keep.push_back(scalar_tf(static_cast<float>(learning_rate / bc1)));
-  feeds.emplace_back(step_size_, keep.back().get());
-  keep.push_back(scalar_tf(static_cast<float>(std::sqrt(bc2))));
-  feeds.emplace_back(bc2_sqrt_, keep.back().get());
-  std::vector<TF_Output> fetches{model_->loss};
-  for (const StateSlot& s : model_->train.states) fetches.push_back(s.next);
-  std::vector<Tensor> out = session_->run(feeds, fetches, {train_op_});
-  for (size_t i = 1; i < out.size(); ++i) state_[i - 1] = to_host(out[i].get());
-  return to_host(out[0].get()).f32.at(0);
+  std::vector<std::pair<TF_Output, TF_Tensor*>> feeds;
+  for (const auto& [placeholder, tensor] : batch.feeds)
+    feeds.emplace_back(placeholder, tensor.get());
+  const Tensor lr = scalar_tf(learning_rate);
+  const Tensor step_size = scalar_tf(static_cast<float>(learning_rate / bc1));
+  const Tensor bc2_sqrt = scalar_tf(static_cast<float>(std::sqrt(bc2)));
+  feeds.emplace_back(lr_, lr.get());
+  feeds.emplace_back(step_size_, step_size.get());
+  feeds.emplace_back(bc2_sqrt_, bc2_sqrt.get());
+  std::vector<TF_Operation*> targets{train_op_};
+  targets.insert(targets.end(), model_->train.state_updates.begin(),
+                 model_->train.state_updates.end());
+  std::vector<Tensor> out = session_->run(feeds, {model_->loss}, targets);
+  return static_cast<const float*>(TF_TensorData(out[0].get()))[0];
 }
 
-HostTensor TfBackend::predict(const Batch& batch) {
-  std::vector<Tensor> keep;
-  auto feeds = feeds_for(model_->infer, batch, keep, state_);
-  std::vector<TF_Output> fetches{model_->logits};
-  for (const StateSlot& s : model_->infer.states) fetches.push_back(s.next);
-  std::vector<Tensor> out = session_->run(feeds, fetches);
-  for (size_t i = 1; i < out.size(); ++i) state_[i - 1] = to_host(out[i].get());
+HostTensor TfBackend::predict(const PreparedBatch& prepared) {
+  const auto& batch = static_cast<const TfBatch&>(prepared);
+  std::vector<std::pair<TF_Output, TF_Tensor*>> feeds;
+  for (const auto& [placeholder, tensor] : batch.feeds)
+    feeds.emplace_back(placeholder, tensor.get());
+  std::vector<Tensor> out = session_->run(feeds, {model_->logits}, model_->infer.state_updates);
   return to_host(out[0].get());
 }
 
@@ -316,10 +355,9 @@ Weights TfBackend::weights() {
 }
 
 void TfBackend::reset_state() {
-  if (!model_) return;
-  // Training and prediction share one memory (MODELS.md); both modes declare the same slots.
-  state_.clear();
-  for (const StateSlot& s : model_->train.states) state_.push_back(empty_state(s.initial));
+  // Training and prediction share one memory (MODELS.md): the same variables in both modes.
+  if (!model_ || model_->state_resets.empty()) return;
+  session_->run({}, {}, model_->state_resets);
 }
 
 }  // namespace greenbench::workloads::tf

@@ -18,13 +18,6 @@ namespace greenbench::workloads::tf {
 /// or the inference one (running statistics, logits).
 enum class Mode { kTrain, kInfer };
 
-/// Recurrent state fed into and fetched from one forward pass (Transformer-XL memory).
-struct StateSlot {
-  TF_Output feed;                ///< placeholder
-  TF_Output next;                ///< the value to feed on the following call
-  std::vector<int64_t> initial;  ///< shape of the empty initial state
-};
-
 /// What a model's build function uses to create one forward pass.
 class ModelBuilder {
  public:
@@ -45,16 +38,20 @@ class ModelBuilder {
                   const std::vector<int64_t>& shape);
   /// A buffer update run with the training step (batch-norm running statistics).
   void update(const std::string& param_name, TF_Output value);
-  /// Recurrent state of a mode.
-  TF_Output state(Mode mode, const std::string& name, const std::vector<int64_t>& shape,
+  /// Recurrent state (Transformer-XL memory): a resource variable shared by both modes, so it
+  /// stays inside TensorFlow between steps. Returns its value as read by this pass; `initial` is
+  /// the shape of the zeros reset_state() assigns.
+  TF_Output state(const std::string& name, const std::vector<int64_t>& shape,
                   const std::vector<int64_t>& initial);
-  void set_state_next(Mode mode, TF_Output feed, TF_Output next);
+  /// The value the state takes after a pass of this mode (assigned by the same session run).
+  void set_state_next(Mode mode, const std::string& name, TF_Output next);
 
   struct Inputs {
     std::vector<std::pair<std::string, TF_Output>> inputs;
-    std::vector<StateSlot> states;
+    std::vector<TF_Operation*> state_updates;  ///< run with every pass of the mode
   };
   Inputs train, infer;
+  std::vector<TF_Operation*> state_resets;  ///< run by reset_state()
   std::vector<std::pair<std::string, TF_Output>> updates;
   TF_Output loss{nullptr, 0};    ///< scalar training loss (set by the model)
   TF_Output logits{nullptr, 0};  ///< inference logits (set by the model)
@@ -64,6 +61,7 @@ class ModelBuilder {
   const ModelSpec& spec_;
   const Settings& settings_;
   const std::map<std::string, TF_Output>& params_;
+  std::map<std::string, TF_Output> state_handles_;
 };
 
 /// Builds both forward passes of a model; defined in models_<name>.cpp.
@@ -79,8 +77,10 @@ class TfBackend final : public Backend {
   [[nodiscard]] std::string framework() const override { return "tensorflow"; }
   [[nodiscard]] std::string framework_version() const override;
   void build(const ModelSpec& spec, const Settings& settings, const Weights& initial) override;
-  float train_step(const Batch& batch, float learning_rate) override;
-  HostTensor predict(const Batch& batch) override;
+  [[nodiscard]] FrameworkOptions framework_options() const override;
+  std::unique_ptr<PreparedBatch> prepare(const Batch& batch, bool training) override;
+  float train_step(const PreparedBatch& batch, float learning_rate) override;
+  HostTensor predict(const PreparedBatch& batch) override;
   Weights weights() override;
   void reset_state() override;
 
@@ -92,10 +92,6 @@ class TfBackend final : public Backend {
     bool hwio = false;            ///< stored as HWIO (a canonical OIHW convolution kernel)
   };
   void build_optimizer(ModelBuilder& b);
-  std::vector<std::pair<TF_Output, TF_Tensor*>> feeds_for(const ModelBuilder::Inputs& in,
-                                                          const Batch& batch,
-                                                          std::vector<Tensor>& keep,
-                                                          std::vector<HostTensor>& state);
   void initialise(const Weights& initial);
 
   ModelSpec spec_;
@@ -112,7 +108,6 @@ class TfBackend final : public Backend {
   TF_Output bc2_sqrt_{nullptr, 0};   ///< Adam sqrt(1 − β2^t)
   TF_Operation* train_op_ = nullptr;
   int64_t step_ = 0;
-  std::vector<HostTensor> state_;  ///< recurrent state, shared by training and prediction
 };
 
 }  // namespace greenbench::workloads::tf

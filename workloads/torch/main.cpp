@@ -57,6 +57,18 @@ at::Device cuda_device() {
   return at::Device(at::kCUDA, 0);
 }
 
+// A batch as LibTorch tensors on the run's device, in LibTorch's native (NCHW) layout.
+class TorchBatch final : public PreparedBatch {
+ public:
+  std::vector<std::pair<std::string, at::Tensor>> inputs;
+  const at::Tensor& get(const std::string& name) const {
+    for (const auto& [n, t] : inputs) {
+      if (n == name) return t;
+    }
+    throw Error("pytorch backend: the batch has no input '" + name + "'");
+  }
+};
+
 class TorchBackend final : public Backend {
  public:
   std::string framework() const override { return "pytorch"; }
@@ -71,6 +83,7 @@ class TorchBackend final : public Backend {
       interop_set = true;
     }
     at::set_num_threads(settings.threads);
+    numerics_ = settings.numerics;
     device_ = settings.device == "cuda" ? cuda_device() : at::Device(at::kCPU);
     params_.clear();
     index_.clear();
@@ -95,7 +108,27 @@ class TorchBackend final : public Backend {
     mems_.clear();
   }
 
-  float train_step(const Batch& batch, float learning_rate) override {
+  FrameworkOptions framework_options() const override {
+    // LibTorch runs with its defaults in both numerics modes: they are what the equality tests
+    // were established with, so "strict" changes nothing here.
+    return {{"numerics", numerics_},
+            {"execution", "eager (ATen ops, autograd)"},
+            {"intra_op_threads", std::to_string(at::get_num_threads())},
+            {"inter_op_threads", std::to_string(at::get_num_interop_threads())},
+            {"mkldnn", at::globalContext().userEnabledMkldnn() ? "on" : "off"},
+            {"image_layout", "NCHW (contiguous, LibTorch's default)"},
+            {"device", device_.str()}};
+  }
+
+  std::unique_ptr<PreparedBatch> prepare(const Batch& batch, bool /*training*/) override {
+    auto out = std::make_unique<TorchBatch>();
+    for (const auto& [name, t] : batch.inputs)
+      out->inputs.emplace_back(name, to_tensor(t, device_));
+    return out;
+  }
+
+  float train_step(const PreparedBatch& prepared, float learning_rate) override {
+    const auto& batch = static_cast<const TorchBatch&>(prepared);
     for (at::Tensor& p : params_) {
       if (p.requires_grad()) p.mutable_grad() = at::Tensor();
     }
@@ -105,7 +138,8 @@ class TorchBackend final : public Backend {
     return loss.item<float>();
   }
 
-  HostTensor predict(const Batch& batch) override {
+  HostTensor predict(const PreparedBatch& prepared) override {
+    const auto& batch = static_cast<const TorchBatch&>(prepared);
     c10::NoGradGuard no_grad;
     return to_host(forward(batch, /*training=*/false));
   }
@@ -134,31 +168,31 @@ class TorchBackend final : public Backend {
     return params_[it->second];
   }
 
-  at::Tensor forward_loss(const Batch& batch) {
+  at::Tensor forward_loss(const TorchBatch& batch) {
     const at::Tensor logits = forward(batch, /*training=*/true);
     if (spec_.model == "ncf") {
-      const at::Tensor labels = to_tensor(batch.get("labels"), device_);
+      const at::Tensor labels = batch.get("labels");
       return at::binary_cross_entropy_with_logits(logits.squeeze(1), labels);
     }
     if (spec_.model == "resnet50") {
-      const at::Tensor labels = to_tensor(batch.get("labels"), device_);
+      const at::Tensor labels = batch.get("labels");
       return at::cross_entropy_loss(logits, labels, {}, at::Reduction::Mean, -100,
                                     spec_.resnet.label_smoothing);
     }
-    const at::Tensor target = to_tensor(batch.get("target"), device_);
+    const at::Tensor target = batch.get("target");
     return at::cross_entropy_loss(logits.reshape({-1, spec_.txl.n_token}), target.reshape({-1}));
   }
 
-  at::Tensor forward(const Batch& batch, bool training) {
+  at::Tensor forward(const TorchBatch& batch, bool training) {
     if (spec_.model == "ncf") return ncf(batch);
     if (spec_.model == "resnet50") return resnet(batch, training);
     return transformer_xl(batch, training);
   }
 
   // --- NCF -------------------------------------------------------------------------------------
-  at::Tensor ncf(const Batch& batch) {
-    const at::Tensor users = to_tensor(batch.get("users"), device_);
-    const at::Tensor items = to_tensor(batch.get("items"), device_);
+  at::Tensor ncf(const TorchBatch& batch) {
+    const at::Tensor users = batch.get("users");
+    const at::Tensor items = batch.get("items");
     const at::Tensor gmf = at::embedding(P("mf_user_embed.weight"), users) *
                            at::embedding(P("mf_item_embed.weight"), items);
     at::Tensor h = at::cat({at::embedding(P("mlp_user_embed.weight"), users),
@@ -179,8 +213,8 @@ class TorchBackend final : public Backend {
                           /*cudnn_enabled=*/true);
   }
 
-  at::Tensor resnet(const Batch& batch, bool training) {
-    at::Tensor x = to_tensor(batch.get("images"), device_);
+  at::Tensor resnet(const TorchBatch& batch, bool training) {
+    at::Tensor x = batch.get("images");
     x = at::conv2d(x, P("conv1.weight"), {}, 2, 3);
     x = at::relu(bn(x, "bn1", training));
     x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
@@ -245,9 +279,9 @@ class TorchBackend final : public Backend {
                           P(p + ".layer_norm.bias"), c.layer_norm_eps);
   }
 
-  at::Tensor transformer_xl(const Batch& batch, bool training) {
+  at::Tensor transformer_xl(const TorchBatch& batch, bool training) {
     const TransformerXlConfig& c = spec_.txl;
-    const at::Tensor data = to_tensor(batch.get("data"), device_);
+    const at::Tensor data = batch.get("data");
     const int64_t q_len = data.size(0);
     const int64_t mem_limit = training ? c.mem_len : c.eval_mem_len;
     const int64_t clamp = training ? c.clamp_len : c.eval_clamp_len;
@@ -333,6 +367,7 @@ class TorchBackend final : public Backend {
   std::vector<at::Tensor> moment1_, moment2_;  // Adam m, v; SGD momentum buffer in moment1_
   int64_t step_ = 0;
   std::vector<at::Tensor> mems_;
+  std::string numerics_ = "default";
 };
 
 }  // namespace
