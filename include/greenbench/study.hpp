@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,14 @@ namespace greenbench {
 struct CommandSpec {
   std::string framework, model, phase;
   std::vector<std::string> argv;
+};
+
+/// How `run --slurm` submits a study (`[slurm]` table, `--slurm-*` options).
+struct SlurmSettings {
+  std::string partition;                 ///< sbatch --partition; "" = the cluster's default
+  std::string time;                      ///< sbatch --time per task (one run); "" = the default
+  int nodes = 0;                         ///< the most nodes used at once (--array %N); 0 = no cap
+  std::vector<std::string> sbatch_args;  ///< passed to sbatch as they are
 };
 
 /// A study as written: the keys of the study file (contract) with their defaults.
@@ -42,6 +51,7 @@ struct StudySettings {
   double idle_baseline_s = 5;
   int threads = 0;  ///< 0 = the number of online CPUs
   std::vector<CommandSpec> commands;
+  SlurmSettings slurm;  ///< `[slurm]`: used by `run --slurm` only, never part of the settings
 };
 
 /// Parses a study file's text; collects every error and throws one Error listing each on its own
@@ -119,7 +129,12 @@ struct RunnerOptions {
   std::ostream* progress = nullptr;  ///< progress lines; null = silent
   bool progress_in_place = false;    ///< rewrite one terminal line instead of one line per run
   const std::atomic<bool>* stop =
-      nullptr;  ///< set (e.g. by SIGINT) to stop after the run in flight
+      nullptr;              ///< set (e.g. by SIGINT) to stop after the run in flight
+  std::string store_file;   ///< "" = out_dir/results.sqlite (a Slurm task writes a shard)
+  std::set<int> positions;  ///< runs to do; empty = the whole plan (a Slurm task: its own)
+  /// A checkpoint for an infer run of framework-model `group` when this process has none
+  /// (a Slurm task: one saved by another task); "" = none.
+  std::function<std::string(const std::string& group, int position)> find_checkpoint;
 };
 
 /// What run_study did.
