@@ -55,7 +55,7 @@ struct ResultSet {
   std::vector<Observation> observations;
   std::string energy_basis = "gross";  ///< "gross" | "above-idle": what energy_* values are
   int runs_total = 0, runs_ok = 0, runs_failed = 0;
-  std::vector<std::string> failures;  ///< "model/framework/phase #run: reason"
+  std::vector<std::string> failures;   ///< "model/framework/phase #run: reason"
   std::vector<NodeCount> node_counts;  ///< per node x configuration; empty unless run on Slurm
 };
 

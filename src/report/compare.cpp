@@ -13,6 +13,7 @@
 #include "greenbench/error.hpp"
 #include "greenbench/report.hpp"
 #include "report/format.hpp"
+#include "report/nodes.hpp"
 #include "report/quality.hpp"
 
 namespace greenbench {
@@ -23,6 +24,7 @@ struct Value {
   long long run_key = 0;
   double value = 0;
   bool estimated = false;
+  std::string node;  // Slurm node, "" for a local study
 };
 
 // Runs of one configuration are paired across metrics by the store's run id when there is one,
@@ -50,6 +52,12 @@ std::vector<double> values_of(const std::vector<Value>& v) {
   std::vector<double> out;
   out.reserve(v.size());
   for (const auto& x : v) out.push_back(x.value);
+  return out;
+}
+
+std::vector<std::string> nodes_of(const std::vector<Value>& v) {
+  std::vector<std::string> out;
+  for (const auto& x : v) out.push_back(x.node);
   return out;
 }
 
@@ -99,6 +107,12 @@ ComparisonSet compare_results(const ResultSet& results, const std::string& basel
 }
 
 ComparisonSet compare_results(const ResultSet& results, const CompareSettings& settings) {
+  // Nodes of different hardware are never pooled: each is compared on its own.
+  if (auto split = report::split_by_hardware(results)) {
+    ComparisonSet set = compare_results(*split, settings);
+    set.node_method += "; nodes of different hardware compared separately (model @ hardware)";
+    return set;
+  }
   ComparisonSet set;
   set.baseline = settings.baseline;
   set.alpha = settings.alpha;
@@ -125,7 +139,7 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
     }
     const Key key{report::phase_sort_key(o.phase) + "\x1f" + o.phase, o.model,
                   report::metric_sort_key(o.metric) + "\x1f" + o.metric};
-    groups[key][o.framework].push_back({run_key(o), o.value, o.quality == "estimated"});
+    groups[key][o.framework].push_back({run_key(o), o.value, o.quality == "estimated", o.node});
     if (units[key].empty()) units[key] = o.unit;
   }
   set.frameworks.assign(frameworks.begin(), frameworks.end());
@@ -179,6 +193,7 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
       c.values_a = values_of(ia->second);
       c.values_b = values_of(ib->second);
       c.stats = stats::compare_samples(c.values_a, c.values_b, settings.stats);
+      report::block_on_node(c, nodes_of(ia->second), nodes_of(ib->second));
       set.comparisons.push_back(std::move(c));
     }
   }
@@ -280,6 +295,7 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
       set.summary_lines.push_back(summary_line(*s, settings.alpha));
     }
   }
+  report::count_nodes(results, set);
   return set;
 }
 
@@ -371,6 +387,9 @@ nlohmann::json comparison_json(const ComparisonSet& set) {
   };
   // Said only when it differs from what a gross-energy reader expects (gross is the default).
   if (set.energy_basis != "gross") out["summary"]["energy_basis"] = set.energy_basis;
+  if (!set.node_runs.empty()) {
+    out["summary"]["nodes"] = {{"method", set.node_method}, {"runs", set.node_runs}};
+  }
   return out;
 }
 

@@ -37,7 +37,14 @@ void print_comparison(const ComparisonSet& set, std::ostream& out) {
     out << set.warmup_excluded << " warm-up observations left out of the statistics.\n";
   }
   out << "bootstrap 95% CI of the ratio of medians: " << set.bootstrap_resamples
-      << " resamples, seed " << set.bootstrap_seed << "\n\n";
+      << " resamples, seed " << set.bootstrap_seed << "\n";
+  if (!set.node_runs.empty()) {
+    // Where the runs ran (run --slurm), and how the tests treat the nodes.
+    out << "nodes:";
+    for (const auto& [node, runs] : set.node_runs) out << " " << node << " " << runs << " runs;";
+    out << " tests: " << set.node_method << "\n";
+  }
+  out << "\n";
   if (!set.summary_lines.empty()) {
     out << "summary:\n";
     for (const auto& line : set.summary_lines) out << "  " << line << "\n";
