@@ -60,6 +60,10 @@ struct MergeSummary {
 /// idempotently (a shard is merged once; a run stored ok is never replaced).
 MergeSummary merge_shards(const std::string& out_dir);
 
+/// merge_shards, then records as failed (with Slurm's reason) every run whose task of a finished
+/// array left no result: what `slurm-merge` (the job after a --no-wait array) does.
+MergeSummary settle_slurm_study(const std::string& out_dir);
+
 /// Records a run that Slurm ended without a shard (`run`: labels, status "failed", reason);
 /// does nothing when its position already has a run. Returns whether it wrote one.
 bool record_slurm_failure(const std::string& out_dir, const StoredRun& run, const std::string& node,

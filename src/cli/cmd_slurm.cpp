@@ -102,9 +102,10 @@ int cmd_slurm_task(const Args& args) {
 
 int cmd_slurm_merge(const Args& args) {
   if (args.size() != 1) throw Error("usage: greenbench slurm-merge DIR (run by Slurm)");
-  const MergeSummary m = merge_shards(args[0]);
+  const MergeSummary m = settle_slurm_study(args[0]);
   std::cerr << "merged " << m.merged << " shard(s) (" << m.replaced << " replacing failed runs), "
-            << m.skipped << " already merged; killed tasks are recorded by --resume\n";
+            << m.skipped << " already merged, " << m.failures
+            << " run(s) recorded as failed by Slurm\n";
   return 0;
 }
 

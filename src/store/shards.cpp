@@ -267,7 +267,11 @@ MergeSummary merge_shards(const std::string& out_dir) {
             .bind(5, shard)
             .run();
         Statement env(db, "SELECT environment FROM shard.study WHERE id = 1");
-        if (env.step()) update_node_environment(db, node, json::parse(env.text(0)));
+        if (env.step()) {
+          json node_env = json::parse(env.text(0));
+          if (marker.contains("gpu_models")) node_env["gpu_models"] = marker["gpu_models"];
+          update_node_environment(db, node, node_env);
+        }
         ++summary.merged;
       }
       Statement mark(db, "INSERT INTO main.slurm_merged_shards VALUES (?, ?, ?)");

@@ -25,6 +25,7 @@
 #include <thread>
 
 #include "core/json_dump.hpp"
+#include "energy/sources.hpp"
 #include "greenbench/error.hpp"
 #include "greenbench/measure.hpp"
 #include "greenbench/store.hpp"
@@ -511,6 +512,7 @@ SlurmOutcome run_study_slurm(const EffectiveSettings& e, const SlurmRunOptions& 
     write_json_atomically(slurm_dir / "request.json", request);
     json env = {{"slurm", {{"submitted_from", capture_environment().value("hostname", "")}}}};
     ResultStore::create(file, settings, env);
+    merge_shards(dir.string());  // nothing to merge yet: adds the tables of node identity
   }
 
   std::vector<int> positions;
@@ -633,6 +635,24 @@ SlurmOutcome run_study_slurm(const EffectiveSettings& e, const SlurmRunOptions& 
   return outcome;
 }
 
+MergeSummary settle_slurm_study(const std::string& out_dir) {
+  const fs::path dir = fs::absolute(out_dir);
+  MergeSummary summary = merge_shards(dir.string());
+  const json request = read_json(dir / "slurm" / "request.json");
+  const EffectiveSettings e = rebuild(request, (dir / "slurm" / "request.json").string());
+  const auto plan = make_plan(e);
+  for (const auto& sub : read_submissions(dir / "slurm")) {
+    if (sub.job_id.empty() || !squeue_tasks(sub.job_id).empty()) continue;  // still going
+    std::set<int> gone;
+    for (int i = 0; i < int(sub.positions.size()); ++i) gone.insert(i);
+    const auto before = ResultStore::open((dir / "results.sqlite").string()).runs().size();
+    look(e, plan, dir, sub, &gone);
+    summary.failures +=
+        int(ResultStore::open((dir / "results.sqlite").string()).runs().size() - before);
+  }
+  return summary;
+}
+
 int run_slurm_task(const std::string& out_dir, int submission, std::ostream& log,
                    const std::atomic<bool>* stop) {
   const fs::path dir = fs::absolute(out_dir);
@@ -661,12 +681,21 @@ int run_slurm_task(const std::string& out_dir, int submission, std::ostream& log
   }
   const std::string name = shard_name(position, job, index);
   const fs::path shards = dir / "shards";
-  const json identity = {{"node", node},
-                         {"job_id", job},
-                         {"task_id", index},
-                         {"position", position},
-                         {"started_at", started_at}};
+  json identity = {{"node", node},
+                   {"job_id", job},
+                   {"task_id", index},
+                   {"position", position},
+                   {"started_at", started_at}};
   write_json_atomically(shards / (name + ".started.json"), identity);
+  // The node's GPU models join its environment: nodes that differ in them are never pooled.
+  {
+    energy::NvmlSource nvml(SourceOptions::from_environment().nvml_lib);
+    json gpus = json::array();
+    for (const auto& g : nvml.gpu_names()) {
+      if (!g.empty()) gpus.push_back(g);
+    }
+    identity["gpu_models"] = gpus;
+  }
 
   const json request = read_json(dir / "slurm" / "request.json");
   const EffectiveSettings e = rebuild(request, (dir / "slurm" / "request.json").string());

@@ -264,6 +264,23 @@ argv = ["/bin/sleep", "2"]
   EXPECT_EQ(positions.size(), 4u);
 }
 
+TEST_F(SlurmClusterTest, NoWaitLeavesTheMergeToADependentJob) {
+  const std::string study = write("study.toml", kCommandsStudy);
+  const Result r = run({kGreenbench, "run", study, "--out", dir_ + "/out", "--slurm", "--no-wait",
+                        "--reps", "1", "--sbatch-arg", "--comment=greenbench-test"},
+                       dir_ + "/run.log");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("merge job"));
+  EXPECT_THAT(r.output, HasSubstr("squeue -r -j"));
+  // Nothing merged yet when it returns; the merge job fills the store once the array is done.
+  size_t stored = 0;
+  for (int i = 0; i < 600 && stored < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stored = rows(dir_ + "/out/results.sqlite").size();
+  }
+  EXPECT_EQ(stored, 4u);  // 2 configurations x (1 warm-up + 1 repetition)
+}
+
 TEST_F(SlurmClusterTest, TinyWorkerStudy) {
   for (const char* worker : {"greenbench-torch", "greenbench-tf"}) {
     if (access((std::string(GREENBENCH_BIN_DIR) + "/" + worker).c_str(), X_OK) != 0) {
