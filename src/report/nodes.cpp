@@ -63,4 +63,20 @@ void count_nodes(const ResultSet& results, ComparisonSet& set) {
       blocked ? "blocked on node (van Elteren) where a comparison spans nodes" : "single node";
 }
 
+void write_nodes_html(const ResultSet& results, const ComparisonSet& set, std::ostream& out) {
+  if (results.node_counts.empty()) return;
+  out << "<section id=\"nodes\"><h2>Nodes</h2>\n<p>Runs per Slurm node (measured runs that "
+         "succeeded; failed ones include warm-ups and runs Slurm killed). Tests: "
+      << html_escape(set.node_method.empty() ? "single node" : set.node_method) << ".</p>\n";
+  out << "<div class=\"scroll\"><table><thead><tr><th>node</th><th>hardware</th><th>model</th>"
+         "<th>phase</th><th>framework</th><th>ok</th><th>failed</th></tr></thead><tbody>\n";
+  for (const auto& n : results.node_counts) {
+    out << "<tr><td>" << html_escape(n.node) << "</td><td>" << html_escape(n.hardware)
+        << "</td><td>" << html_escape(n.model) << "</td><td>" << html_escape(n.phase) << "</td><td>"
+        << html_escape(n.framework) << "</td><td>" << n.ok << "</td><td>" << n.failed
+        << "</td></tr>\n";
+  }
+  out << "</tbody></table></div>\n</section>\n";
+}
+
 }  // namespace greenbench::report

@@ -1,6 +1,7 @@
 #pragma once
 // Slurm nodes in the statistics: hardware kept apart, comparisons blocked on the node.
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -20,5 +21,9 @@ void block_on_node(MetricComparison& c, const std::vector<std::string>& nodes_a,
 
 /// Fills set.node_runs (measured runs per node) and set.node_method from the observations.
 void count_nodes(const ResultSet& results, ComparisonSet& set);
+
+/// The report's per-node breakdown (a study run on Slurm): runs per node and configuration, the
+/// node's hardware, and how the tests treated the nodes; nothing for a local study.
+void write_nodes_html(const ResultSet& results, const ComparisonSet& set, std::ostream& out);
 
 }  // namespace greenbench::report

@@ -202,6 +202,9 @@ TEST_F(SlurmClusterTest, CommandsStudyIsMergedOnceAndComparesAsLocally) {
     }
   }
   EXPECT_EQ(s["summary"]["nodes"]["method"], "single node");
+  const std::string html = slurp(dir_ + "/out/report.html");
+  EXPECT_THAT(html, HasSubstr("<section id=\"nodes\">"));
+  EXPECT_THAT(html, HasSubstr("<td>" + short_hostname() + "</td>"));
 }
 
 TEST_F(SlurmClusterTest, CancelledTaskIsFailedAndResumeCompletesIt) {
