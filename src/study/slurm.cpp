@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -462,6 +463,20 @@ SlurmOutcome run_study_slurm(const EffectiveSettings& e, const SlurmRunOptions& 
   std::error_code ec;
   SlurmOutcome outcome;
   outcome.store_file = file;
+
+  fs::create_directories(dir, ec);
+  // One submitter per results directory at a time: two would submit the same runs twice. (The
+  // tasks never take it; the kernel drops it when this process ends, even by kill -9.)
+  const int lock_fd = open((dir / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0 || flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (lock_fd >= 0) close(lock_fd);
+    throw Error((dir / ".lock").string() +
+                ": another greenbench is submitting or waiting for this study");
+  }
+  struct CloseLock {
+    int fd;
+    ~CloseLock() { close(fd); }
+  } close_lock{lock_fd};
 
   std::set<int> active;  // positions of tasks still queued or running in an earlier submission
   std::map<int, std::string> stored;  // position -> status

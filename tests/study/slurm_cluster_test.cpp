@@ -284,6 +284,40 @@ TEST_F(SlurmClusterTest, NoWaitLeavesTheMergeToADependentJob) {
   EXPECT_EQ(stored, 4u);  // 2 configurations x (1 warm-up + 1 repetition)
 }
 
+TEST_F(SlurmClusterTest, CtrlCLeavesTheJobsAloneAndResumeMergesThem) {
+  const std::string study = write("study.toml", kCommandsStudy);
+  const std::string out = dir_ + "/out";
+  const pid_t submitter =
+      spawn({kGreenbench, "run", study, "--out", out, "--slurm", "--reps", "1"}, dir_ + "/run.log");
+  for (int i = 0; i < 100 && slurp(dir_ + "/run.log").find("submitted") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  kill(submitter, SIGINT);
+  const Result r = wait_for(submitter, dir_ + "/run.log");
+  EXPECT_EQ(r.status, 130) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("goes on without this command"));
+  EXPECT_THAT(r.output, HasSubstr("--slurm --resume"));
+  // The array runs on; once its four tasks are done, --resume merges them and submits nothing.
+  int done = 0;
+  for (int i = 0; i < 600 && done < 4; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    done = 0;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(out + "/shards", ec)) {
+      done += e.path().string().ends_with(".done.json");
+    }
+  }
+  ASSERT_EQ(done, 4);
+  const Result resumed =
+      run({kGreenbench, "run", study, "--out", out, "--slurm", "--resume", "--reps", "1"},
+          dir_ + "/resume.log");
+  ASSERT_EQ(resumed.status, 0) << resumed.output;
+  EXPECT_THAT(resumed.output, HasSubstr("nothing to submit"));
+  const auto stored = rows(out + "/results.sqlite");
+  ASSERT_EQ(stored.size(), 4u);
+  for (const auto& row : stored) EXPECT_EQ(row.status, "ok") << row.reason;
+}
+
 TEST_F(SlurmClusterTest, TinyWorkerStudy) {
   for (const char* worker : {"greenbench-torch", "greenbench-tf"}) {
     if (access((std::string(GREENBENCH_BIN_DIR) + "/" + worker).c_str(), X_OK) != 0) {
