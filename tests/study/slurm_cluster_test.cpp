@@ -326,7 +326,6 @@ TEST_F(SlurmClusterTest, TinyWorkerStudy) {
   }
   const std::string study = write("study.toml", R"(name = "slurm-workers"
 models = ["ncf"]
-phases = ["train"]
 repetitions = 1
 warmup = 0
 idle_baseline = 0
@@ -337,16 +336,20 @@ threads = 1
       run({kGreenbench, "run", study, "--out", dir_ + "/out", "--slurm"}, dir_ + "/run.log");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto stored = rows(dir_ + "/out/results.sqlite");
-  ASSERT_EQ(stored.size(), 2u);
+  ASSERT_EQ(stored.size(), 4u);  // 2 frameworks x train, infer
   for (const auto& row : stored) {
     EXPECT_EQ(row.status, "ok") << row.reason;
     EXPECT_EQ(row.node, short_hostname());
+  }
+  // Each infer task loaded the checkpoint its framework's train task (another task) saved.
+  for (const auto& run : ResultStore::open(dir_ + "/out/results.sqlite").runs()) {
+    EXPECT_EQ(run.checkpoint, "checkpoints/" + run.framework + "-ncf-1.ckpt") << run.position;
   }
   const ResultSet results = load_results(dir_ + "/out");
   int with_node = 0;
   for (const auto& o : results.observations) with_node += o.node == short_hostname();
   EXPECT_EQ(with_node, int(results.observations.size()));
-  EXPECT_EQ(results.node_counts.size(), 2u);  // one node x two configurations
+  EXPECT_EQ(results.node_counts.size(), 4u);  // one node x four configurations
 }
 
 }  // namespace
