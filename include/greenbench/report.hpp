@@ -2,6 +2,7 @@
 /// Comparing frameworks in a result set and presenting the comparison: terminal table, JSON
 /// (contract), Markdown and a self-contained HTML report with inline SVG charts.
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
@@ -88,6 +89,8 @@ struct ComparisonSet {
   std::vector<std::string> small_n_lines;
   bool sequential = false;  ///< decisions were replayed (settings.sequential)
   stats::SequentialOptions sequential_options;
+  std::map<std::string, int> node_runs;    ///< measured runs per Slurm node (empty: local)
+  std::string node_method;  ///< how nodes enter the tests ("single node", "blocked on node ...")
 };
 
 /// True for metrics where lower is better: energy_* and duration.

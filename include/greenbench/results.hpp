@@ -21,6 +21,15 @@ struct Observation {
   std::string quality = "measured";  ///< "measured" | "estimated" for energy metrics
   bool warmup = false;               ///< warm-up runs are stored but left out of statistics
   long long run_id = 0;              ///< the store's run id (0 for imported data)
+  std::string node;      ///< the Slurm node it ran on ("" for a local study or an import)
+  std::string hardware;  ///< that node's CPU (and GPU) models ("" when node is "")
+};
+
+/// Runs of one configuration on one Slurm node (a study run with `run --slurm`).
+struct NodeCount {
+  std::string node, hardware, model, framework, phase;
+  int ok = 0;      ///< successful measured runs (warm-ups left out)
+  int failed = 0;  ///< failed, timed-out, invalid and killed runs (warm-ups included)
 };
 
 /// Which energy compare and report show: as read (gross, what the ICSE study reported), or minus
@@ -46,7 +55,8 @@ struct ResultSet {
   std::vector<Observation> observations;
   std::string energy_basis = "gross";  ///< "gross" | "above-idle": what energy_* values are
   int runs_total = 0, runs_ok = 0, runs_failed = 0;
-  std::vector<std::string> failures;  ///< "model/framework/phase #run: reason"
+  std::vector<std::string> failures;   ///< "model/framework/phase #run: reason"
+  std::vector<NodeCount> node_counts;  ///< per node x configuration; empty unless run on Slurm
 };
 
 }  // namespace greenbench

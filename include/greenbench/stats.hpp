@@ -126,6 +126,17 @@ struct Comparison {
   std::vector<std::string> notes;  ///< reasons for NaN values, prefixed by what they concern
 };
 
+/// Van Elteren's stratified rank-sum test of a against b (two-sided, normal approximation).
+struct VanElteren {
+  int strata = 0;        ///< strata with values on both sides (the others are left out)
+  double statistic = 0;  ///< Σ W_k / (N_k + 1), W_k the rank sum of a in stratum k
+  double z = 0;          ///< standardised statistic (tie-corrected variance); NaN if no variance
+  double p_value = 0;    ///< two-sided; NaN if no variance
+};
+/// a[k] and b[k] are the values of stratum k (e.g. a Slurm node); throws Error on NaN/infinity.
+VanElteren van_elteren(const std::vector<std::vector<double>>& a,
+                       const std::vector<std::vector<double>>& b);
+
 /// Descriptive statistics; throws Error on NaN or infinite values.
 Summary describe(std::span<const double> x);
 

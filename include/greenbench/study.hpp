@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,14 @@ namespace greenbench {
 struct CommandSpec {
   std::string framework, model, phase;
   std::vector<std::string> argv;
+};
+
+/// How `run --slurm` submits a study (`[slurm]` table, `--slurm-*` options).
+struct SlurmSettings {
+  std::string partition;                 ///< sbatch --partition; "" = the cluster's default
+  std::string time;                      ///< sbatch --time per task (one run); "" = the default
+  int nodes = 0;                         ///< the most nodes used at once (--array %N); 0 = no cap
+  std::vector<std::string> sbatch_args;  ///< passed to sbatch as they are
 };
 
 /// A study as written: the keys of the study file (contract) with their defaults.
@@ -44,6 +53,7 @@ struct StudySettings {
   /// Built-in workers' --numerics: "default" (each framework as it ships) or "strict".
   std::string numerics = "default";
   std::vector<CommandSpec> commands;
+  SlurmSettings slurm;  ///< `[slurm]`: used by `run --slurm` only, never part of the settings
 };
 
 /// Parses a study file's text; collects every error and throws one Error listing each on its own
@@ -134,6 +144,11 @@ struct RunnerOptions {
   /// Set (e.g. by SIGINT) to stop within about a second: the idle baseline or cooldown ends,
   /// the run in flight gets SIGTERM (SIGKILL 1 s later) and is not stored; --resume reruns it.
   const std::atomic<bool>* stop = nullptr;
+  std::string store_file;   ///< "" = out_dir/results.sqlite (a Slurm task writes a shard)
+  std::set<int> positions;  ///< runs to do; empty = the whole plan (a Slurm task: its own)
+  /// A checkpoint for an infer run of framework-model `group` when this process has none
+  /// (a Slurm task: one saved by another task); "" = none.
+  std::function<std::string(const std::string& group, int position)> find_checkpoint;
 };
 
 /// What run_study did.

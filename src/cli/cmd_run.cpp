@@ -13,6 +13,7 @@
 #include "greenbench/error.hpp"
 #include "greenbench/measure.hpp"
 #include "greenbench/report.hpp"
+#include "greenbench/slurm.hpp"
 #include "greenbench/store.hpp"
 #include "greenbench/study.hpp"
 
@@ -38,6 +39,13 @@ options:
   --phases a,b         phases (train, infer)
   --scale S            tiny | small | paper
   --dry-run            print the effective settings and the order of runs, run nothing
+  --slurm              submit the study to Slurm: one job array, one run per task, each task
+                       --exclusive on its node; waits, merging shards into DIR/results.sqlite
+  --slurm-partition P  sbatch --partition (study file: [slurm] partition)
+  --slurm-time T       sbatch --time per task, e.g. 30 or 1:00:00 ([slurm] time)
+  --slurm-nodes N      the most nodes used at once ([slurm] nodes)
+  --sbatch-arg ARG     one more sbatch argument, repeatable ([slurm] sbatch_args)
+  --no-wait            with --slurm: return once submitted (a dependent job merges)
   --help               this text
 
 Ctrl-C or SIGTERM stops the study within about a second, whatever it is doing: an idle
@@ -76,6 +84,25 @@ std::string self_path() {
   return ec ? std::string("greenbench") : exe.string();
 }
 
+// The command that continues a study, runnable as printed from any directory: our real path,
+// absolute paths, the options given, quoted words, then `tail`.
+std::string continue_command(const std::optional<std::string>& study_file, const std::string& dir,
+                             const std::vector<std::string>& override_args,
+                             const std::vector<std::string>& tail) {
+  std::vector<std::string> words = {self_path(), "run"};
+  if (study_file) words.push_back(std::filesystem::absolute(*study_file).lexically_normal());
+  words.push_back("--out");
+  words.push_back(std::filesystem::absolute(dir).lexically_normal());
+  words.insert(words.end(), override_args.begin(), override_args.end());
+  words.insert(words.end(), tail.begin(), tail.end());
+  std::string line;
+  for (const auto& w : words) {
+    if (!line.empty()) line += ' ';
+    line += shell_quote(w);
+  }
+  return line;
+}
+
 void request_stop(int /*sig*/) { g_stop.store(true); }
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -92,6 +119,32 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
+int parse_slurm_nodes(const std::string& v) {
+  size_t used = 0;
+  int n = 0;
+  try {
+    n = std::stoi(v, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != v.size() || n < 1) {
+    throw Error("--slurm-nodes: expected a positive integer, got '" + v + "'");
+  }
+  return n;
+}
+
+void apply_slurm_options(SlurmSettings& s, const SlurmSettings& cli, bool args_given) {
+  if (!cli.partition.empty()) s.partition = cli.partition;
+  if (!cli.time.empty()) {
+    if (const std::string why = slurm_time_problem(cli.time); !why.empty()) {
+      throw Error("--slurm-time: " + why);
+    }
+    s.time = cli.time;
+  }
+  if (cli.nodes > 0) s.nodes = cli.nodes;
+  if (args_given) s.sbatch_args = cli.sbatch_args;
+}
+
 }  // namespace
 
 int cmd_run(const Args& args) {
@@ -99,6 +152,9 @@ int cmd_run(const Args& args) {
   StudyOverrides overrides;
   std::vector<std::string> override_args;  // repeated in the command that continues the study
   bool resume = false, dry_run = false;
+  bool slurm = false, wait = true;
+  SlurmSettings slurm_cli;  // --slurm-* options; override the study file's [slurm] table
+  bool slurm_args_given = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](const char* option) -> std::string {
@@ -114,6 +170,19 @@ int cmd_run(const Args& args) {
       resume = true;
     } else if (a == "--dry-run") {
       dry_run = true;
+    } else if (a == "--slurm") {
+      slurm = true;
+    } else if (a == "--no-wait") {
+      wait = false;
+    } else if (a == "--slurm-partition") {
+      slurm_cli.partition = value("--slurm-partition");
+    } else if (a == "--slurm-time") {
+      slurm_cli.time = value("--slurm-time");
+    } else if (a == "--slurm-nodes") {
+      slurm_cli.nodes = parse_slurm_nodes(value("--slurm-nodes"));
+    } else if (a == "--sbatch-arg") {
+      slurm_cli.sbatch_args.push_back(value("--sbatch-arg"));
+      slurm_args_given = true;
     } else if (a == "--reps") {
       const std::string v = value("--reps");
       size_t used = 0;
@@ -154,6 +223,8 @@ int cmd_run(const Args& args) {
 
   StudySettings settings = study_file ? parse_study_file(*study_file) : StudySettings{};
   apply_overrides(settings, overrides);
+  apply_slurm_options(settings.slurm, slurm_cli, slurm_args_given);
+  if (!slurm && !wait) throw Error("--no-wait: only with --slurm");
   const EffectiveSettings effective = make_effective(settings);
   const std::string dir = out_dir ? *out_dir : "results/" + effective.settings.name;
 
@@ -162,6 +233,17 @@ int cmd_run(const Args& args) {
   if (dry_run) {
     for (const auto& run : make_plan(effective)) std::cout << run.id << "\n";
     return 0;
+  }
+
+  if (slurm) {
+    SlurmCliRequest request;
+    request.out_dir = dir;
+    request.study_file = study_file;
+    request.overrides = overrides;
+    request.resume_hint = continue_command(study_file, dir, override_args, {"--slurm", "--resume"});
+    request.resume = resume;
+    request.wait = wait;
+    return run_slurm(effective, request);
   }
 
   struct sigaction sa {};
@@ -197,19 +279,11 @@ int cmd_run(const Args& args) {
     std::cerr << "; results in " << outcome.store_file << "\n";
   }
   if (outcome.interrupted) {
-    // Runnable as printed, from any directory: our real path, absolute paths, quoted words.
-    std::vector<std::string> words = {self_path(), "run"};
-    if (study_file) words.push_back(std::filesystem::absolute(*study_file).lexically_normal());
-    words.push_back("--out");
-    words.push_back(std::filesystem::absolute(dir).lexically_normal());
-    words.insert(words.end(), override_args.begin(), override_args.end());
     std::error_code ec;
-    if (std::filesystem::exists(outcome.store_file, ec)) words.push_back("--resume");
-    std::string line;
-    for (const auto& w : words) {
-      if (!line.empty()) line += ' ';
-      line += shell_quote(w);
-    }
+    const bool stored = std::filesystem::exists(outcome.store_file, ec);
+    const std::string line = continue_command(
+        study_file, dir, override_args,
+        stored ? std::vector<std::string>{"--resume"} : std::vector<std::string>{});
     std::cerr << "stopped: the finished runs are stored; continue with\n  " << line << "\n";
     return 130;
   }

@@ -50,6 +50,8 @@ int main(int argc, char** argv) {
     if (command == "report") return cli::cmd_report(args);
     if (command == "import") return cli::cmd_import(args);
     if (command == "export") return cli::cmd_export(args);
+    if (command == "slurm-task") return cli::cmd_slurm_task(args);
+    if (command == "slurm-merge") return cli::cmd_slurm_merge(args);
     std::fprintf(stderr, "greenbench: unknown command '%s' (see greenbench --help)\n",
                  command.c_str());
     return 2;

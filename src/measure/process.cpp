@@ -330,6 +330,28 @@ struct WatchdogMessage {
   _exit(0);
 }
 
+// write() that cannot kill us with SIGPIPE when the reader is gone (a job scheduler that sends
+// SIGTERM to every process of a job ends the watchdog too): the signal is blocked in this thread
+// for the call, and one it raised is taken off the pending set before the mask is restored.
+ssize_t write_without_sigpipe(int fd, const void* data, std::size_t size) {
+  sigset_t pipe_set, old;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+  sigset_t pending_before;
+  sigpending(&pending_before);
+  const ssize_t n = write(fd, data, size);
+  const int saved = errno;
+  if (n < 0 && saved == EPIPE && sigismember(&pending_before, SIGPIPE) == 0) {
+    const struct timespec zero {};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = saved;
+  return n;
+}
+
 }  // namespace
 
 std::string new_run_id() {
@@ -452,13 +474,13 @@ Watchdog::~Watchdog() { release(); }
 void Watchdog::watch(pid_t pgid) {
   if (fd_ < 0) return;
   const WatchdogMessage m{'P', static_cast<std::int32_t>(pgid)};
-  [[maybe_unused]] ssize_t n = write(fd_, &m, sizeof m);
+  [[maybe_unused]] ssize_t n = write_without_sigpipe(fd_, &m, sizeof m);
 }
 
 void Watchdog::release() {
   if (fd_ >= 0) {
     const WatchdogMessage m{'D', 0};
-    [[maybe_unused]] ssize_t n = write(fd_, &m, sizeof m);
+    [[maybe_unused]] ssize_t n = write_without_sigpipe(fd_, &m, sizeof m);
     close(fd_);
     fd_ = -1;
   }

@@ -14,6 +14,7 @@
 #include "greenbench/error.hpp"
 #include "greenbench/report.hpp"
 #include "report/format.hpp"
+#include "report/nodes.hpp"
 #include "report/quality.hpp"
 
 namespace greenbench {
@@ -25,6 +26,7 @@ struct Value {
   double value = 0;
   bool estimated = false;
   int run = 0;
+  std::string node;  // Slurm node, "" for a local study
 };
 
 // Runs of one configuration are paired across metrics by the store's run id when there is one,
@@ -52,6 +54,12 @@ std::vector<double> values_of(const std::vector<Value>& v) {
   std::vector<double> out;
   out.reserve(v.size());
   for (const auto& x : v) out.push_back(x.value);
+  return out;
+}
+
+std::vector<std::string> nodes_of(const std::vector<Value>& v) {
+  std::vector<std::string> out;
+  for (const auto& x : v) out.push_back(x.node);
   return out;
 }
 
@@ -192,6 +200,12 @@ ComparisonSet compare_results(const ResultSet& results, const std::string& basel
 }
 
 ComparisonSet compare_results(const ResultSet& results, const CompareSettings& settings) {
+  // Nodes of different hardware are never pooled: each is compared on its own.
+  if (auto split = report::split_by_hardware(results)) {
+    ComparisonSet set = compare_results(*split, settings);
+    set.node_method += "; nodes of different hardware compared separately (model @ hardware)";
+    return set;
+  }
   ComparisonSet set;
   set.baseline = settings.baseline;
   set.alpha = settings.alpha;
@@ -220,7 +234,8 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
     }
     const Key key{report::phase_sort_key(o.phase) + "\x1f" + o.phase, o.model,
                   report::metric_sort_key(o.metric) + "\x1f" + o.metric};
-    groups[key][o.framework].push_back({run_key(o), o.value, o.quality == "estimated", o.run});
+    groups[key][o.framework].push_back(
+        {run_key(o), o.value, o.quality == "estimated", o.run, o.node});
     if (units[key].empty()) units[key] = o.unit;
   }
   set.warmup_excluded = static_cast<int>(warmup_runs.size());
@@ -277,6 +292,7 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
       for (const auto& v : ia->second) c.runs_a.push_back(v.run);
       for (const auto& v : ib->second) c.runs_b.push_back(v.run);
       c.stats = stats::compare_samples(c.values_a, c.values_b, settings.stats);
+      report::block_on_node(c, nodes_of(ia->second), nodes_of(ib->second));
       set.comparisons.push_back(std::move(c));
     }
   }
@@ -452,6 +468,7 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
   for (auto& c : set.comparisons) {
     if (!c.role.empty()) c.sentence = verdict_sentence(c);
   }
+  report::count_nodes(results, set);
   return set;
 }
 
@@ -563,6 +580,9 @@ nlohmann::json comparison_json(const ComparisonSet& set) {
   };
   // Said only when it differs from what a gross-energy reader expects (gross is the default).
   if (set.energy_basis != "gross") out["settings"]["energy_basis"] = set.energy_basis;
+  if (!set.node_runs.empty()) {
+    out["settings"]["nodes"] = {{"method", set.node_method}, {"runs", set.node_runs}};
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "core/json_dump.hpp"
 #include "greenbench/report.hpp"
 #include "report/format.hpp"
+#include "report/nodes.hpp"
 #include "report/quality.hpp"
 #include "report/svg.hpp"
 
@@ -343,6 +344,7 @@ void write_html_report(const ResultSet& results, const ComparisonSet& set,
     out << "</ul>\n";
   }
   out << "</section>\n";
+  report::write_nodes_html(results, set, out);
   out << "<section id=\"settings\"><h2>Settings (effective)</h2>\n"
       << json_html(results.settings) << "</section>\n";
   // Idle power that was never measured must not read as a measured 0 W: a study without an

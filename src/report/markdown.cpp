@@ -61,6 +61,12 @@ void write_markdown_report(const ResultSet& results, const ComparisonSet& set, s
         << report::render_markdown(quality) << "\n";
   }
   if (report::any_estimated(set)) out << "\\* estimated, not measured\n\n";
+  if (!set.node_runs.empty()) {
+    out << "## Nodes\n\nMeasured runs per Slurm node:";
+    for (const auto& [node, runs] : set.node_runs)
+      out << " " << md_text(node) << " " << runs << ";";
+    out << " tests: " << md_text(set.node_method) << ".\n\n";
+  }
   out << "## Failed runs\n\n";
   if (results.failures.empty()) out << "None.\n";
   for (const auto& f : results.failures) out << "- " << md_text(f) << "\n";

@@ -46,6 +46,12 @@ void print_comparison(const ComparisonSet& set, std::ostream& out) {
         << set.sequential_options.alpha << " over all looks and the verdict family, equivalent "
         << "within 1 ± " << set.sequential_options.equivalence_margin << "\n";
   }
+  if (!set.node_runs.empty()) {
+    // Where the runs ran (run --slurm), and how the tests treat the nodes.
+    out << "nodes:";
+    for (const auto& [node, runs] : set.node_runs) out << " " << node << " " << runs << " runs;";
+    out << " tests: " << set.node_method << "\n";
+  }
   out << "\n";
   for (const auto& line : set.small_n_lines) out << line << "\n";
   if (!set.small_n_lines.empty()) out << "\n";

@@ -12,6 +12,7 @@
 
 #include "core/json_dump.hpp"
 #include "greenbench/error.hpp"
+#include "store/shards.hpp"
 #include "store/sqlite.hpp"
 
 namespace greenbench {
@@ -587,6 +588,7 @@ ResultSet load_results(const std::string& path, EnergyBasis basis) {
     o.quality = q.text(9);
     rs.observations.push_back(std::move(o));
   }
+  store::attach_slurm_nodes(db, rs);
   select_energy_basis(&rs, basis);
   return rs;
 }

@@ -301,7 +301,7 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
   const StudySettings& s = e.settings;
   const nlohmann::json settings_json = to_json(e);
   const fs::path out(o.out_dir);
-  const std::string file = (out / "results.sqlite").string();
+  const std::string file = o.store_file.empty() ? (out / "results.sqlite").string() : o.store_file;
   const fs::path out_absolute = fs::absolute(out);
   const std::string worker_dir = o.worker_dir.empty() ? self_dir() : o.worker_dir;
 
@@ -326,7 +326,7 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
   }
   // One greenbench at a time per results directory: two would run the same runs twice. The
   // kernel drops the lock when the process dies, even by kill -9.
-  FileLock lock((out / ".lock").string());
+  FileLock lock(o.store_file.empty() ? (out / ".lock").string() : o.store_file + ".lock");
   // Our runs carry this id in their environment. An earlier greenbench killed together with
   // its watchdog may have left processes running: end those before anything runs beside them.
   const std::string run_id = lock.swap_run_id();
@@ -482,13 +482,15 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
 
   // A resumed study's new idle baseline is written with its first run.
   bool env_dirty = existing && !idle.empty();
-  const int remaining_total = int(plan.size()) - outcome.already_stored;
+  const int remaining_total =
+      o.positions.empty() ? int(plan.size()) - outcome.already_stored : int(o.positions.size());
   int finished_now = 0;
   const double session_start = steady_now_s();
   bool first_run = true;
   bool warned_cooldown = false;
   for (const PlannedRun& run : plan) {
     if (done.count(run.position)) continue;
+    if (!o.positions.empty() && !o.positions.count(run.position)) continue;
     if (stop_requested(o)) {
       outcome.interrupted = true;
       break;
@@ -582,6 +584,9 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
                      std::to_string(run.repetition) + ".ckpt";
       } else if (latest_checkpoint.count(group)) {
         checkpoint = latest_checkpoint[group];
+      } else if (o.find_checkpoint &&
+                 !(checkpoint = o.find_checkpoint(group, run.position)).empty()) {
+        // found by the hook (another Slurm task's train run)
       } else {
         runnable = false;
         stored.status = "failed";

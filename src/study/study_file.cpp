@@ -11,6 +11,7 @@
 
 #include "greenbench/error.hpp"
 #include "greenbench/study.hpp"
+#include "study/slurm_toml.hpp"
 
 namespace greenbench {
 
@@ -48,7 +49,8 @@ const std::vector<std::string> kTopKeys{"name",
                                         "idle_baseline",
                                         "threads",
                                         "numerics",
-                                        "command"};
+                                        "command",
+                                        "slurm"};
 const std::vector<std::string> kCommandKeys{"framework", "model", "phase", "argv"};
 
 std::string join(const std::vector<std::string>& items, const std::string& sep) {
@@ -360,6 +362,10 @@ StudySettings parse_study(const std::string& text, const std::string& source) {
       if (auto v = check.integer(node, name, 1, "a positive integer")) s.threads = int(*v);
     } else if (name == "numerics") {
       if (auto v = check.choice(node, name, "numerics", {"default", "strict"})) s.numerics = *v;
+    } else if (name == "slurm") {
+      for (const auto& [where, key_shown, message] : parse_slurm_table(node, s.slurm)) {
+        check.error(where, key_shown, message);
+      }
     } else if (name == "command") {
       const auto* array = node.as_array();
       if (array == nullptr || !array->is_array_of_tables()) {

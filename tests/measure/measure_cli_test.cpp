@@ -457,4 +457,54 @@ TEST_F(MeasureCli, BadUsageIsOneLineAndExit2) {
   EXPECT_THAT(slurp(path("stdout.txt")), HasSubstr("--idle-baseline SECONDS"));
 }
 
+// A job scheduler (Slurm's scancel, a time limit) sends SIGTERM to every process of a job at
+// once, the watchdog included. greenbench must still end as the command did, not die of SIGPIPE
+// when it tells the dead watchdog that the run is over.
+TEST_F(MeasureCli, SigtermToEveryProcessOfTheJobLeavesGreenbenchToReport) {
+  const std::string exe = std::string(GREENBENCH_BIN_DIR) + "/greenbench";
+  std::vector<std::string> args = {exe, "measure", "--quiet", "--", "/bin/sleep", "5"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t harness = fork();
+  ASSERT_GE(harness, 0);
+  if (harness == 0) {
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  // Its children: the watchdog and the command (both appear once the run has started).
+  auto children = [harness] {
+    std::vector<pid_t> out;
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      const std::string name = e.path().filename().string();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream stat(e.path() / "stat");
+      std::string line;
+      std::getline(stat, line);
+      const auto close = line.rfind(')');
+      if (close == std::string::npos) continue;
+      std::istringstream rest(line.substr(close + 2));
+      char state = 0;
+      pid_t ppid = 0;
+      rest >> state >> ppid;
+      if (ppid == harness) out.push_back(static_cast<pid_t>(std::stoi(name)));
+    }
+    return out;
+  };
+  std::vector<pid_t> kids;
+  const auto started = std::chrono::steady_clock::now();
+  while (kids.size() < 2 && std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    kids = children();
+  }
+  ASSERT_EQ(kids.size(), 2u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (pid_t pid : kids) kill(pid, SIGTERM);
+  kill(harness, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(waitpid(harness, &status, 0), harness);
+  ASSERT_FALSE(WIFSIGNALED(status)) << "greenbench died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGTERM);
+}
+
 }  // namespace

@@ -127,7 +127,7 @@ TEST(StudyFile, UnknownKeysAndValuesSuggestTheNearestName) {
             "study.toml:2: key 'repetitons': unknown key 'repetitons' (did you mean "
             "'repetitions'?); expected one of name, frameworks, models, phases, scale, "
             "repetitions, warmup, order, seed, cooldown, cooldown_tolerance, cooldown_max, "
-            "timeout, idle_baseline, threads, numerics, command");
+            "timeout, idle_baseline, threads, numerics, command, slurm");
   EXPECT_EQ(error_of("frameworks = [\"pytorch\", \"tensorflw\"]"),
             "study.toml:1: key 'frameworks[1]': unknown framework 'tensorflw' (did you mean "
             "'tensorflow'?); expected one of pytorch, tensorflow");
@@ -157,7 +157,7 @@ timeout = "long"
             "study.toml:3: key 'scale': unknown scale 'big'; expected one of tiny, small, paper\n"
             "study.toml:4: key 'colour': unknown key 'colour'; expected one of name, frameworks, "
             "models, phases, scale, repetitions, warmup, order, seed, cooldown, "
-            "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, numerics, command\n"
+            "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, numerics, command, slurm\n"
             "study.toml:5: key 'timeout': expected a positive number of seconds, got \"long\"");
 }
 
