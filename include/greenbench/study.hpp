@@ -21,6 +21,7 @@ namespace greenbench {
 struct CommandSpec {
   std::string framework, model, phase;
   std::vector<std::string> argv;
+  std::string cwd;  ///< as written; "" = the study file's folder
 };
 
 /// A study as written: the keys of the study file (contract) with their defaults.
@@ -42,11 +43,15 @@ struct StudySettings {
   double idle_baseline_s = 5;
   int threads = 0;  ///< 0 = the number of online CPUs
   std::vector<CommandSpec> commands;
+  std::string
+      base_dir;  ///< absolute folder of the study file, which [[command]] paths are relative to
 };
 
 /// Parses a study file's text; collects every error and throws one Error listing each on its own
-/// line as `<source>:<line>: key '<key>': <problem>`.
-StudySettings parse_study(const std::string& text, const std::string& source = "study.toml");
+/// line as `<source>:<line>: key '<key>': <problem>`. Relative [[command]] paths are relative to
+/// `base_dir` ("" = the current directory).
+StudySettings parse_study(const std::string& text, const std::string& source = "study.toml",
+                          const std::string& base_dir = "");
 /// Reads and parses a study file.
 StudySettings parse_study_file(const std::string& path);
 
@@ -63,6 +68,7 @@ void apply_overrides(StudySettings& settings, const StudyOverrides& overrides);
 struct Configuration {
   std::string framework, model, phase;
   std::vector<std::string> argv;  ///< empty = the built-in worker of the framework
+  std::string cwd;                ///< a command's `cwd` as written ("" = the study file's folder)
 };
 
 /// Settings validated once: defaults resolved, configurations listed; stored with the results.
@@ -76,6 +82,12 @@ struct EffectiveSettings {
 EffectiveSettings make_effective(const StudySettings& settings);
 /// The JSON stored in the results (and compared on --resume).
 nlohmann::json to_json(const EffectiveSettings& effective);
+/// The argv a command configuration runs: a relative program path with a '/' is made absolute
+/// against the study file's folder; a bare name is looked up in PATH; other arguments unchanged.
+std::vector<std::string> command_argv(const EffectiveSettings& effective, const Configuration& c);
+/// The folder a command configuration runs in (its cwd against the study file's folder);
+/// "" for a built-in worker, which runs in greenbench's own folder.
+std::string command_working_dir(const EffectiveSettings& effective, const Configuration& c);
 /// A few human-readable lines of the effective settings, for the terminal.
 std::string describe(const EffectiveSettings& effective);
 

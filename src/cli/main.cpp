@@ -49,10 +49,10 @@ int main(int argc, char** argv) {
     if (command == "report") return cli::cmd_report(args);
     if (command == "import") return cli::cmd_import(args);
     std::fprintf(stderr, "greenbench: unknown command '%s' (see greenbench --help)\n",
-                 command.c_str());
+                 printable(command).c_str());
     return 2;
   } catch (const Error& e) {
-    std::fprintf(stderr, "greenbench %s: %s\n", command.c_str(), e.what());
+    std::fprintf(stderr, "greenbench %s: %s\n", printable(command).c_str(), e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "greenbench %s: internal error: %s\n", command.c_str(), e.what());

@@ -178,7 +178,7 @@ std::string reference_domain(const std::map<std::string, double>& idle) {
 std::vector<std::string> run_argv(const EffectiveSettings& e, const PlannedRun& run,
                                   const std::string& worker_dir, const std::string& checkpoint) {
   const Configuration& c = e.configurations.at(size_t(run.configuration));
-  if (!c.argv.empty()) return c.argv;
+  if (!c.argv.empty()) return command_argv(e, c);
   std::vector<std::string> argv{(fs::path(worker_dir) / worker_name(c.framework)).string(),
                                 "--model",
                                 c.model,
@@ -394,6 +394,7 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
       mo.timeout_s = s.timeout_s;
       mo.forward_signals = true;
       mo.keep_trace = true;
+      mo.working_dir = command_working_dir(e, c);
       mo.stdout_path = (out / "logs" / (run.id + ".out")).string();
       mo.stderr_path = (out / "logs" / (run.id + ".err")).string();
       if (o.progress && o.progress_in_place) {
