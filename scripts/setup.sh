@@ -15,7 +15,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev sqlite3 libtomlplusplus-dev nlohmann-json3-dev libboost-dev
   libopenblas-dev python3 python3-pip python3-scipy
-  chromium clang-format clang-tidy
+  chromium clang libclang-rt-dev clang-format clang-tidy
 )
 
 missing=()

@@ -227,6 +227,27 @@ TEST_F(CheckpointTest, NamesWithControlCharactersAreRefusedAndShownEscaped) {
   expect_error(p, spec, "tensor 0 is '" + std::string(60, 'n') + "\u2026'");
 }
 
+// Found by fuzz_checkpoint: reading a tensor without data passed a null pointer to memcpy
+// (undefined behaviour that UBSan reports, make sanitize).
+TEST_F(CheckpointTest, TensorsWithAZeroDimensionRoundTrip) {
+  Weights w(2);
+  w[0].name = "empty";
+  w[0].value.shape = {0, 4};
+  w[0].value.dtype = HostTensor::DType::kF32;
+  w[1].name = "scalar";
+  w[1].trainable = true;
+  w[1].value.shape = {};
+  w[1].value.dtype = HostTensor::DType::kF32;
+  w[1].value.f32 = {2.5F};
+  const std::string p = path("zero.gbckpt");
+  save_checkpoint(p, "ncf", "tiny", w);
+  const Checkpoint c = read_checkpoint(p);
+  ASSERT_EQ(c.weights.size(), 2u);
+  EXPECT_EQ(c.weights[0].value.shape, (std::vector<int64_t>{0, 4}));
+  EXPECT_TRUE(c.weights[0].value.f32.empty());
+  EXPECT_EQ(c.weights[1].value.f32, std::vector<float>{2.5F});
+}
+
 TEST_F(CheckpointTest, MissingFileIsNamed) {
   const ModelSpec spec = make_model_spec("ncf", "tiny");
   expect_error(path("absent.gbckpt"), spec, "cannot open");

@@ -80,7 +80,9 @@ class Reader {
               std::to_string(pos_) + ", only " + std::to_string(end_ - pos_) + " remain");
     }
     out.resize(count);
-    std::memcpy(out.data(), bytes_.data() + pos_, count * sizeof(float));
+    // A tensor with a zero dimension has no data, and an empty vector's data() may be null,
+    // which memcpy must not be given even for 0 bytes.
+    if (count > 0) std::memcpy(out.data(), bytes_.data() + pos_, count * sizeof(float));
     pos_ += count * sizeof(float);
   }
 
