@@ -15,7 +15,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev sqlite3 libtomlplusplus-dev nlohmann-json3-dev libboost-dev
   libopenblas-dev python3 python3-pip python3-setuptools python3-wheel python3-scipy
-  chromium clang-format clang-tidy
+  chromium clang libclang-rt-dev clang-format clang-tidy
   slurmctld slurmd slurm-client munge   # a local one-node Slurm for the tests of run --slurm
 )
 

@@ -22,6 +22,7 @@ namespace greenbench {
 struct CommandSpec {
   std::string framework, model, phase;
   std::vector<std::string> argv;
+  std::string cwd;  ///< as written; "" = the study file's folder
 };
 
 /// How `run --slurm` submits a study (`[slurm]` table, `--slurm-*` options).
@@ -54,11 +55,15 @@ struct StudySettings {
   std::string numerics = "default";
   std::vector<CommandSpec> commands;
   SlurmSettings slurm;  ///< `[slurm]`: used by `run --slurm` only, never part of the settings
+  std::string
+      base_dir;  ///< absolute folder of the study file, which [[command]] paths are relative to
 };
 
 /// Parses a study file's text; collects every error and throws one Error listing each on its own
-/// line as `<source>:<line>: key '<key>': <problem>`.
-StudySettings parse_study(const std::string& text, const std::string& source = "study.toml");
+/// line as `<source>:<line>: key '<key>': <problem>`. Relative [[command]] paths are relative to
+/// `base_dir` ("" = the current directory).
+StudySettings parse_study(const std::string& text, const std::string& source = "study.toml",
+                          const std::string& base_dir = "");
 /// Reads and parses a study file.
 StudySettings parse_study_file(const std::string& path);
 
@@ -75,6 +80,7 @@ void apply_overrides(StudySettings& settings, const StudyOverrides& overrides);
 struct Configuration {
   std::string framework, model, phase;
   std::vector<std::string> argv;  ///< empty = the built-in worker of the framework
+  std::string cwd;                ///< a command's `cwd` as written ("" = the study file's folder)
 };
 
 /// Settings validated once: defaults resolved, configurations listed; stored with the results.
@@ -91,6 +97,12 @@ EffectiveSettings make_effective(const StudySettings& settings);
 std::string significance_warning(const EffectiveSettings& effective, double alpha = 0.05);
 /// The JSON stored in the results (and compared on --resume).
 nlohmann::json to_json(const EffectiveSettings& effective);
+/// The argv a command configuration runs: a relative program path with a '/' is made absolute
+/// against the study file's folder; a bare name is looked up in PATH; other arguments unchanged.
+std::vector<std::string> command_argv(const EffectiveSettings& effective, const Configuration& c);
+/// The folder a command configuration runs in (its cwd against the study file's folder);
+/// "" for a built-in worker, which runs in greenbench's own folder.
+std::string command_working_dir(const EffectiveSettings& effective, const Configuration& c);
 /// A few human-readable lines of the effective settings, for the terminal.
 std::string describe(const EffectiveSettings& effective);
 

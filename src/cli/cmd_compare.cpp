@@ -127,7 +127,7 @@ int cmd_compare(const Args& args) {
   if (!json_path.empty()) {
     std::ofstream out(json_path);
     out << dump_json(comparison_json(set), 2) << "\n";
-    if (!out) throw Error("cannot write '" + json_path + "'");
+    if (!out) throw Error("cannot write '" + printable(json_path, 200) + "'");
     std::cout << "JSON written to " << json_path << "\n";
   }
   return 0;

@@ -41,11 +41,12 @@ int cmd_import(const Args& args) {
       if (i + 1 >= args.size()) throw Error("--out: missing value");
       out = args[++i];
     } else if (!a.empty() && a[0] == '-') {
-      throw Error("unknown option '" + a + "' (see greenbench import --help)");
+      throw Error("unknown option '" + printable(a) + "' (see greenbench import --help)");
     } else if (!csv) {
       csv = a;
     } else {
-      throw Error("more than one CSV file ('" + *csv + "', '" + a + "')");
+      throw Error("more than one CSV file ('" + printable(*csv, 200) + "', '" + printable(a) +
+                  "')");
     }
   }
   if (!csv) throw Error("missing the CSV file (see greenbench import --help)");

@@ -55,7 +55,7 @@ double parse_number(const std::string& option, const std::string& value, double 
   if (value.empty() || errno != 0 || *end != '\0' || !std::isfinite(v) ||
       (min_inclusive ? v < min : v <= min)) {
     throw Error(option + ": expected a number " + (min_inclusive ? ">= " : "> ") +
-                std::to_string(static_cast<int>(min)) + ", got '" + value + "'");
+                std::to_string(static_cast<int>(min)) + ", got '" + printable(value) + "'");
   }
   return v;
 }
@@ -66,7 +66,7 @@ int parse_interval_ms(const std::string& value) {
   const long v = std::strtol(value.c_str(), &end, 10);
   if (value.empty() || errno != 0 || *end != '\0' || v < 1 || v > 3600000) {
     throw Error("--interval-ms: expected a whole number of milliseconds from 1 to 3600000, got '" +
-                value + "'");
+                printable(value) + "'");
   }
   return static_cast<int>(v);
 }
@@ -195,7 +195,7 @@ void print_table(const RunRecord& r, std::FILE* out) {
 std::unique_ptr<std::ofstream> open_output(const std::string& option, const std::string& path) {
   if (path.empty() || path == "-") return nullptr;
   auto out = std::make_unique<std::ofstream>(path);
-  if (!*out) throw Error(option + ": cannot open '" + path + "' for writing");
+  if (!*out) throw Error(option + ": cannot open '" + printable(path, 200) + "' for writing");
   return out;
 }
 
@@ -251,16 +251,16 @@ int cmd_measure(const Args& args) {
     } else if (option == "--timeout") {
       options.timeout_s = parse_number(option, take_value(), 0, false);
     } else if (arg.rfind("-", 0) == 0) {
-      throw Error("unknown option '" + arg + "' (see greenbench measure --help)");
+      throw Error("unknown option '" + printable(arg) + "' (see greenbench measure --help)");
     } else {
-      throw Error("unexpected argument '" + arg + "': put the command after '--'");
+      throw Error("unexpected argument '" + printable(arg) + "': put the command after '--'");
     }
   }
   if (command.empty())
     throw Error("missing command: greenbench measure [OPTIONS] -- CMD [ARGS...]");
   if (json_path == "-" && trace_path == "-") throw Error("--json and --trace cannot both be '-'");
   if (!json_path.empty() && json_path == trace_path) {
-    throw Error("--json and --trace cannot both write '" + json_path + "'");
+    throw Error("--json and --trace cannot both write '" + printable(json_path, 200) + "'");
   }
   // Different names may still be one file ("./x" and "x", a link): check before truncating it.
   std::error_code same_error;
@@ -268,15 +268,15 @@ int cmd_measure(const Args& args) {
       std::filesystem::weakly_canonical(json_path, same_error) ==
           std::filesystem::weakly_canonical(trace_path, same_error) &&
       !same_error) {
-    throw Error("--json and --trace cannot both write the same file ('" + json_path + "', '" +
-                trace_path + "')");
+    throw Error("--json and --trace cannot both write the same file ('" +
+                printable(json_path, 200) + "', '" + printable(trace_path, 200) + "')");
   }
   auto json_out = open_output("--json", json_path);
   auto trace_out = open_output("--trace", trace_path);
   // A hard link is one file under two canonical names.
   if (json_out && trace_out && std::filesystem::equivalent(json_path, trace_path, same_error)) {
-    throw Error("--json and --trace cannot both write the same file ('" + json_path + "', '" +
-                trace_path + "')");
+    throw Error("--json and --trace cannot both write the same file ('" +
+                printable(json_path, 200) + "', '" + printable(trace_path, 200) + "')");
   }
   options.keep_trace = !trace_path.empty();
 

@@ -50,14 +50,14 @@ void write_file(const std::string& path, Writer&& write) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
-    if (!out) throw Error("cannot write '" + path + "'");
+    if (!out) throw Error("cannot write '" + printable(path, 200) + "'");
     write(out);
     out.flush();
-    if (!out) throw Error("cannot write '" + path + "'");
+    if (!out) throw Error("cannot write '" + printable(path, 200) + "'");
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) throw Error("cannot write '" + path + "': " + ec.message());
+  if (ec) throw Error("cannot write '" + printable(path, 200) + "': " + ec.message());
 }
 
 }  // namespace

@@ -193,7 +193,7 @@ int cmd_run(const Args& args) {
         used = 0;
       }
       if (used == 0 || used != v.size()) {
-        throw Error("--reps: expected a positive integer, got '" + v + "'");
+        throw Error("--reps: expected a positive integer, got '" + printable(v) + "'");
       }
       overrides.repetitions = n;
       override_args.insert(override_args.end(), {"--reps", v});
@@ -213,11 +213,12 @@ int cmd_run(const Args& args) {
       overrides.scale = value("--scale");
       override_args.insert(override_args.end(), {"--scale", *overrides.scale});
     } else if (!a.empty() && a[0] == '-') {
-      throw Error("unknown option '" + a + "' (see greenbench run --help)");
+      throw Error("unknown option '" + printable(a) + "' (see greenbench run --help)");
     } else if (!study_file) {
       study_file = a;
     } else {
-      throw Error("more than one study file ('" + *study_file + "', '" + a + "')");
+      throw Error("more than one study file ('" + printable(*study_file, 200) + "', '" +
+                  printable(a) + "')");
     }
   }
 

@@ -53,10 +53,10 @@ int main(int argc, char** argv) {
     if (command == "slurm-task") return cli::cmd_slurm_task(args);
     if (command == "slurm-merge") return cli::cmd_slurm_merge(args);
     std::fprintf(stderr, "greenbench: unknown command '%s' (see greenbench --help)\n",
-                 command.c_str());
+                 printable(command).c_str());
     return 2;
   } catch (const Error& e) {
-    std::fprintf(stderr, "greenbench %s: %s\n", command.c_str(), e.what());
+    std::fprintf(stderr, "greenbench %s: %s\n", printable(command).c_str(), e.what());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "greenbench %s: internal error: %s\n", command.c_str(), e.what());

@@ -30,7 +30,8 @@ double parse_watts(const std::string& option, const std::string& value) {
   errno = 0;
   const double w = std::strtod(value.c_str(), &end);
   if (value.empty() || errno != 0 || *end != '\0' || !std::isfinite(w) || w < 0) {
-    throw Error(option + ": expected a non-negative number of watts, got '" + value + "'");
+    throw Error(option + ": expected a non-negative number of watts, got '" + printable(value) +
+                "'");
   }
   return w;
 }
@@ -72,7 +73,7 @@ bool parse_source_option(const Args& args, std::size_t& i, SourceOptions& option
     while (std::getline(in, name, ',')) {
       if (name != "rapl-powercap" && name != "rapl-perf" && name != "nvml" &&
           name != "cpu-estimate") {
-        throw Error("--source: unknown source '" + name +
+        throw Error("--source: unknown source '" + printable(name) +
                     "' (known: rapl-powercap, rapl-perf, nvml, cpu-estimate)");
       }
       options.only.push_back(name);

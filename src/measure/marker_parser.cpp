@@ -2,9 +2,10 @@
 // accepts: a bad line never stops a measurement, it only becomes a warning.
 #include "measure/marker_parser.hpp"
 
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
+
+#include "greenbench/error.hpp"
 
 namespace greenbench::measure {
 
@@ -13,36 +14,6 @@ namespace {
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
-
-// Length of the well-formed UTF-8 character at the start of `s`, or 0 if there is none there
-// (the ranges of the Unicode standard's table of well-formed byte sequences).
-std::size_t utf8_char_length(std::string_view s) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char b0 = byte(0);
-  if (b0 < 0x80) return 1;
-  std::size_t n = 0;
-  unsigned char lo = 0x80;
-  unsigned char hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
-    if (b0 == 0xE0) lo = 0xA0;  // no overlong forms
-    if (b0 == 0xED) hi = 0x9F;  // no surrogates
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
-    if (b0 == 0xF0) lo = 0x90;  // no overlong forms
-    if (b0 == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (s.size() < n) return 0;
-  if (byte(1) < lo || byte(1) > hi) return 0;
-  for (std::size_t i = 2; i < n; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  }
-  return n;
-}
 
 // Splits off the next whitespace-separated token; `rest` keeps what follows it.
 std::string_view next_token(std::string_view* rest) {
@@ -68,7 +39,30 @@ MarkerLine invalid(std::string error) {
   return m;
 }
 
-std::string quoted(std::string_view s) { return "'" + printable_excerpt(s, 72) + "'"; }
+// Info text and units end up in records, reports and on the terminal: valid UTF-8 without
+// control characters (a tab becomes a space, any other control character U+FFFD).
+std::string displayable(std::string_view s) {
+  const std::string text = valid_utf8(s);
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\t') {
+      out += ' ';
+    } else if (c < 0x20 || c == 0x7f) {
+      out += kReplacement;
+    } else if (c == 0xC2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      out += kReplacement;  // C1 control U+0080..U+009F
+      ++i;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::string quoted(std::string_view s) { return "'" + printable(s) + "'"; }
 
 }  // namespace
 
@@ -115,10 +109,11 @@ MarkerLine parse_marker_line(std::string_view line) {
     }
     const std::string value_text(value);
     char* end = nullptr;
-    errno = 0;
     const double v = std::strtod(value_text.c_str(), &end);
-    // nan and inf pass: a diverged run's value is kept, and the run is flagged invalid.
-    if (end != value_text.c_str() + value_text.size() || errno == ERANGE) {
+    // nan and inf pass: a diverged run's value is kept, and the run is flagged invalid. ERANGE
+    // alone is no reason to refuse: strtod sets it for subnormal results such as 1e-320, which
+    // Python's repr() writes; only a finite number that overflows to infinity is out of range.
+    if (end != value_text.c_str() + value_text.size() || (errno == ERANGE && std::isinf(v))) {
       return invalid("bad metric value " + quoted(value) + " (want a number)");
     }
     if (unit.size() > kMaxMarkerName) return invalid("metric unit longer than 64 bytes");
@@ -126,7 +121,7 @@ MarkerLine parse_marker_line(std::string_view line) {
     m.verb = MarkerLine::Verb::kMetric;
     m.name = std::string(name);
     m.value = v;
-    m.unit = valid_utf8(unit);
+    m.unit = displayable(unit);
     return m;
   }
   if (verb == "info") {
@@ -137,7 +132,7 @@ MarkerLine parse_marker_line(std::string_view line) {
     }
     m.verb = MarkerLine::Verb::kInfo;
     m.name = std::string(key);
-    m.text = valid_utf8(trim(rest));
+    m.text = displayable(trim(rest));
     return m;
   }
   return invalid("unknown verb " + quoted(verb) + " (want begin, end, metric or info)");
@@ -159,32 +154,8 @@ std::string valid_utf8(std::string_view bytes) {
   return out;
 }
 
-std::string printable_excerpt(std::string_view line, std::size_t max_bytes) {
-  // The excerpt goes into warnings and JSON: keep whole characters, so it stays valid UTF-8
-  // however the line is cut. At most max_bytes of the line are shown.
-  std::string out;
-  std::size_t used = 0;
-  bool cut = false;
-  while (!line.empty()) {
-    const std::size_t n = utf8_char_length(line);
-    const std::size_t take = n == 0 ? 1 : n;
-    if (used + take > max_bytes) {
-      cut = true;
-      break;
-    }
-    const auto u = static_cast<unsigned char>(line[0]);
-    if (n == 0) {
-      out += kReplacement;
-    } else if (u < 0x20 || u == 0x7f) {
-      out.push_back('?');
-    } else {
-      out += line.substr(0, n);
-    }
-    used += take;
-    line.remove_prefix(take);
-  }
-  if (cut) out += "...";
-  return out;
+std::string printable_excerpt(std::string_view line, std::size_t max_chars) {
+  return printable(line, max_chars);
 }
 
 void LineSplitter::feed(std::string_view bytes, std::vector<Line>* out) {

@@ -29,8 +29,9 @@ struct MarkerLine {
 /// Parses one line (without its newline). Never throws: bad lines come back as kInvalid.
 MarkerLine parse_marker_line(std::string_view line);
 
-/// A line for a warning: at most `max_bytes`, control characters replaced, "..." when cut.
-std::string printable_excerpt(std::string_view line, std::size_t max_bytes = 80);
+/// A line for a warning (greenbench::printable): control characters and bytes that are not UTF-8
+/// escaped, cut to `max_chars` characters and "…".
+std::string printable_excerpt(std::string_view line, std::size_t max_chars = 80);
 
 /// `bytes` as valid UTF-8: each byte that does not start a well-formed character (bad lead byte,
 /// truncated, overlong, surrogate, above U+10FFFF) becomes U+FFFD.

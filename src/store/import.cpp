@@ -112,7 +112,8 @@ double time_factor(const std::string& unit) {
 
 }  // namespace
 
-std::vector<Observation> parse_long_csv(const std::string& text, const std::string& source) {
+std::vector<Observation> parse_long_csv(const std::string& text, const std::string& file) {
+  const std::string source = printable(file, 200);
   const std::vector<Row> rows = split_csv(text, source);
   if (rows.empty()) throw Error(source + ": empty file; expected a header line");
   const Row& header = rows[0];
@@ -126,7 +127,7 @@ std::vector<Observation> parse_long_csv(const std::string& text, const std::stri
     std::string got;
     for (size_t i = 0; i < header.fields.size(); ++i) got += (i ? "," : "") + header.fields[i];
     throw Error(source + ":" + std::to_string(header.line) + ": header: expected \"" + expected +
-                "\", got \"" + got + "\"");
+                "\", got \"" + printable(got, 100) + "\"");
   }
   const size_t columns = header.fields.size();
 
@@ -156,7 +157,8 @@ std::vector<Observation> parse_long_csv(const std::string& text, const std::stri
     bool ok = true;
     for (size_t c = 0; c < 3; ++c) {
       if (!is_name(f[c])) {
-        error(row, c + 1, "expected a name (letters, digits, _ . - :), got \"" + f[c] + "\"");
+        error(row, c + 1,
+              "expected a name (letters, digits, _ . - :), got \"" + printable(f[c]) + "\"");
         ok = false;
       }
     }
@@ -168,13 +170,13 @@ std::vector<Observation> parse_long_csv(const std::string& text, const std::stri
       errno = 0;
       const long run = std::strtol(f[3].c_str(), &end, 10);
       if (f[3].empty() || *end != '\0' || errno != 0 || run < 1 || run > 1000000000) {
-        error(row, 4, "expected a positive integer, got \"" + f[3] + "\"");
+        error(row, 4, "expected a positive integer, got \"" + printable(f[3]) + "\"");
         ok = false;
       }
       o.run = int(run);
     }
     if (!is_name(f[4])) {
-      error(row, 5, "expected a metric name such as energy_total, got \"" + f[4] + "\"");
+      error(row, 5, "expected a metric name such as energy_total, got \"" + printable(f[4]) + "\"");
       ok = false;
     }
     o.metric = f[4];
@@ -182,7 +184,7 @@ std::vector<Observation> parse_long_csv(const std::string& text, const std::stri
       char* end = nullptr;
       const double value = std::strtod(f[5].c_str(), &end);
       if (f[5].empty() || *end != '\0' || !std::isfinite(value)) {
-        error(row, 6, "expected a finite number, got \"" + f[5] + "\"");
+        error(row, 6, "expected a finite number, got \"" + printable(f[5]) + "\"");
         ok = false;
       }
       o.value = value;
@@ -191,7 +193,8 @@ std::vector<Observation> parse_long_csv(const std::string& text, const std::stri
     if (o.metric.rfind("energy_", 0) == 0) {
       const double factor = energy_factor(o.unit);
       if (factor == 0) {
-        error(row, 7, "energy needs a unit of J, mJ, kJ, MJ, Wh or kWh, got \"" + o.unit + "\"");
+        error(row, 7,
+              "energy needs a unit of J, mJ, kJ, MJ, Wh or kWh, got \"" + printable(o.unit) + "\"");
         ok = false;
       }
       o.value *= factor;
@@ -199,11 +202,29 @@ std::vector<Observation> parse_long_csv(const std::string& text, const std::stri
     } else if (o.metric == "duration") {
       const double factor = time_factor(o.unit);
       if (factor == 0) {
-        error(row, 7, "duration needs a unit of s, ms, us, min or h, got \"" + o.unit + "\"");
+        error(row, 7,
+              "duration needs a unit of s, ms, us, min or h, got \"" + printable(o.unit) + "\"");
         ok = false;
       }
       o.value *= factor;
       o.unit = "s";
+    }
+    // An energy or a duration is a non-negative amount: a negative one would turn a ratio
+    // around, and one that overflows in the conversion (1e308 kWh) is infinite.
+    if (ok && (o.unit == "J" || o.unit == "s") &&
+        (o.metric.rfind("energy_", 0) == 0 || o.metric == "duration")) {
+      if (!std::isfinite(o.value)) {
+        error(row, 6,
+              "\"" + printable(f[5]) + " " + printable(f[6]) + "\" is not a finite number of " +
+                  o.unit);
+        ok = false;
+      } else if (o.value < 0) {
+        error(row, 6,
+              "expected a non-negative " + std::string(o.unit == "J" ? "energy" : "duration") +
+                  ", got \"" + printable(f[5]) + "\"");
+        ok = false;
+      }
+      if (o.value == 0) o.value = 0;  // -0 is stored as 0
     }
     if (columns > kRequiredColumns) {
       const std::string& q = f[7];
@@ -212,7 +233,7 @@ std::vector<Observation> parse_long_csv(const std::string& text, const std::stri
       } else if (q == "estimated") {
         o.quality = "estimated";
       } else {
-        error(row, 8, "expected measured or estimated, got \"" + q + "\"");
+        error(row, 8, "expected measured or estimated, got \"" + printable(q) + "\"");
         ok = false;
       }
     }
@@ -221,8 +242,9 @@ std::vector<Observation> parse_long_csv(const std::string& text, const std::stri
     const auto [it, inserted] = seen.emplace(key, row.line);
     if (!inserted) {
       error(row, 0,
-            "duplicate of line " + std::to_string(it->second) + " (" + o.model + " " + o.framework +
-                " " + o.phase + " run " + std::to_string(o.run) + " " + o.metric + ")");
+            "duplicate of line " + std::to_string(it->second) + " (" + printable(o.model) + " " +
+                printable(o.framework) + " " + printable(o.phase) + " run " +
+                std::to_string(o.run) + " " + printable(o.metric) + ")");
       continue;
     }
     out.push_back(std::move(o));
@@ -239,7 +261,7 @@ std::vector<Observation> parse_long_csv(const std::string& text, const std::stri
 
 ImportSummary import_csv(const std::string& csv_path, const std::string& out_dir) {
   std::ifstream in(csv_path, std::ios::binary);
-  if (!in) throw Error(csv_path + ": cannot read the CSV file");
+  if (!in) throw Error(printable(csv_path, 200) + ": cannot read the CSV file");
   std::ostringstream text;
   text << in.rdbuf();
   std::vector<Observation> observations = parse_long_csv(text.str(), csv_path);
@@ -265,7 +287,7 @@ ImportSummary import_csv(const std::string& csv_path, const std::string& out_dir
 
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
-  if (ec) throw Error(out_dir + ": cannot create the directory: " + ec.message());
+  if (ec) throw Error(printable(out_dir, 200) + ": cannot create the directory: " + ec.message());
   const std::string file = (std::filesystem::path(out_dir) / "results.sqlite").string();
   const std::string name = std::filesystem::path(csv_path).stem().string();
   const nlohmann::json settings = {{"name", name}, {"imported_from", csv_path}};

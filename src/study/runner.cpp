@@ -206,7 +206,7 @@ std::string reference_domain(const std::map<std::string, double>& idle) {
 std::vector<std::string> run_argv(const EffectiveSettings& e, const PlannedRun& run,
                                   const std::string& worker_dir, const std::string& checkpoint) {
   const Configuration& c = e.configurations.at(size_t(run.configuration));
-  if (!c.argv.empty()) return c.argv;
+  if (!c.argv.empty()) return command_argv(e, c);
   std::vector<std::string> argv{(fs::path(worker_dir) / worker_name(c.framework)).string(),
                                 "--model",
                                 c.model,
@@ -610,6 +610,7 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
       mo.stdin_path = "/dev/null";
       mo.stop = o.stop;
       mo.run_id = run_id;
+      mo.working_dir = command_working_dir(e, c);
       mo.stdout_path = (out / "logs" / (run.id + ".out")).string();
       mo.stderr_path = stderr_path;
       if (o.progress && o.progress_in_place) {

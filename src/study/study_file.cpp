@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -51,7 +53,23 @@ const std::vector<std::string> kTopKeys{"name",
                                         "numerics",
                                         "command",
                                         "slurm"};
-const std::vector<std::string> kCommandKeys{"framework", "model", "phase", "argv"};
+const std::vector<std::string> kCommandKeys{"framework", "model", "phase", "argv", "cwd"};
+constexpr size_t kRequiredCommandKeys = 4;  // all but cwd
+
+// Upper bounds of the study file's numbers (README, "The study file"): far above any sensible
+// study, low enough that a typo cannot plan 10^19 runs or wait for years.
+constexpr std::int64_t kMaxRepetitions = 10000;
+constexpr std::int64_t kMaxWarmup = 1000;
+constexpr std::int64_t kMaxThreads = 4096;
+constexpr double kMaxCooldownS = 3600;
+constexpr double kMaxCooldownTolerance = 1;
+constexpr double kMaxTimeoutS = 7 * 24 * 3600;
+constexpr double kMaxIdleBaselineS = 3600;
+constexpr size_t kMaxPlannedRuns = 1000000;
+constexpr size_t kMaxNameLength = 100;
+constexpr size_t kMaxStringLength = 4096;
+
+namespace fs = std::filesystem;
 
 std::string join(const std::vector<std::string>& items, const std::string& sep) {
   std::string out;
@@ -88,14 +106,14 @@ std::string unknown_name(const std::string& what, const std::string& value,
     const size_t d = edit_distance(value, candidate);
     if (d < best_distance) best_distance = d, best = candidate;
   }
-  std::string message = "unknown " + what + " '" + value + "'";
+  std::string message = "unknown " + what + " '" + printable(value) + "'";
   if (!best.empty()) message += " (did you mean '" + best + "'?)";
   return message + "; expected one of " + join(allowed, ", ");
 }
 
 // How a TOML value reads in an error message.
 std::string describe_node(const toml::node& node) {
-  if (const auto* s = node.as_string()) return "\"" + s->get() + "\"";
+  if (const auto* s = node.as_string()) return "\"" + printable(s->get()) + "\"";
   if (const auto* i = node.as_integer()) return std::to_string(i->get());
   if (const auto* f = node.as_floating_point()) {
     std::ostringstream out;
@@ -118,18 +136,35 @@ bool valid_label(const std::string& s) {
 // Collects every problem of a study file with its line, so one run of the parser reports them all.
 class Checker {
  public:
-  explicit Checker(std::string source) : source_(std::move(source)) {}
+  Checker(const std::string& source, fs::path base_dir)
+      : source_(printable(source, 200)), base_dir_(std::move(base_dir)) {}
 
   void error(const toml::source_region& where, const std::string& key, const std::string& message) {
     std::string line = source_;
     if (where.begin.line > 0) line += ":" + std::to_string(where.begin.line);
-    errors_.push_back({where.begin.line, line + ": key '" + key + "': " + message});
+    errors_.push_back({where.begin.line, line + ": key '" + printable(key, 100) + "': " + message});
   }
 
+  // Strings reach file names, argv and the terminal: no control characters (a NUL would cut an
+  // argument short), no invalid UTF-8 (toml++ refuses it already) and no megabyte values.
   std::optional<std::string> string(const toml::node& node, const std::string& key) {
-    if (const auto* s = node.as_string()) return s->get();
-    error(node.source(), key, "expected a string, got " + describe_node(node));
-    return std::nullopt;
+    const auto* s = node.as_string();
+    if (s == nullptr) {
+      error(node.source(), key, "expected a string, got " + describe_node(node));
+      return std::nullopt;
+    }
+    if (has_control_character(s->get())) {
+      error(node.source(), key,
+            "expected a string without control characters, got " + describe_node(node));
+      return std::nullopt;
+    }
+    if (s->get().size() > kMaxStringLength) {
+      error(node.source(), key,
+            "expected at most " + std::to_string(kMaxStringLength) + " bytes, got " +
+                std::to_string(s->get().size()) + " (" + describe_node(node) + ")");
+      return std::nullopt;
+    }
+    return s->get();
   }
 
   std::optional<std::string> choice(const toml::node& node, const std::string& key,
@@ -173,11 +208,17 @@ class Checker {
     return ok ? std::optional(out) : std::nullopt;
   }
 
+  // Checked in 64 bits, before the caller narrows it.
   std::optional<std::int64_t> integer(const toml::node& node, const std::string& key,
-                                      std::int64_t min, const std::string& expected) {
+                                      std::int64_t min, std::int64_t max) {
     const auto* i = node.as_integer();
-    if (i == nullptr || i->get() < min) {
-      error(node.source(), key, "expected " + expected + ", got " + describe_node(node));
+    if (i == nullptr || i->get() < min || i->get() > max) {
+      error(
+          node.source(), key,
+          (max == std::numeric_limits<std::int64_t>::max()
+               ? "expected an integer >= " + std::to_string(min)
+               : "expected an integer from " + std::to_string(min) + " to " + std::to_string(max)) +
+              ", got " + describe_node(node));
       return std::nullopt;
     }
     return i->get();
@@ -185,7 +226,7 @@ class Checker {
 
   // Integers and floats both read as seconds or fractions.
   std::optional<double> number(const toml::node& node, const std::string& key, double min,
-                               bool min_exclusive, const std::string& expected) {
+                               bool min_exclusive, double max, const std::string& expected) {
     double value = 0;
     if (const auto* i = node.as_integer()) {
       value = static_cast<double>(i->get());
@@ -195,7 +236,7 @@ class Checker {
       error(node.source(), key, "expected " + expected + ", got " + describe_node(node));
       return std::nullopt;
     }
-    if (!std::isfinite(value) || value < min || (min_exclusive && value == min)) {
+    if (!std::isfinite(value) || value < min || (min_exclusive && value == min) || value > max) {
       error(node.source(), key, "expected " + expected + ", got " + describe_node(node));
       return std::nullopt;
     }
@@ -218,7 +259,7 @@ class Checker {
         auto s = string(node, shown);
         if (s && !valid_label(*s)) {
           error(node.source(), shown,
-                "expected a name of 1 to 64 characters a-z 0-9 _ . -, got \"" + *s + "\"");
+                "expected a name of 1 to 64 characters a-z 0-9 _ . -, got " + describe_node(node));
           s.reset();
         }
         if (!s)
@@ -253,19 +294,50 @@ class Checker {
         if (ok && spec.argv[0].empty()) {
           error(node.source(), shown, "the program (argv[0]) is empty");
           ok = false;
+        } else if (ok && spec.argv[0].find('/') != std::string::npos) {
+          // A path to the program is checked now, where the line is known, not in every run.
+          const fs::path program = resolve(spec.argv[0]);
+          if (!fs::is_regular_file(program) || access(program.c_str(), X_OK) != 0) {
+            error(array->get(0)->source(), shown + "[0]",
+                  "'" + printable(program.string(), 200) +
+                      "' is not an executable file (a relative program path is relative to "
+                      "the study file's folder)");
+            ok = false;
+          }
         }
+      } else if (name == "cwd") {
+        auto s = string(node, shown);
+        if (s && s->empty()) {
+          error(node.source(), shown, "expected a directory, got \"\"");
+          s.reset();
+        } else if (s && !fs::is_directory(resolve(*s))) {
+          error(node.source(), shown,
+                "'" + printable(resolve(*s).string(), 200) +
+                    "' is not a directory (a relative cwd is relative to the study file's "
+                    "folder)");
+          s.reset();
+        }
+        if (s)
+          spec.cwd = *s;
+        else
+          ok = false;
       } else {
         unknown_key(key, shown, kCommandKeys);
         ok = false;
       }
     }
-    for (const auto& required : kCommandKeys) {
+    for (size_t k = 0; k < kRequiredCommandKeys; ++k) {
+      const std::string& required = kCommandKeys[k];
       if (!table.contains(required)) {
         error(table.source(), prefix, "missing key '" + required + "'");
         ok = false;
       }
     }
     if (ok) settings.commands.push_back(std::move(spec));
+  }
+
+  [[nodiscard]] fs::path resolve(const std::string& path) const {
+    return (base_dir_ / path).lexically_normal();
   }
 
   // In file order: toml++ hands out a table's keys sorted by name, not as written.
@@ -280,6 +352,7 @@ class Checker {
 
  private:
   std::string source_;
+  fs::path base_dir_;
   std::vector<std::pair<toml::source_index, std::string>> errors_;
 };
 
@@ -289,25 +362,34 @@ void throw_if_errors(const std::vector<std::string>& errors) {
 
 }  // namespace
 
-StudySettings parse_study(const std::string& text, const std::string& source) {
+StudySettings parse_study(const std::string& text, const std::string& source,
+                          const std::string& base_dir) {
   toml::table root;
   try {
     root = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    throw Error(source + ":" + std::to_string(e.source().begin.line) + ":" +
+    throw Error(printable(source, 200) + ":" + std::to_string(e.source().begin.line) + ":" +
                 std::to_string(e.source().begin.column) +
-                ": syntax error: " + std::string(e.description()));
+                ": syntax error: " + printable(e.description(), 200));
   }
   StudySettings s;
-  Checker check(source);
+  std::error_code ec;
+  s.base_dir = fs::absolute(base_dir.empty() ? fs::path(".") : fs::path(base_dir), ec)
+                   .lexically_normal()
+                   .string();
+  if (ec) throw Error(printable(source, 200) + ": cannot resolve its folder: " + ec.message());
+  if (s.base_dir.size() > 1 && s.base_dir.back() == '/') s.base_dir.pop_back();
+  Checker check(source, s.base_dir);
   for (const auto& [key, node] : root) {
     const std::string name(key.str());
     if (name == "name") {
       if (auto v = check.string(node, name)) {
         // The name becomes a directory under results/, so it must be one path component.
-        if (v->empty() || *v == "." || *v == ".." || v->find('/') != std::string::npos) {
+        if (v->empty() || *v == "." || *v == ".." || v->find('/') != std::string::npos ||
+            v->size() > kMaxNameLength) {
           check.error(node.source(), name,
-                      "expected a non-empty name without '/', got " + describe_node(node));
+                      "expected a non-empty name of at most " + std::to_string(kMaxNameLength) +
+                          " bytes without '/', got " + describe_node(node));
         } else {
           s.name = *v;
         }
@@ -322,13 +404,13 @@ StudySettings parse_study(const std::string& text, const std::string& source) {
     } else if (name == "scale") {
       if (auto v = check.choice(node, name, "scale", kScales)) s.scale = *v;
     } else if (name == "repetitions") {
-      if (auto v = check.integer(node, name, 1, "a positive integer")) s.repetitions = int(*v);
+      if (auto v = check.integer(node, name, 1, kMaxRepetitions)) s.repetitions = int(*v);
     } else if (name == "warmup") {
-      if (auto v = check.integer(node, name, 0, "a non-negative integer")) s.warmup = int(*v);
+      if (auto v = check.integer(node, name, 0, kMaxWarmup)) s.warmup = int(*v);
     } else if (name == "order") {
       if (auto v = check.choice(node, name, "order", kOrders)) s.order = *v;
     } else if (name == "seed") {
-      if (auto v = check.integer(node, name, 0, "a non-negative integer")) {
+      if (auto v = check.integer(node, name, 0, std::numeric_limits<std::int64_t>::max())) {
         s.seed = static_cast<std::uint64_t>(*v);
       }
     } else if (name == "cooldown") {
@@ -338,28 +420,32 @@ StudySettings parse_study(const std::string& text, const std::string& source) {
         else
           check.error(node.source(), name,
                       "expected \"adaptive\" or a number of seconds, got " + describe_node(node));
-      } else if (auto v = check.number(node, name, 0, false,
-                                       "\"adaptive\" or a non-negative number of seconds")) {
+      } else if (auto v = check.number(node, name, 0, false, kMaxCooldownS,
+                                       "\"adaptive\" or a number of seconds from 0 to 3600")) {
         s.cooldown_s = *v;
       }
     } else if (name == "cooldown_tolerance") {
-      if (auto v = check.number(node, name, 0, true, "a positive fraction such as 0.1")) {
+      if (auto v = check.number(node, name, 0, true, kMaxCooldownTolerance,
+                                "a fraction above 0 and at most 1, such as 0.1")) {
         s.cooldown_tolerance = *v;
       }
     } else if (name == "cooldown_max") {
-      if (auto v = check.number(node, name, 0, false, "a non-negative number of seconds")) {
+      if (auto v = check.number(node, name, 0, false, kMaxCooldownS,
+                                "a number of seconds from 0 to 3600")) {
         s.cooldown_max_s = *v;
       }
     } else if (name == "timeout") {
-      if (auto v = check.number(node, name, 0, true, "a positive number of seconds")) {
+      if (auto v = check.number(node, name, 0, true, kMaxTimeoutS,
+                                "a number of seconds above 0 and at most 604800 (7 days)")) {
         s.timeout_s = *v;
       }
     } else if (name == "idle_baseline") {
-      if (auto v = check.number(node, name, 0, false, "a non-negative number of seconds")) {
+      if (auto v = check.number(node, name, 0, false, kMaxIdleBaselineS,
+                                "a number of seconds from 0 to 3600")) {
         s.idle_baseline_s = *v;
       }
     } else if (name == "threads") {
-      if (auto v = check.integer(node, name, 1, "a positive integer")) s.threads = int(*v);
+      if (auto v = check.integer(node, name, 1, kMaxThreads)) s.threads = int(*v);
     } else if (name == "numerics") {
       if (auto v = check.choice(node, name, "numerics", {"default", "strict"})) s.numerics = *v;
     } else if (name == "slurm") {
@@ -382,11 +468,21 @@ StudySettings parse_study(const std::string& text, const std::string& source) {
 }
 
 StudySettings parse_study_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    throw Error(printable(path, 200) + ": is a folder, not a study file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(path + ": cannot read the study file");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_study(text.str(), path);
+  if (!in) throw Error(printable(path, 200) + ": cannot read the study file");
+  // Read one byte more than allowed, to know the file is too big without reading all of it.
+  constexpr std::streamsize kMaxBytes = 1 << 20;
+  std::string text(kMaxBytes + 1, '\0');
+  in.read(text.data(), kMaxBytes + 1);
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > size_t(kMaxBytes)) {
+    throw Error(printable(path, 200) + ": larger than 1 MiB; not a study file");
+  }
+  // Relative paths in [[command]] are relative to the study file's folder.
+  return parse_study(text, path, fs::path(path).parent_path().string());
 }
 
 void apply_overrides(StudySettings& s, const StudyOverrides& o) {
@@ -410,9 +506,9 @@ void apply_overrides(StudySettings& s, const StudyOverrides& o) {
     target = out;
   };
   if (o.repetitions) {
-    if (*o.repetitions < 1) {
-      errors.push_back("--reps: expected a positive integer, got " +
-                       std::to_string(*o.repetitions));
+    if (*o.repetitions < 1 || *o.repetitions > kMaxRepetitions) {
+      errors.push_back("--reps: expected an integer from 1 to " + std::to_string(kMaxRepetitions) +
+                       ", got " + std::to_string(*o.repetitions));
     } else {
       s.repetitions = *o.repetitions;
     }
@@ -446,7 +542,7 @@ EffectiveSettings make_effective(const StudySettings& settings) {
     for (const auto& model : settings.models) {
       for (const auto& phase : settings.phases) {
         for (const auto& framework : settings.frameworks) {
-          e.configurations.push_back({framework, model, phase, {}});
+          e.configurations.push_back({framework, model, phase, {}, {}});
         }
       }
     }
@@ -461,9 +557,17 @@ EffectiveSettings make_effective(const StudySettings& settings) {
                        "phase may appear once");
       continue;
     }
-    e.configurations.push_back({c.framework, c.model, c.phase, c.argv});
+    e.configurations.push_back({c.framework, c.model, c.phase, c.argv, c.cwd});
   }
   if (e.configurations.empty()) errors.push_back("study: no configuration to run");
+  // Bounded before make_plan allocates it: each bound alone still allows a million runs.
+  const size_t runs_per_configuration =
+      size_t(std::max(0, settings.repetitions)) + size_t(std::max(0, settings.warmup));
+  if (e.configurations.size() * runs_per_configuration > kMaxPlannedRuns) {
+    errors.push_back("study: " + std::to_string(e.configurations.size()) + " configurations x " +
+                     std::to_string(runs_per_configuration) + " runs is more than the " +
+                     std::to_string(kMaxPlannedRuns) + " runs a study may plan");
+  }
   throw_if_errors(errors);
   if (settings.cooldown_s < 0 && settings.idle_baseline_s <= 0) {
     e.warnings.push_back(
@@ -499,9 +603,24 @@ nlohmann::json to_json(const EffectiveSettings& e) {
   for (const auto& c : e.configurations) {
     nlohmann::json jc = {{"framework", c.framework}, {"model", c.model}, {"phase", c.phase}};
     if (!c.argv.empty()) jc["argv"] = c.argv;
+    if (!c.cwd.empty()) jc["cwd"] = c.cwd;
     j["configurations"].push_back(std::move(jc));
   }
   return j;
+}
+
+std::vector<std::string> command_argv(const EffectiveSettings& e, const Configuration& c) {
+  std::vector<std::string> argv = c.argv;
+  if (!argv.empty() && argv[0].find('/') != std::string::npos && argv[0][0] != '/') {
+    argv[0] = (fs::path(e.settings.base_dir) / argv[0]).lexically_normal().string();
+  }
+  return argv;
+}
+
+std::string command_working_dir(const EffectiveSettings& e, const Configuration& c) {
+  if (c.argv.empty()) return "";
+  const fs::path base(e.settings.base_dir);
+  return c.cwd.empty() ? base.string() : (base / c.cwd).lexically_normal().string();
 }
 
 std::string describe(const EffectiveSettings& e) {

@@ -3,7 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
 #include <string>
 
 namespace greenbench::measure {
@@ -157,20 +163,22 @@ TEST(LineSplitter, LongestAllowedLineIsKept) {
   EXPECT_TRUE(out[1].overlong);
 }
 
-TEST(PrintableExcerpt, TruncatesAndHidesControlCharacters) {
-  EXPECT_EQ(printable_excerpt("a\x01z"), "a?z");
-  EXPECT_EQ(printable_excerpt(std::string(100, 'a'), 10), "aaaaaaaaaa...");
+TEST(PrintableExcerpt, TruncatesAndEscapesControlCharacters) {
+  EXPECT_EQ(printable_excerpt("a\x01z"), "a\\x01z");
+  EXPECT_EQ(printable_excerpt("a\x1b[2Jz"), "a\\x1b[2Jz");
+  EXPECT_EQ(printable_excerpt(std::string(100, 'a'), 10), "aaaaaaaaaa\u2026");
 }
 
-TEST(PrintableExcerpt, CutsOnACharacterBoundaryAndReplacesInvalidBytes) {
+TEST(PrintableExcerpt, CutsOnACharacterBoundaryAndEscapesInvalidBytes) {
   std::string e_acute;
-  for (int i = 0; i < 40; ++i) e_acute += "\xC3\xA9";  // 'é' is two bytes
+  for (int i = 0; i < 40; ++i) e_acute += "\xC3\xA9";  // 'é' is two bytes, one character
   const std::string line = "begin a" + e_acute;
   const std::string excerpt = printable_excerpt(line, 72);
-  // 7 ASCII bytes + 32 whole 'é' (64 bytes) fit in 72; half of the 33rd must not be kept.
-  EXPECT_EQ(excerpt, "begin a" + e_acute.substr(0, 64) + "...");
-  EXPECT_EQ(valid_utf8(excerpt), excerpt);
-  EXPECT_EQ(printable_excerpt("a\xFF\xFEz"), "a\xEF\xBF\xBD\xEF\xBF\xBDz");
+  // 7 ASCII characters + 40 'é' = 47 characters fit in 72.
+  EXPECT_EQ(excerpt, line);
+  EXPECT_EQ(printable_excerpt(line, 20), "begin a" + e_acute.substr(0, 26) + "\u2026");
+  EXPECT_EQ(valid_utf8(printable_excerpt(line, 20)), printable_excerpt(line, 20));
+  EXPECT_EQ(printable_excerpt("a\xFF\xFEz"), "a\\xff\\xfez");
 }
 
 TEST(MarkerParser, InfoTextAndUnitAreMadeValidUtf8) {
@@ -180,9 +188,38 @@ TEST(MarkerParser, InfoTextAndUnitAreMadeValidUtf8) {
   const auto metric = parse_marker_line("metric acc 0.5 \xE2\x82");
   ASSERT_EQ(metric.verb, MarkerLine::Verb::kMetric);
   EXPECT_EQ(metric.unit, "\xEF\xBF\xBD\xEF\xBF\xBD");
+  const auto control = parse_marker_line("info framework a\x1b[2Jb\x7f");
+  ASSERT_EQ(control.verb, MarkerLine::Verb::kInfo);
+  EXPECT_EQ(control.text, "a\xEF\xBF\xBD[2Jb\xEF\xBF\xBD");
   const auto bad = parse_marker_line("frobnicate \xC3");
   ASSERT_EQ(bad.verb, MarkerLine::Verb::kInvalid);
   EXPECT_EQ(valid_utf8(bad.error), bad.error);
+}
+
+// Every finite double has a shortest round-trip form, which is what Python's repr() writes
+// (the marker client formats metrics with %r); each must be accepted and read back exactly.
+TEST(MarkerParser, AcceptsEveryFiniteDoubleTheClientsWrite) {
+  for (const char* text :
+       {"1e-320", "5e-324", "-5e-324", "2.225073858507201e-308", "2.2250738585072014e-308",
+        "1.7976931348623157e+308", "-0.0", "0.0", "1e+16", "123456789012345680.0", "0.1"}) {
+    const auto m = parse_marker_line(std::string("metric x ") + text);
+    ASSERT_EQ(m.verb, Verb::kMetric) << text << ": " << m.error;
+    EXPECT_EQ(m.value, std::strtod(text, nullptr)) << text;
+  }
+  std::mt19937_64 bits(7);
+  for (int i = 0; i < 200000; ++i) {
+    const double v = std::bit_cast<double>(bits());
+    if (!std::isfinite(v)) continue;
+    char shortest[64];
+    const auto end = std::to_chars(shortest, shortest + sizeof shortest, v).ptr;
+    char g17[64];
+    std::snprintf(g17, sizeof g17, "%.17g", v);
+    for (const std::string text : {std::string(shortest, end), std::string(g17)}) {
+      const auto m = parse_marker_line("metric x " + text);
+      ASSERT_EQ(m.verb, Verb::kMetric) << text << ": " << m.error;
+      ASSERT_EQ(std::bit_cast<std::uint64_t>(m.value), std::bit_cast<std::uint64_t>(v)) << text;
+    }
+  }
 }
 
 TEST(ValidUtf8, KeepsWellFormedAndReplacesEachBadByte) {

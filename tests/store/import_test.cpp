@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -90,6 +91,39 @@ TEST(ImportCsv, QuotedFieldsMayHoldCommasQuotesAndNewlines) {
   EXPECT_EQ(obs[0].unit, "a,b\"c");
   EXPECT_EQ(error_of(std::string(kHeader) + "ncf,pytorch,train,1,x,1,\"open\n"),
             "data.csv:2: a quoted field is never closed");
+}
+
+// -5 J once gave a negative ratio, 1e308 kWh an infinity that broke compare.
+TEST(ImportCsv, EnergiesAndDurationsAreFiniteAndNonNegative) {
+  EXPECT_EQ(error_of(std::string(kHeader) + "ncf,pytorch,train,1,energy_total,-5,J\n"),
+            "data.csv:2:6 (value): expected a non-negative energy, got \"-5\"");
+  EXPECT_EQ(error_of(std::string(kHeader) + "ncf,pytorch,train,1,energy_total,1e308,kWh\n"),
+            "data.csv:2:6 (value): \"1e308 kWh\" is not a finite number of J");
+  EXPECT_EQ(error_of(std::string(kHeader) + "ncf,pytorch,train,1,duration,-0.5,ms\n"),
+            "data.csv:2:6 (value): expected a non-negative duration, got \"-0.5\"");
+  EXPECT_EQ(error_of(std::string(kHeader) + "ncf,pytorch,train,1,duration,1e307,h\n"),
+            "data.csv:2:6 (value): \"1e307 h\" is not a finite number of s");
+  EXPECT_THAT(error_of(std::string(kHeader) + "ncf,pytorch,train,1,energy_gpu,inf,J\n"),
+              HasSubstr("expected a finite number, got \"inf\""));
+  // Zero, -0 and the largest finite amounts are kept; other metrics may be negative (a loss).
+  const auto obs = parse_long_csv(std::string(kHeader) +
+                                      "ncf,pytorch,train,1,energy_total,-0,J\n"
+                                      "ncf,pytorch,train,1,duration,1.7976931348623157e308,s\n"
+                                      "ncf,pytorch,train,1,loss,-2.5,\n",
+                                  "data.csv");
+  ASSERT_EQ(obs.size(), 3u);
+  EXPECT_EQ(obs[0].value, 0);
+  EXPECT_FALSE(std::signbit(obs[0].value));
+  EXPECT_EQ(obs[1].value, 1.7976931348623157e308);
+  EXPECT_EQ(obs[2].value, -2.5);
+}
+
+TEST(ImportCsv, MessagesCutLongValuesAndEscapeControlCharacters) {
+  const std::string message = error_of(std::string(kHeader) + "ncf,\"\x1b[2J" +
+                                       std::string(500, 'p') + "\",train,1,x,1,\n");
+  EXPECT_THAT(message, HasSubstr("got \"\\x1b[2J" + std::string(53, 'p') + "\u2026\""));
+  EXPECT_LT(message.size(), 200u);
+  for (const char c : message) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << message;
 }
 
 TEST(ImportCsv, BecomesAStoreThatLoadResultsReads) {

@@ -56,8 +56,9 @@ class InvalidRuns : public ::testing::Test {
 
   // Writes $e into the counter in place, fixed width, never truncating it: a reader must never
   // see the empty file a plain `echo > file` shows for an instant (the kernel's files never do).
+  // (The text goes into a TOML basic string, so the backslash of printf's \n is escaped once more.)
   std::string write_counter() const {
-    return "printf '%012d\\n' $e | dd of=" + zone_ + "/energy_uj conv=notrunc status=none";
+    return "printf '%012d\\\\n' $e | dd of=" + zone_ + "/energy_uj conv=notrunc status=none";
   }
 
   // A shell command that advances the fake counter by `joules` per step, `steps` times, from

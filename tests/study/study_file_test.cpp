@@ -1,14 +1,22 @@
 // Study files: defaults, every kind of malformed key with its message and line, overrides.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "greenbench/error.hpp"
+#include "greenbench/store.hpp"
 #include "greenbench/study.hpp"
 
 namespace greenbench {
 namespace {
 
+namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // The message parse_study throws for `text`, or "" if it parses.
 std::string error_of(const std::string& text) {
@@ -91,35 +99,38 @@ numerics = "strict"
 
 TEST(StudyFile, WrongTypeNamesLineKeyAndValue) {
   EXPECT_EQ(error_of("name = \"x\"\n\n\nrepetitions = -3\n"),
-            "study.toml:4: key 'repetitions': expected a positive integer, got -3");
+            "study.toml:4: key 'repetitions': expected an integer from 1 to 10000, got -3");
   EXPECT_EQ(error_of("repetitions = \"five\""),
-            "study.toml:1: key 'repetitions': expected a positive integer, got \"five\"");
+            "study.toml:1: key 'repetitions': expected an integer from 1 to 10000, got \"five\"");
   EXPECT_EQ(error_of("repetitions = 2.5"),
-            "study.toml:1: key 'repetitions': expected a positive integer, got 2.5");
+            "study.toml:1: key 'repetitions': expected an integer from 1 to 10000, got 2.5");
   EXPECT_EQ(error_of("warmup = -1"),
-            "study.toml:1: key 'warmup': expected a non-negative integer, got -1");
+            "study.toml:1: key 'warmup': expected an integer from 0 to 1000, got -1");
   EXPECT_EQ(error_of("timeout = 0"),
-            "study.toml:1: key 'timeout': expected a positive number of seconds, got 0");
+            "study.toml:1: key 'timeout': expected a number of seconds above 0 and at most 604800 "
+            "(7 days), got 0");
   EXPECT_EQ(error_of("name = 5"), "study.toml:1: key 'name': expected a string, got 5");
   EXPECT_EQ(error_of("frameworks = \"pytorch\""),
             "study.toml:1: key 'frameworks': expected an array of strings, got \"pytorch\"");
   EXPECT_EQ(error_of("models = []"),
             "study.toml:1: key 'models': expected at least one model, got an empty array");
   EXPECT_EQ(error_of("threads = 0"),
-            "study.toml:1: key 'threads': expected a positive integer, got 0");
+            "study.toml:1: key 'threads': expected an integer from 1 to 4096, got 0");
   EXPECT_EQ(error_of("cooldown = \"slow\""),
             "study.toml:1: key 'cooldown': expected \"adaptive\" or a number of seconds, got "
             "\"slow\"");
   EXPECT_EQ(error_of("cooldown = -5"),
-            "study.toml:1: key 'cooldown': expected \"adaptive\" or a non-negative number of "
-            "seconds, got -5");
-  EXPECT_EQ(error_of("cooldown_tolerance = 0"),
-            "study.toml:1: key 'cooldown_tolerance': expected a positive fraction such as 0.1, "
-            "got 0");
+            "study.toml:1: key 'cooldown': expected \"adaptive\" or a number of seconds from 0 to "
+            "3600, got -5");
+  EXPECT_EQ(
+      error_of("cooldown_tolerance = 0"),
+      "study.toml:1: key 'cooldown_tolerance': expected a fraction above 0 and at most 1, such "
+      "as 0.1, got 0");
   EXPECT_EQ(error_of("seed = true"),
-            "study.toml:1: key 'seed': expected a non-negative integer, got true");
+            "study.toml:1: key 'seed': expected an integer >= 0, got true");
   EXPECT_EQ(error_of("name = \"a/b\""),
-            "study.toml:1: key 'name': expected a non-empty name without '/', got \"a/b\"");
+            "study.toml:1: key 'name': expected a non-empty name of at most 100 bytes without '/', "
+            "got \"a/b\"");
 }
 
 TEST(StudyFile, UnknownKeysAndValuesSuggestTheNearestName) {
@@ -153,12 +164,13 @@ colour = "green"
 timeout = "long"
 )");
   EXPECT_EQ(message,
-            "study.toml:2: key 'repetitions': expected a positive integer, got 0\n"
+            "study.toml:2: key 'repetitions': expected an integer from 1 to 10000, got 0\n"
             "study.toml:3: key 'scale': unknown scale 'big'; expected one of tiny, small, paper\n"
             "study.toml:4: key 'colour': unknown key 'colour'; expected one of name, frameworks, "
             "models, phases, scale, repetitions, warmup, order, seed, cooldown, "
             "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, numerics, command, slurm\n"
-            "study.toml:5: key 'timeout': expected a positive number of seconds, got \"long\"");
+            "study.toml:5: key 'timeout': expected a number of seconds above 0 and at most 604800 "
+            "(7 days), got \"long\"");
 }
 
 TEST(StudyFile, SyntaxErrorNamesLineAndColumn) {
@@ -203,7 +215,7 @@ argv = ["python3", "ncf_jax.py"]
             "study.toml:2: key 'command[0].framework': expected a name of 1 to 64 characters a-z "
             "0-9 _ . -, got \"PyTorch\"\n"
             "study.toml:6: key 'command[0].args': unknown key 'args' (did you mean 'argv'?); "
-            "expected one of framework, model, phase, argv");
+            "expected one of framework, model, phase, argv, cwd");
   EXPECT_EQ(error_of("command = 3"),
             "study.toml:1: key 'command': expected [[command]] tables, "
             "got 3");
@@ -263,7 +275,7 @@ TEST(StudyFile, OverridesReplaceKeysAndNameTheOption) {
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(),
-                 "--reps: expected a positive integer, got 0\n"
+                 "--reps: expected an integer from 1 to 10000, got 0\n"
                  "--models: unknown model 'resnet' (did you mean 'resnet50'?); expected one of "
                  "ncf, resnet50, transformer_xl");
   }
@@ -292,6 +304,199 @@ TEST(StudyFile, AdaptiveCooldownWithoutBaselineWarns) {
   EXPECT_EQ(make_effective(s).warnings.size(), 1u);
   s.cooldown_s = 0;
   EXPECT_TRUE(make_effective(s).warnings.empty());
+}
+
+// Integers are checked in 64 bits: 4294967297 once narrowed to 1 and 2147483647 warm-ups once
+// planned 1.8e19 runs.
+TEST(StudyFile, NumbersAreBoundedBeforeNarrowing) {
+  EXPECT_EQ(error_of("repetitions = 4294967297"),
+            "study.toml:1: key 'repetitions': expected an integer from 1 to 10000, got "
+            "4294967297");
+  EXPECT_EQ(error_of("warmup = 2147483647"),
+            "study.toml:1: key 'warmup': expected an integer from 0 to 1000, got 2147483647");
+  EXPECT_EQ(error_of("threads = 4294967298"),
+            "study.toml:1: key 'threads': expected an integer from 1 to 4096, got 4294967298");
+  EXPECT_EQ(error_of("repetitions = -9223372036854775808"),
+            "study.toml:1: key 'repetitions': expected an integer from 1 to 10000, got "
+            "-9223372036854775808");
+  EXPECT_THAT(error_of("timeout = 1e308"), HasSubstr("key 'timeout': expected a number of "
+                                                     "seconds above 0 and at most 604800"));
+  EXPECT_THAT(error_of("idle_baseline = 3601"), HasSubstr("key 'idle_baseline': expected a "
+                                                          "number of seconds from 0 to 3600"));
+  EXPECT_THAT(error_of("cooldown = 1e9"), HasSubstr("key 'cooldown': expected"));
+  EXPECT_THAT(error_of("cooldown_max = 86400"), HasSubstr("key 'cooldown_max': expected"));
+  EXPECT_THAT(error_of("cooldown_tolerance = 1.5"), HasSubstr("key 'cooldown_tolerance'"));
+  EXPECT_THAT(error_of("timeout = nan"), HasSubstr("key 'timeout'"));
+  EXPECT_THAT(error_of("idle_baseline = inf"), HasSubstr("key 'idle_baseline'"));
+
+  // The bounds themselves are allowed.
+  const StudySettings s = parse_study(
+      "repetitions = 10000\nwarmup = 1000\nthreads = 4096\ntimeout = 604800\n"
+      "idle_baseline = 3600\ncooldown = 3600\ncooldown_max = 3600\ncooldown_tolerance = 1\n"
+      "seed = 9223372036854775807\n");
+  EXPECT_EQ(s.repetitions, 10000);
+  EXPECT_EQ(s.warmup, 1000);
+  EXPECT_EQ(s.threads, 4096);
+  EXPECT_EQ(s.seed, 9223372036854775807u);
+
+  StudyOverrides too_many;
+  too_many.repetitions = 10001;
+  StudySettings o;
+  EXPECT_THROW(apply_overrides(o, too_many), Error);
+}
+
+TEST(StudyFile, PlanSizeIsBoundedBeforeItIsAllocated) {
+  StudySettings s;
+  s.repetitions = 10000;
+  s.warmup = 1000;
+  for (int i = 0; i < 100; ++i) {
+    s.commands.push_back({"fw", "m" + std::to_string(i), "train", {"/bin/true"}, ""});
+  }
+  try {
+    make_effective(s);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "study: 100 configurations x 11000 runs is more than the 1000000 runs a study "
+                 "may plan");
+  }
+}
+
+TEST(StudyFile, StringsWithControlCharactersAreRefusedAndShownEscaped) {
+  const std::string nul = error_of("name = \"a\\u0000b\"");
+  EXPECT_EQ(nul,
+            "study.toml:1: key 'name': expected a string without control characters, got "
+            "\"a\\x00b\"");
+  const std::string escape = error_of(
+      "[[command]]\nframework = \"f\"\nmodel = \"m\"\nphase = \"train\"\n"
+      "argv = [\"/bin/true\", \"\\u001b[2J\"]\n");
+  EXPECT_EQ(escape,
+            "study.toml:5: key 'command[0].argv[1]': expected a string without control "
+            "characters, got \"\\x1b[2J\"");
+  EXPECT_THAT(error_of("scale = \"\\u009b31m\""), HasSubstr("without control characters"));
+  EXPECT_THAT(error_of("frameworks = [\"py\\ntorch\"]"), HasSubstr("got \"py\\ntorch\""));
+}
+
+TEST(StudyFile, LongValuesAreCutInMessages) {
+  const std::string long_name(1000, 'x');
+  const std::string message = error_of("scale = \"" + long_name + "\"");
+  EXPECT_THAT(message, HasSubstr("unknown scale '" + std::string(60, 'x') + "\u2026'"));
+  EXPECT_LT(message.size(), 200u);
+  // A misspelt key of any length: the key is cut too.
+  const std::string key_message = error_of("\"" + std::string(3000, 'k') + "\" = 1");
+  EXPECT_LT(key_message.size(), 500u);
+  EXPECT_THAT(key_message, HasSubstr("\u2026"));
+  // Nothing a message quotes can hold a control character.
+  for (const std::string& m : {message, key_message, error_of("name = \"\\u001b]0;x\\u0007\"")}) {
+    for (const char c : m) EXPECT_FALSE(static_cast<unsigned char>(c) < 0x20 && c != '\n') << m;
+  }
+}
+
+// A study folder laid out as users write them: the study file, its program, its data.
+class StudyFolder : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = (fs::temp_directory_path() / "greenbench-study-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    fs::create_directories(dir_ / "bin");
+    fs::create_directories(dir_ / "data");
+    // Fails unless it runs where its relative input is.
+    write_script(dir_ / "bin" / "bench.sh", "#!/bin/sh\ntest -f ./input.txt || exit 3\n");
+    std::ofstream(dir_ / "input.txt") << "x\n";
+    std::ofstream(dir_ / "data" / "input.txt") << "y\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static void write_script(const fs::path& path, const std::string& text) {
+    std::ofstream(path) << text;
+    chmod(path.c_str(), 0755);
+  }
+
+  std::string study(const std::string& command_keys) {
+    const fs::path file = dir_ / "study.toml";
+    std::ofstream(file) << "name = \"s\"\nrepetitions = 1\nwarmup = 0\nidle_baseline = 0\n"
+                           "cooldown = 0\n[[command]]\nframework = \"sh\"\nmodel = \"bench\"\n"
+                           "phase = \"train\"\n"
+                        << command_keys;
+    return file.string();
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(StudyFolder, CommandPathsAreRelativeToTheStudyFile) {
+  // The test runs in the build folder, far from the study folder.
+  ASSERT_NE(fs::current_path(), dir_);
+  const EffectiveSettings e =
+      make_effective(parse_study_file(study("argv = [\"./bin/bench.sh\", \"x.txt\"]\n")));
+  ASSERT_EQ(e.configurations.size(), 1u);
+  const Configuration& c = e.configurations[0];
+  EXPECT_EQ(command_argv(e, c),
+            (std::vector<std::string>{(dir_ / "bin" / "bench.sh").string(), "x.txt"}));
+  EXPECT_EQ(command_working_dir(e, c), dir_.string());
+  // As written in the stored settings, so a moved study folder still resumes.
+  EXPECT_EQ(to_json(e)["configurations"][0]["argv"][0], "./bin/bench.sh");
+
+  const EffectiveSettings with_cwd =
+      make_effective(parse_study_file(study("argv = [\"bin/bench.sh\"]\ncwd = \"data\"\n")));
+  EXPECT_EQ(command_argv(with_cwd, with_cwd.configurations[0])[0],
+            (dir_ / "bin" / "bench.sh").string());
+  EXPECT_EQ(command_working_dir(with_cwd, with_cwd.configurations[0]), (dir_ / "data").string());
+  EXPECT_EQ(to_json(with_cwd)["configurations"][0]["cwd"], "data");
+
+  // A bare name is looked up in PATH, as a shell would; an absolute path stays.
+  const EffectiveSettings bare =
+      make_effective(parse_study_file(study("argv = [\"true\"]\ncwd = \"/\"\n")));
+  EXPECT_EQ(command_argv(bare, bare.configurations[0])[0], "true");
+  EXPECT_EQ(command_working_dir(bare, bare.configurations[0]), "/");
+}
+
+TEST_F(StudyFolder, MissingProgramOrFolderIsReportedWithItsLine) {
+  EXPECT_THROW(
+      {
+        try {
+          parse_study_file(study("argv = [\"./bin/missing.sh\"]\n"));
+        } catch (const Error& e) {
+          EXPECT_EQ(std::string(e.what()),
+                    (dir_ / "study.toml").string() + ":10: key 'command[0].argv[0]': '" +
+                        (dir_ / "bin" / "missing.sh").string() +
+                        "' is not an executable file (a relative program path is relative to "
+                        "the study file's folder)");
+          throw;
+        }
+      },
+      Error);
+  EXPECT_THAT(
+      [&] {
+        try {
+          parse_study_file(study("argv = [\"true\"]\ncwd = \"nowhere\"\n"));
+        } catch (const Error& e) {
+          return std::string(e.what());
+        }
+        return std::string();
+      }(),
+      HasSubstr(":11: key 'command[0].cwd': '" + (dir_ / "nowhere").string() +
+                "' is not a directory"));
+  EXPECT_THROW(parse_study_file(dir_.string()), Error);  // a folder is not a study file
+}
+
+// The whole path: a study run from another folder runs its command where the study file is.
+TEST_F(StudyFolder, AStudyRunFromAnotherFolderRunsItsCommands) {
+  int n = 0;
+  for (const std::string keys : {std::string("argv = [\"./bin/bench.sh\"]\n"),
+                                 std::string("argv = [\"bin/bench.sh\"]\ncwd = \"data\"\n"),
+                                 std::string("argv = [\"bin/bench.sh\"]\ncwd = \"bin\"\n")}) {
+    const EffectiveSettings e = make_effective(parse_study_file(study(keys)));
+    RunnerOptions o;
+    o.out_dir = (dir_ / ("results-" + std::to_string(++n))).string();
+    o.measure = measure_command;
+    const StudyOutcome outcome = run_study(e, o);
+    // bin/ holds no input.txt: there the script fails, which shows that cwd is where it runs.
+    const bool in_bin = keys.find("cwd = \"bin\"") != std::string::npos;
+    EXPECT_EQ(outcome.ok, in_bin ? 0 : 1) << keys;
+    EXPECT_EQ(outcome.failed, in_bin ? 1 : 0) << keys;
+  }
 }
 
 }  // namespace

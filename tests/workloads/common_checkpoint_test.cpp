@@ -1,11 +1,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 
 #include "common/checkpoint.hpp"
@@ -142,6 +145,107 @@ TEST_F(CheckpointTest, CorruptBytesAreDetected) {
   expect_error(p, spec, "unsupported version 2");
   write_bytes(p, bytes + "extra");
   expect_error(p, spec, "header says");
+}
+
+// FNV-1a 64 of docs/checkpoint.md, to write intact files whose fields are wrong.
+std::string resealed(std::string bytes) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i + 8 < bytes.size(); ++i) {
+    h ^= static_cast<unsigned char>(bytes[i]);
+    h *= 0x100000001b3ULL;
+  }
+  std::memcpy(bytes.data() + bytes.size() - 8, &h, sizeof h);
+  return bytes;
+}
+
+TEST_F(CheckpointTest, HeaderFieldsMustBeExactlyAsSpecified) {
+  const ModelSpec spec = make_model_spec("ncf", "tiny");
+  const Weights w = make_initial_weights(spec, 3);
+  const std::string p = path("h.gbckpt");
+  save_checkpoint(p, spec.model, spec.scale, w);
+  const std::string bytes = read_bytes(p);
+  write_bytes(p, resealed(bytes));  // resealing an intact file changes nothing
+  EXPECT_EQ(load_checkpoint(p, spec).size(), w.size());
+
+  // magic 8, version 4, reserved 4, size 8, model, scale, count 4, then the first tensor's name.
+  const size_t first = 24 + 4 + spec.model.size() + 4 + spec.scale.size() + 4;
+  const size_t flags = first + 4 + w[0].name.size();
+  struct Case {
+    size_t offset;
+    char value;
+    std::string message;
+  };
+  for (const Case& c :
+       {Case{12, 1, "reserved header field is 1, expected 0"},
+        Case{15, char(0x80), "reserved header field is 2147483648"},
+        Case{flags, 2, "flags 2, expected 0 or 1"},
+        Case{flags, char(0xff), "flags 255, expected 0 or 1"},
+        Case{flags + 1, 1, "unknown dtype 1"}, Case{flags + 2, 1, "padding 1, expected 0"},
+        Case{flags + 3, char(0x80), "padding 32768, expected 0"}}) {
+    std::string bad = bytes;
+    bad[c.offset] = c.value;
+    write_bytes(p, resealed(bad));
+    SCOPED_TRACE(c.message);
+    expect_error(p, spec, c.message);
+  }
+}
+
+TEST_F(CheckpointTest, NonFiniteWeightsAreRefusedNamingTheTensor) {
+  const ModelSpec spec = make_model_spec("ncf", "tiny");
+  for (const float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+        -std::numeric_limits<float>::infinity()}) {
+    Weights w = make_initial_weights(spec, 3);
+    w[2].value.f32[5] = bad;
+    const std::string p = path("nan.gbckpt");
+    save_checkpoint(p, spec.model, spec.scale, w);
+    expect_error(p, spec,
+                 "tensor '" + w[2].name + "' holds a non-finite weight (" +
+                     (std::isnan(bad) ? "nan" : "inf") + " at index 5)");
+  }
+}
+
+TEST_F(CheckpointTest, NamesWithControlCharactersAreRefusedAndShownEscaped) {
+  const ModelSpec spec = make_model_spec("ncf", "tiny");
+  Weights w = make_initial_weights(spec, 3);
+  w[0].name = "user\x1b[2J" + std::string(300, 'x');
+  const std::string p = path("name.gbckpt");
+  save_checkpoint(p, spec.model, spec.scale, w);
+  try {
+    (void)read_checkpoint(p);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("tensor 0 name \"user\\x1b[2J"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("\u2026\" is not a UTF-8 name"), std::string::npos) << msg;
+    for (const char c : msg) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << msg;
+  }
+  // A name that differs from the model's is cut in the message too.
+  w = make_initial_weights(spec, 3);
+  w[0].name = std::string(3000, 'n');
+  save_checkpoint(p, spec.model, spec.scale, w);
+  expect_error(p, spec, "tensor 0 is '" + std::string(60, 'n') + "\u2026'");
+}
+
+// Found by fuzz_checkpoint: reading a tensor without data passed a null pointer to memcpy
+// (undefined behaviour that UBSan reports, make sanitize).
+TEST_F(CheckpointTest, TensorsWithAZeroDimensionRoundTrip) {
+  Weights w(2);
+  w[0].name = "empty";
+  w[0].value.shape = {0, 4};
+  w[0].value.dtype = HostTensor::DType::kF32;
+  w[1].name = "scalar";
+  w[1].trainable = true;
+  w[1].value.shape = {};
+  w[1].value.dtype = HostTensor::DType::kF32;
+  w[1].value.f32 = {2.5F};
+  const std::string p = path("zero.gbckpt");
+  save_checkpoint(p, "ncf", "tiny", w);
+  const Checkpoint c = read_checkpoint(p);
+  ASSERT_EQ(c.weights.size(), 2u);
+  EXPECT_EQ(c.weights[0].value.shape, (std::vector<int64_t>{0, 4}));
+  EXPECT_TRUE(c.weights[0].value.f32.empty());
+  EXPECT_EQ(c.weights[1].value.f32, std::vector<float>{2.5F});
 }
 
 TEST_F(CheckpointTest, MissingFileIsNamed) {

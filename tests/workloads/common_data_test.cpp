@@ -211,7 +211,8 @@ TEST(TaskData, BatchesHaveTheDocumentedInputsAndAreReproducible) {
       EXPECT_EQ(t0.inputs[i].first, t0_again.inputs[i].first);
       EXPECT_EQ(t0.inputs[i].second.f32, t0_again.inputs[i].second.f32);
       EXPECT_EQ(t0.inputs[i].second.i64, t0_again.inputs[i].second.i64);
-      const HostTensor& other = c->train_batch(0).inputs[i].second;
+      // Kept by value: a reference into the temporary Batch would dangle (ASan, make sanitize).
+      const HostTensor other = c->train_batch(0).inputs[i].second;
       differs =
           differs || other.f32 != t0.inputs[i].second.f32 || other.i64 != t0.inputs[i].second.i64;
     }

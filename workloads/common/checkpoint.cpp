@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -67,6 +68,9 @@ class Reader {
     need(n, what);
     std::string s = bytes_.substr(pos_, n);
     pos_ += n;
+    if (!is_valid_utf8(s) || has_control_character(s)) {
+      corrupt(what + " \"" + printable(s) + "\" is not a UTF-8 name");
+    }
     return s;
   }
 
@@ -76,14 +80,16 @@ class Reader {
               std::to_string(pos_) + ", only " + std::to_string(end_ - pos_) + " remain");
     }
     out.resize(count);
-    std::memcpy(out.data(), bytes_.data() + pos_, count * sizeof(float));
+    // A tensor with a zero dimension has no data, and an empty vector's data() may be null,
+    // which memcpy must not be given even for 0 bytes.
+    if (count > 0) std::memcpy(out.data(), bytes_.data() + pos_, count * sizeof(float));
     pos_ += count * sizeof(float);
   }
 
   [[nodiscard]] size_t pos() const { return pos_; }
 
   [[noreturn]] void corrupt(const std::string& what) const {
-    throw Error("checkpoint " + path_ + ": corrupt: " + what);
+    throw Error("checkpoint " + printable(path_, 200) + ": corrupt: " + what);
   }
 
  private:
@@ -155,37 +161,50 @@ void save_checkpoint(const std::string& path, const std::string& model, const st
 Checkpoint read_checkpoint(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) {
-    throw Error("checkpoint " + path + ": cannot open: " + std::strerror(errno));
+    throw Error("checkpoint " + printable(path, 200) + ": cannot open: " + std::strerror(errno));
   }
   const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return parse_checkpoint(bytes, path);
+}
+
+Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path) {
+  const std::string file = "checkpoint " + printable(path, 200);
   if (bytes.size() < sizeof(kMagic) || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
-    throw Error("checkpoint " + path + ": not a greenbench checkpoint (bad magic)");
+    throw Error(file + ": not a greenbench checkpoint (bad magic)");
   }
   if (bytes.size() < kHeaderBytes) {
-    throw Error("checkpoint " + path + ": truncated: " + std::to_string(bytes.size()) +
+    throw Error(file + ": truncated: " + std::to_string(bytes.size()) +
                 " bytes, shorter than the header");
   }
   uint32_t version = 0;
   std::memcpy(&version, bytes.data() + 8, sizeof(version));
   if (version != kVersion) {
-    throw Error("checkpoint " + path + ": unsupported version " + std::to_string(version) +
+    throw Error(file + ": unsupported version " + std::to_string(version) +
                 " (this build reads version " + std::to_string(kVersion) + ")");
   }
   uint64_t declared = 0;
   std::memcpy(&declared, bytes.data() + 16, sizeof(declared));
   if (bytes.size() < declared) {
-    throw Error("checkpoint " + path + ": truncated: " + std::to_string(bytes.size()) + " of " +
+    throw Error(file + ": truncated: " + std::to_string(bytes.size()) + " of " +
                 std::to_string(declared) + " bytes");
   }
   if (bytes.size() > declared || declared < kHeaderBytes + sizeof(uint64_t)) {
-    throw Error("checkpoint " + path + ": corrupt: " + std::to_string(bytes.size()) +
-                " bytes, header says " + std::to_string(declared));
+    throw Error(file + ": corrupt: " + std::to_string(bytes.size()) + " bytes, header says " +
+                std::to_string(declared));
   }
   const size_t body = bytes.size() - sizeof(uint64_t);
   uint64_t stored = 0;
   std::memcpy(&stored, bytes.data() + body, sizeof(stored));
   if (stored != fnv1a(bytes.data(), body)) {
-    throw Error("checkpoint " + path + ": corrupt: checksum mismatch");
+    throw Error(file + ": corrupt: checksum mismatch");
+  }
+  // Checked after the checksum: a reserved field that is not 0 in an intact file is written by
+  // something that does not follow this version of the format.
+  uint32_t reserved = 0;
+  std::memcpy(&reserved, bytes.data() + 12, sizeof(reserved));
+  if (reserved != 0) {
+    throw Error(file + ": corrupt: reserved header field is " + std::to_string(reserved) +
+                ", expected 0");
   }
 
   Reader r(path, bytes, body);
@@ -196,26 +215,43 @@ Checkpoint read_checkpoint(const std::string& path) {
   for (uint32_t i = 0; i < count; ++i) {
     NamedTensor t;
     t.name = r.get_string("tensor " + std::to_string(i) + " name");
-    t.trainable = r.get<uint8_t>("tensor '" + t.name + "' flags") != 0;
-    if (r.get<uint8_t>("tensor '" + t.name + "' dtype") != 0) {
-      r.corrupt("tensor '" + t.name + "' has an unknown dtype");
+    const std::string tensor = "tensor '" + printable(t.name) + "'";
+    const auto flags = r.get<uint8_t>(tensor + " flags");
+    if (flags > 1) {
+      r.corrupt(tensor + " flags " + std::to_string(flags) + ", expected 0 or 1");
     }
-    (void)r.get<uint16_t>("tensor '" + t.name + "' padding");
-    const auto ndim = r.get<uint32_t>("tensor '" + t.name + "' rank");
+    t.trainable = flags == 1;
+    const auto dtype = r.get<uint8_t>(tensor + " dtype");
+    if (dtype != 0) {
+      r.corrupt(tensor + " has an unknown dtype " + std::to_string(dtype));
+    }
+    const auto padding = r.get<uint16_t>(tensor + " padding");
+    if (padding != 0) {
+      r.corrupt(tensor + " padding " + std::to_string(padding) + ", expected 0");
+    }
+    const auto ndim = r.get<uint32_t>(tensor + " rank");
     if (ndim > kMaxDims) {
-      r.corrupt("tensor '" + t.name + "' rank " + std::to_string(ndim));
+      r.corrupt(tensor + " rank " + std::to_string(ndim));
     }
     uint64_t numel = 1;
     for (uint32_t d = 0; d < ndim; ++d) {
-      const auto dim = r.get<int64_t>("tensor '" + t.name + "' shape");
+      const auto dim = r.get<int64_t>(tensor + " shape");
       if (dim < 0 || (dim > 0 && numel > (uint64_t{1} << 40) / static_cast<uint64_t>(dim))) {
-        r.corrupt("tensor '" + t.name + "' dimension " + std::to_string(dim));
+        r.corrupt(tensor + " dimension " + std::to_string(dim));
       }
       numel *= static_cast<uint64_t>(dim);
       t.value.shape.push_back(dim);
     }
     t.value.dtype = HostTensor::DType::kF32;
-    r.get_floats(t.value.f32, numel, "tensor '" + t.name + "' data");
+    r.get_floats(t.value.f32, numel, tensor + " data");
+    // A diverged training run saves NaN or infinite weights; inference on them measures nothing.
+    for (size_t k = 0; k < t.value.f32.size(); ++k) {
+      if (!std::isfinite(t.value.f32[k])) {
+        throw Error(file + ": " + tensor + " holds a non-finite weight (" +
+                    (std::isnan(t.value.f32[k]) ? "nan" : "inf") + " at index " +
+                    std::to_string(k) + "); was the training run that wrote it diverged?");
+      }
+    }
     c.weights.push_back(std::move(t));
   }
   if (r.pos() != body) {
@@ -227,10 +263,11 @@ Checkpoint read_checkpoint(const std::string& path) {
 Weights load_checkpoint(const std::string& path, const ModelSpec& spec) {
   Checkpoint c = read_checkpoint(path);
   if (c.model != spec.model || c.scale != spec.scale) {
-    throw Error("checkpoint " + path + ": holds model '" + c.model + "' at scale '" + c.scale +
-                "', expected model '" + spec.model + "' at scale '" + spec.scale + "'");
+    throw Error("checkpoint " + printable(path, 200) + ": holds model '" + printable(c.model) +
+                "' at scale '" + printable(c.scale) + "', expected model '" + spec.model +
+                "' at scale '" + spec.scale + "'");
   }
-  check_weights(spec, c.weights, "checkpoint " + path);
+  check_weights(spec, c.weights, "checkpoint " + printable(path, 200));
   return std::move(c.weights);
 }
 

@@ -23,6 +23,10 @@ struct Checkpoint {
 /// unsupported version, truncated, checksum mismatch).
 [[nodiscard]] Checkpoint read_checkpoint(const std::string& path);
 
+/// Parses the bytes of a checkpoint file (read_checkpoint without the reading); `path` names it
+/// in errors. Refuses any header field that differs from docs/checkpoint.md and non-finite weights.
+[[nodiscard]] Checkpoint parse_checkpoint(const std::string& bytes, const std::string& path);
+
 /// Reads a checkpoint and checks it holds `spec`'s model, scale and parameters (names, shapes);
 /// throws greenbench::Error naming the file and the mismatch.
 [[nodiscard]] Weights load_checkpoint(const std::string& path, const ModelSpec& spec);

@@ -57,8 +57,8 @@ void check_weights(const ModelSpec& spec, const Weights& weights, const std::str
     const ParamSpec& p = spec.params[i];
     const NamedTensor& w = weights[i];
     if (w.name != p.name) {
-      throw Error(what + ": tensor " + std::to_string(i) + " is '" + w.name + "', expected '" +
-                  p.name + "'");
+      throw Error(what + ": tensor " + std::to_string(i) + " is '" + printable(w.name) +
+                  "', expected '" + p.name + "'");
     }
     if (w.value.shape != p.shape) {
       throw Error(what + ": tensor '" + w.name + "' has shape " + shape_text(w.value.shape) +

@@ -1,0 +1,87 @@
+// Fuzzes the marker protocol: the byte stream split into lines (LineSplitter), each line parsed
+// (parse_marker_line); and every finite double, written as the clients write it, read back.
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fuzz_check.hpp"
+#include "measure/marker_parser.hpp"
+
+using namespace greenbench;
+using namespace greenbench::measure;
+
+namespace {
+
+void check_line(const LineSplitter::Line& line) {
+  if (line.overlong) {
+    FUZZ_CHECK(line.text.size() == kMaxMarkerLine);
+    return;
+  }
+  FUZZ_CHECK(line.text.size() < kMaxMarkerLine);
+  FUZZ_CHECK(line.text.find('\n') == std::string::npos);
+  const MarkerLine m = parse_marker_line(line.text);
+  switch (m.verb) {
+    case MarkerLine::Verb::kBegin:
+    case MarkerLine::Verb::kEnd:
+      FUZZ_CHECK(is_valid_marker_name(m.name));
+      break;
+    case MarkerLine::Verb::kMetric:
+      FUZZ_CHECK(is_valid_marker_name(m.name));
+      FUZZ_CHECK(std::isfinite(m.value));
+      fuzz::check_clean(m.unit, false);
+      break;
+    case MarkerLine::Verb::kInfo:
+      FUZZ_CHECK(is_valid_marker_name(m.name));
+      fuzz::check_clean(m.text, false);
+      break;
+    case MarkerLine::Verb::kInvalid:
+      FUZZ_CHECK(!m.error.empty());
+      fuzz::check_clean(m.error, false);
+      break;
+    case MarkerLine::Verb::kBlank:
+      break;
+  }
+  fuzz::check_clean(printable_excerpt(line.text), false);
+}
+
+// The Python client writes repr(float(value)), the shortest round-trip form; C++ clients write
+// %.17g. Both must come back bit for bit.
+void check_round_trip(double v) {
+  if (!std::isfinite(v)) return;
+  char shortest[64];
+  const auto end = std::to_chars(shortest, shortest + sizeof shortest, v).ptr;
+  char g17[64];
+  std::snprintf(g17, sizeof g17, "%.17g", v);
+  for (const std::string& text : {std::string(shortest, end), std::string(g17)}) {
+    const MarkerLine m = parse_marker_line("metric x " + text);
+    FUZZ_CHECK(m.verb == MarkerLine::Verb::kMetric);
+    FUZZ_CHECK(std::bit_cast<std::uint64_t>(m.value) == std::bit_cast<std::uint64_t>(v));
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  // The pipe hands over arbitrary chunks: split the input at a point it chooses itself.
+  const std::size_t cut = size == 0 ? 0 : data[0] % (size + 1);
+  LineSplitter splitter;
+  std::vector<LineSplitter::Line> lines;
+  splitter.feed(bytes.substr(0, cut), &lines);
+  splitter.feed(bytes.substr(cut), &lines);
+  splitter.flush(&lines);
+  for (const auto& line : lines) check_line(line);
+  for (std::size_t i = 0; i + 8 <= size && i < 64; i += 8) {
+    double v = 0;
+    std::memcpy(&v, data + i, sizeof v);
+    check_round_trip(v);
+  }
+  return 0;
+}
