@@ -31,8 +31,15 @@ struct StudySettings {
   bool models_given = false;  ///< `models` was set (a study with commands then also runs these)
   std::vector<std::string> phases{"train", "infer"};
   std::string scale = "tiny";
-  int repetitions = 5;
-  int warmup = 1;  ///< warm-up runs per configuration
+  int repetitions = 5;  ///< with repetitions_auto: max_repetitions (the plan's length)
+  /// `repetitions = "auto"`: a sequential study that stops a configuration once every primary
+  /// comparison it takes part in is decided (the rule of `compare --sequential`).
+  bool repetitions_auto = false;
+  int min_repetitions = 5;           ///< auto: the first look, in runs per configuration
+  int max_repetitions = 30;          ///< auto: the last look
+  double alpha = 0.05;               ///< auto: family-wise type-I error over looks and comparisons
+  double equivalence_margin = 0.02;  ///< auto: equivalent when the ratio's interval is in 1 ± this
+  int warmup = 1;                    ///< warm-up runs per configuration
   std::string order = "interleaved";
   std::uint64_t seed = 1;
   double cooldown_s = -1;           ///< < 0 = "adaptive"
@@ -145,6 +152,10 @@ struct StudyOutcome {
   int extended_from = 0;  ///< repetitions of the stored study this call extended; 0 = none
   bool complete = false;  ///< every planned run was already stored: nothing ran, nothing changed
   bool interrupted = false;
+  /// Auto studies: comparisons still undecided when this call ended (-1 for a fixed design).
+  int undecided = -1;
+  int not_needed =
+      0;  ///< auto studies: planned runs left out because their comparisons are decided
 };
 
 /// Runs (or resumes) a study, storing each run as it finishes; throws Error when the store cannot
