@@ -103,6 +103,6 @@ struct ImportSummary {
 ImportSummary import_csv(const std::string& csv_path, const std::string& out_dir);
 
 /// The current schema version written into the `schema_version` table.
-inline constexpr int kStoreSchemaVersion = 2;
+inline constexpr int kStoreSchemaVersion = 3;
 
 }  // namespace greenbench
