@@ -100,7 +100,9 @@ struct PlannedRun {
 
 /// The order of every run: warm-ups first, then measured runs; seeded shuffle (interleaved) or
 /// configuration by configuration (sequential); an infer run never precedes the first train run
-/// of its framework x model when the study trains it.
+/// of its framework x model when the study trains it. An auto study (repetitions_auto) plans
+/// max_repetitions runs per configuration in blocks: block r holds repetition r of every
+/// configuration, shuffled within the block.
 std::vector<PlannedRun> make_plan(const EffectiveSettings& effective);
 /// The plan of a study first planned with repetitions_history[0] repetitions and then extended
 /// (--resume with more repetitions) to each later count, the last being the study's: the first
