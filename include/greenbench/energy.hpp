@@ -28,6 +28,12 @@ struct DomainInfo {
   Quality quality = Quality::kMeasured;
   double range_j = 0;      ///< counter wraps at this many joules; 0 = does not wrap in practice
   double max_power_w = 0;  ///< upper bound on power, to derive the minimum read rate; 0 = unknown
+  /// Energy of one step of a reading: a counter's energy unit, the estimate's one clock tick of
+  /// CPU time × watts per core; 0 for a power gauge (its error is in update_interval_s).
+  double resolution_j = 0;
+  /// How old a reading can be when it is read (the counter's update period, a gauge's averaging
+  /// window): a phase boundary may be off by this much time × the phase's power.
+  double update_interval_s = 0;
 };
 
 /// Counter values cross into the rest of the code as joules (raw, before wrap), power as watts.

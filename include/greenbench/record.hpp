@@ -28,6 +28,10 @@ struct PhaseRecord {
   std::map<std::string, std::string> quality;
   /// energy_j minus idle power × duration, per domain with an idle power; only with a baseline.
   std::map<std::string, double> energy_above_idle_j;
+  /// Per energy key: the smallest difference the value can resolve (contract
+  /// `energy_resolution_j`): both boundary readings' steps, the sources' update interval × the
+  /// phase's power, and float rounding.
+  std::map<std::string, double> energy_resolution_j;
   bool closed_at_exit = false;  ///< left open by the command, closed by us
 };
 

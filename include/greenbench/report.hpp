@@ -23,12 +23,15 @@ struct MetricComparison {
   bool estimated_b = false;  ///< some of b's values (warm-up excluded) are estimated
   std::vector<double> values_a, values_b;  ///< the samples compared (warm-up excluded)
   std::vector<int> runs_a, runs_b;         ///< run numbers of the values, for sequential replay
-  stats::Comparison stats;                 ///< p_holm / p_bonferroni within its family
+  /// Energy metrics: the largest energy_resolution_j of either side's values (0 = unknown).
+  double resolution = 0;
+  stats::Comparison stats;  ///< p_holm / p_bonferroni within its family
   /// "energy" (the model × phase's primary energy metric), "duration", or "" (shown, not
   /// counted in any verdict).
   std::string role;
   /// For a verdict (role not empty): "a_cheaper" | "b_cheaper" | "not_significant" |
-  /// "identical" | "not_comparable" (energy measured on one side, estimated on the other) |
+  /// "identical" | "within_resolution" (the medians differ by less than `resolution`) |
+  /// "not_comparable" (energy measured on one side, estimated on the other) |
   /// "estimated_only" (energy estimated on both sides); "" otherwise.
   std::string verdict;
   std::string sentence;  ///< the verdict in words, ratio first; "" when role is ""
@@ -78,8 +81,8 @@ struct ComparisonSet {
   std::uint64_t bootstrap_seed = 1;
   int bootstrap_resamples = 2000;
   std::string energy_basis = "gross";  ///< "gross" | "above-idle" (ResultSet::energy_basis)
-  int warmup_excluded = 0;       ///< warm-up runs left out
-  std::size_t family_count = 0;  ///< Holm/Bonferroni families (verdict families and others)
+  int warmup_excluded = 0;             ///< warm-up runs left out
+  std::size_t family_count = 0;        ///< Holm/Bonferroni families (verdict families and others)
   std::vector<MetricComparison> comparisons;  ///< ordered by phase, model, pair, metric
   std::vector<EnergyTimeCorrelation> correlations;
   std::vector<VerdictCount> summary;

@@ -20,7 +20,10 @@ struct Observation {
   std::string unit;
   std::string quality = "measured";  ///< "measured" | "estimated" for energy metrics
   bool warmup = false;               ///< warm-up runs are stored but left out of statistics
-  long long run_id = 0;              ///< the store's run id (0 for imported data)
+  /// Energy metrics: the smallest difference the value resolves, in its unit (contract
+  /// `energy_resolution_j`); 0 = not known (imported data, stores before schema 3).
+  double resolution = 0;
+  long long run_id = 0;  ///< the store's run id (0 for imported data)
   std::string node;      ///< the Slurm node it ran on ("" for a local study or an import)
   std::string hardware;  ///< that node's CPU (and GPU) models ("" when node is "")
 };

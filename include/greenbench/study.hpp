@@ -41,8 +41,15 @@ struct StudySettings {
   bool models_given = false;  ///< `models` was set (a study with commands then also runs these)
   std::vector<std::string> phases{"train", "infer"};
   std::string scale = "tiny";
-  int repetitions = 5;
-  int warmup = 1;  ///< warm-up runs per configuration
+  int repetitions = 5;  ///< with repetitions_auto: max_repetitions (the plan's length)
+  /// `repetitions = "auto"`: a sequential study that stops a configuration once every primary
+  /// comparison it takes part in is decided (the rule of `compare --sequential`).
+  bool repetitions_auto = false;
+  int min_repetitions = 5;           ///< auto: the first look, in runs per configuration
+  int max_repetitions = 30;          ///< auto: the last look
+  double alpha = 0.05;               ///< auto: family-wise type-I error over looks and comparisons
+  double equivalence_margin = 0.02;  ///< auto: equivalent when the ratio's interval is in 1 ± this
+  int warmup = 1;                    ///< warm-up runs per configuration
   std::string order = "interleaved";
   std::uint64_t seed = 1;
   double cooldown_s = -1;           ///< < 0 = "adaptive"
@@ -117,7 +124,9 @@ struct PlannedRun {
 
 /// The order of every run: warm-ups first, then measured runs; seeded shuffle (interleaved) or
 /// configuration by configuration (sequential); an infer run never precedes the first train run
-/// of its framework x model when the study trains it.
+/// of its framework x model when the study trains it. An auto study (repetitions_auto) plans
+/// max_repetitions runs per configuration in blocks: block r holds repetition r of every
+/// configuration, shuffled within the block.
 std::vector<PlannedRun> make_plan(const EffectiveSettings& effective);
 /// The plan of a study first planned with repetitions_history[0] repetitions and then extended
 /// (--resume with more repetitions) to each later count, the last being the study's: the first
@@ -174,6 +183,10 @@ struct StudyOutcome {
   int extended_from = 0;  ///< repetitions of the stored study this call extended; 0 = none
   bool complete = false;  ///< every planned run was already stored: nothing ran, nothing changed
   bool interrupted = false;
+  /// Auto studies: comparisons still undecided when this call ended (-1 for a fixed design).
+  int undecided = -1;
+  int not_needed =
+      0;  ///< auto studies: planned runs left out because their comparisons are decided
 };
 
 /// Runs (or resumes) a study, storing each run as it finishes; throws Error when the store cannot

@@ -265,8 +265,14 @@ int cmd_run(const Args& args) {
   const StudyOutcome outcome = run_study(effective, options);
 
   if (outcome.complete) {
-    std::cerr << "study complete: all " << outcome.planned << " runs are stored in "
-              << outcome.store_file << "; refreshing the report\n";
+    if (effective.settings.repetitions_auto) {
+      std::cerr << "study complete: every run its comparisons needed (" << outcome.already_stored
+                << " of at most " << outcome.planned << ") is stored in " << outcome.store_file
+                << "; refreshing the report\n";
+    } else {
+      std::cerr << "study complete: all " << outcome.planned << " runs are stored in "
+                << outcome.store_file << "; refreshing the report\n";
+    }
   } else if (std::error_code ec; std::filesystem::exists(outcome.store_file, ec)) {
     if (outcome.extended_from > 0) {
       std::cerr << "extended the study from " << outcome.extended_from << " to "
@@ -278,6 +284,17 @@ int cmd_run(const Args& args) {
     if (outcome.already_stored > 0)
       std::cerr << " (" << outcome.already_stored << " stored before)";
     std::cerr << "; results in " << outcome.store_file << "\n";
+  }
+  if (outcome.undecided >= 0) {
+    std::cerr << "sequential: " << outcome.undecided << " comparison"
+              << (outcome.undecided == 1 ? "" : "s") << " undecided";
+    if (outcome.not_needed > 0) {
+      std::cerr << "; " << outcome.not_needed << " planned run"
+                << (outcome.not_needed == 1 ? " was" : "s were")
+                << " not needed (their comparisons were decided)";
+    }
+    std::cerr << "; `greenbench compare " << options.out_dir
+              << " --sequential` shows each decision\n";
   }
   if (outcome.interrupted) {
     std::error_code ec;

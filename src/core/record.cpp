@@ -86,6 +86,7 @@ json to_json(const RunRecord& r, bool with_trace) {
                {"end_s", p.end_s},       {"duration_s", p.duration_s},
                {"energy_j", p.energy_j}, {"quality", p.quality}};
     if (!p.energy_above_idle_j.empty()) jp["energy_above_idle_j"] = p.energy_above_idle_j;
+    if (!p.energy_resolution_j.empty()) jp["energy_resolution_j"] = p.energy_resolution_j;
     if (p.closed_at_exit) jp["closed_at_exit"] = true;
     j["phases"].push_back(std::move(jp));
   }
@@ -169,6 +170,8 @@ RunRecord run_record_from_json(const json& j) {
     p.quality = field<std::map<std::string, std::string>>(jp, "quality", where);
     p.energy_above_idle_j =
         optional_field<std::map<std::string, double>>(jp, "energy_above_idle_j", where, {});
+    p.energy_resolution_j =
+        optional_field<std::map<std::string, double>>(jp, "energy_resolution_j", where, {});
     p.closed_at_exit = optional_field<bool>(jp, "closed_at_exit", where, false);
     r.phases.push_back(std::move(p));
   }

@@ -329,6 +329,10 @@ CpuEstimateSource::CpuEstimateSource(double watts_per_core, double idle_watts,
   info.range_j = 0;
   const long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
   info.max_power_w = idle_watts_ + watts_per_core_ * static_cast<double>(cores > 0 ? cores : 1);
+  // CPU time in /proc counts whole clock ticks (10 ms at the usual 100 Hz) per process.
+  const double tick_s = 1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  info.resolution_j = watts_per_core_ * tick_s;
+  info.update_interval_s = tick_s;
   domains_.push_back(std::move(info));
 }
 

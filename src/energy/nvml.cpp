@@ -272,8 +272,13 @@ NvmlSource::NvmlSource(std::string library) : library_(std::move(library)) {
     if (energy_r == kNvmlSuccess) {
       info.kind = DomainKind::kCounter;
       info.range_j = 0;  // 64-bit millijoules
+      info.resolution_j = 1e-3;
+      info.update_interval_s = 0.1;  // the driver's counter may lag by about a power sample
     } else if (api_->power_usage != nullptr && api_->power_usage(device, &mw) == kNvmlSuccess) {
       info.kind = DomainKind::kPower;
+      // A power gauge integrated by the trapezoid rule: its reading averages about a second on
+      // many GPUs, which bounds the boundary error of a phase.
+      info.update_interval_s = 1.0;
     } else {
       problems_.push_back({"gpu " + std::to_string(index) +
                                " reports neither an energy counter nor power draw" +

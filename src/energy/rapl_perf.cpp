@@ -19,6 +19,9 @@
 namespace greenbench::energy {
 namespace {
 
+// RAPL energy counters are updated about every millisecond.
+constexpr double kRaplUpdateS = 1e-3;
+
 namespace fs = std::filesystem;
 
 constexpr double kFallbackMaxPowerW = 500;  // as for powercap: perf states no limit
@@ -179,6 +182,8 @@ RaplPerfSource::RaplPerfSource(std::string perf_root, PerfOps ops,
       info.quality = Quality::kMeasured;
       info.range_j = 0;  // perf accumulates the 32-bit hardware counter into 64 bits
       info.max_power_w = kFallbackMaxPowerW;
+      info.resolution_j = scale;  // joules per count, from the event's .scale file
+      info.update_interval_s = kRaplUpdateS;
       domains_.push_back(std::move(info));
       fds_.push_back(fd);
       scale_j_.push_back(scale);

@@ -214,6 +214,10 @@ RaplPowercapSource::RaplPowercapSource(std::string root, OpenFn open) : root_(st
     info.kind = DomainKind::kCounter;
     info.quality = Quality::kMeasured;
     info.max_power_w = max_power_w(real);
+    // powercap reports microjoules (the hardware unit behind, ~61 µJ, is not exposed); the
+    // counters are updated about every millisecond.
+    info.resolution_j = 61e-6;
+    info.update_interval_s = 1e-3;
     zones.push_back(std::move(zone));
   }
 

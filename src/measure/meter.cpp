@@ -234,6 +234,24 @@ DomainEnergy Meter::aggregate(const std::vector<double>& from_j, const std::vect
   return out;
 }
 
+std::map<std::string, double> Meter::resolution(const DomainEnergy& energy, double seconds) const {
+  std::map<std::string, double> out;
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
+    const auto it = energy.energy_j.find(keys_[i]);
+    if (it == energy.energy_j.end()) continue;  // failed, or not in this span
+    double steps = 0, interval = 0;
+    for (const std::size_t k : key_members_[i]) {
+      if (!present_[k]) continue;
+      steps += 2 * domains_[k].resolution_j;
+      interval = std::max(interval, domains_[k].update_interval_s);
+    }
+    const double joules = std::abs(it->second);
+    const double power = seconds > 0 ? joules / seconds : 0;
+    out[keys_[i]] = steps + interval * power + joules * 4 * std::numeric_limits<double>::epsilon();
+  }
+  return out;
+}
+
 std::vector<SourceRecord> Meter::source_records() const {
   std::vector<SourceRecord> out;
   for (std::size_t s = 0; s < sources_.size(); ++s) {

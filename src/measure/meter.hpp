@@ -55,6 +55,11 @@ class Meter {
                                        const std::vector<double>& to_j) const {
     return aggregate(from_j, to_j, last_t_);
   }
+  /// The resolution of each key of `energy` over a span of `seconds` (contract
+  /// `energy_resolution_j`): per member domain two reading steps (one at each end), plus the
+  /// members' longest update interval × the key's mean power, plus float rounding.
+  [[nodiscard]] std::map<std::string, double> resolution(const DomainEnergy& energy,
+                                                         double seconds) const;
   /// The keys aggregate() produces, in display order: total, domain sums, device ids.
   [[nodiscard]] const std::vector<std::string>& keys() const { return keys_; }
   /// Average power per key (parallel to keys()) between two snapshots `seconds` apart, written

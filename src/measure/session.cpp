@@ -91,6 +91,7 @@ void Session::close_phase(const OpenPhase& open, double t, bool at_exit) {
   p.end_s = t - meter_->start_time();
   p.duration_s = p.end_s - p.start_s;
   DomainEnergy e = meter_->aggregate(open.begin_j, meter_->cumulative_j());
+  p.energy_resolution_j = meter_->resolution(e, p.duration_s);
   p.energy_j = std::move(e.energy_j);
   p.quality = std::move(e.quality);
   p.closed_at_exit = at_exit;
@@ -137,6 +138,7 @@ void Session::finish(double t) {
   run_.duration_s = run_.end_s;
   DomainEnergy e = meter_->aggregate(std::vector<double>(meter_->cumulative_j().size(), 0),
                                      meter_->cumulative_j());
+  run_.energy_resolution_j = meter_->resolution(e, run_.duration_s);
   run_.energy_j = std::move(e.energy_j);
   run_.quality = std::move(e.quality);
   finished_ = true;

@@ -26,7 +26,8 @@ struct Value {
   double value = 0;
   bool estimated = false;
   int run = 0;
-  std::string node;  // Slurm node, "" for a local study
+  std::string node;       // Slurm node, "" for a local study
+  double resolution = 0;  // energy: the value's energy_resolution_j, 0 = unknown
 };
 
 // Runs of one configuration are paired across metrics by the store's run id when there is one,
@@ -113,8 +114,16 @@ void replay_sequential(ComparisonSet& set, const CompareSettings& settings) {
       if (rule.look(seen) == 0) break;
     }
     for (std::size_t k = 0; k < members.size(); ++k) {
-      set.comparisons[members[k]].decision = rule.decisions()[k].decision;
-      set.comparisons[members[k]].decided_at = rule.decisions()[k].decided_at;
+      auto& c = set.comparisons[members[k]];
+      c.decision = rule.decisions()[k].decision;
+      c.decided_at = rule.decisions()[k].decided_at;
+      // A difference the measurement cannot resolve is never called cheaper, sequentially
+      // either: the rule may find it significant, but it is not an effect.
+      if (c.verdict == "within_resolution" &&
+          (c.decision == "a_cheaper" || c.decision == "b_cheaper")) {
+        c.decision = "undecided";
+        c.decided_at = 0;
+      }
     }
   }
 }
@@ -162,6 +171,12 @@ std::string verdict_sentence(const MetricComparison& c) {
   if (c.verdict == "a_cheaper") out << ": " << c.a << " cheaper";
   if (c.verdict == "b_cheaper") out << ": " << c.b << " cheaper";
   if (c.verdict == "not_significant") out << ": not significant";
+  if (c.verdict == "within_resolution") {
+    out << ": within resolution (the medians differ by "
+        << report::format_quantity(std::abs(s.median_a - s.median_b)) << " " << c.unit
+        << ", below the " << report::format_quantity(c.resolution) << " " << c.unit
+        << " the measurement resolves)";
+  }
   if (!c.decision.empty()) {
     out << "; sequential: " << c.decision;
     if (c.decided_at > 0) out << " at " << c.decided_at << " runs per side";
@@ -235,7 +250,7 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
     const Key key{report::phase_sort_key(o.phase) + "\x1f" + o.phase, o.model,
                   report::metric_sort_key(o.metric) + "\x1f" + o.metric};
     groups[key][o.framework].push_back(
-        {run_key(o), o.value, o.quality == "estimated", o.run, o.node});
+        {run_key(o), o.value, o.quality == "estimated", o.run, o.node, o.resolution});
     if (units[key].empty()) units[key] = o.unit;
   }
   set.warmup_excluded = static_cast<int>(warmup_runs.size());
@@ -291,6 +306,9 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
       c.values_b = values_of(ib->second);
       for (const auto& v : ia->second) c.runs_a.push_back(v.run);
       for (const auto& v : ib->second) c.runs_b.push_back(v.run);
+      for (const auto* side : {&ia->second, &ib->second}) {
+        for (const auto& v : *side) c.resolution = std::max(c.resolution, v.resolution);
+      }
       c.stats = stats::compare_samples(c.values_a, c.values_b, settings.stats);
       report::block_on_node(c, nodes_of(ia->second), nodes_of(ib->second));
       set.comparisons.push_back(std::move(c));
@@ -416,6 +434,9 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
     const auto& s = c.stats;
     if (s.identical) {
       c.verdict = "identical";
+    } else if (c.resolution > 0 && std::abs(s.median_a - s.median_b) < c.resolution) {
+      // The medians differ by less than the measurement can resolve: no effect to call.
+      c.verdict = "within_resolution";
     } else if (s.p_holm < settings.alpha && s.a12 < 0.5) {
       c.verdict = "a_cheaper";
     } else if (s.p_holm < settings.alpha && s.a12 > 0.5) {
@@ -438,7 +459,9 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
       VerdictCount& v = c->role == "energy" ? energy : duration;
       if (c->verdict == "a_cheaper") ++v.a_cheaper;
       if (c->verdict == "b_cheaper") ++v.b_cheaper;
-      if (c->verdict == "not_significant" || c->verdict == "identical") ++v.not_significant;
+      if (c->verdict == "not_significant" || c->verdict == "identical" ||
+          c->verdict == "within_resolution")
+        ++v.not_significant;
       if (c->verdict == "not_comparable" || c->verdict == "estimated_only") ++v.not_comparable;
       sentences.push_back("  " + verdict_sentence(*c));
       if (c->verdict == "not_comparable" || c->verdict == "estimated_only") continue;
@@ -524,6 +547,7 @@ nlohmann::json comparison_json(const ComparisonSet& set) {
         {"hl_confidence", number(s.hl_confidence)},
         {"min_p_value", number(s.min_p_value)},
         {"identical", s.identical},
+        {"energy_resolution_j", c.resolution > 0 ? number(c.resolution) : nlohmann::json(nullptr)},
         {"role", c.role.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.role)},
         {"verdict", c.verdict.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.verdict)},
         {"sentence", c.sentence.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.sentence)},

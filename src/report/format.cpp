@@ -187,6 +187,7 @@ Table stats_table(const PhaseBlock& block, double alpha) {
       if (c->verdict == "b_cheaper") cheaper = c->b + " cheaper";
       if (c->verdict == "not_significant") cheaper = "not significant";
       if (c->verdict == "identical") cheaper = "identical";
+      if (c->verdict == "within_resolution") cheaper = "within resolution";
       if (c->verdict == "not_comparable") cheaper = "not comparable";
       if (c->verdict == "estimated_only") cheaper = "estimated only";
       if (c->role.empty() && c->cost) cheaper = "shown, not counted";

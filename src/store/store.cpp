@@ -158,7 +158,14 @@ DROP TABLE metrics;
 ALTER TABLE metrics_v2 RENAME TO metrics;
 )sql";
 
-const std::vector<const char*> kMigrations{kMigrationV2};
+// Version 3: every energy value carries its resolution (energy_resolution_j), NULL where it is not
+// known (runs stored before, imported values).
+constexpr const char* kMigrationV3 = R"sql(
+ALTER TABLE phase_energy ADD COLUMN resolution_j REAL;
+ALTER TABLE observations ADD COLUMN resolution_j REAL;
+)sql";
+
+const std::vector<const char*> kMigrations{kMigrationV2, kMigrationV3};
 
 double now_s() {
   timespec ts{};
@@ -311,7 +318,9 @@ std::vector<StoredRun> ResultStore::runs() const {
     r.checkpoint = q.text(12);
     out.push_back(std::move(r));
   }
-  Statement obs(db_->db, "SELECT run_id, metric, value, unit, quality FROM observations");
+  Statement obs(db_->db,
+                "SELECT run_id, metric, value, unit, quality, IFNULL(resolution_j, 0) FROM "
+                "observations");
   while (obs.step()) {
     StoredRun& r = out[index.at(obs.integer(0))];
     Observation o;
@@ -325,6 +334,7 @@ std::vector<StoredRun> ResultStore::runs() const {
     o.value = obs.real(2);
     o.unit = obs.text(3);
     o.quality = obs.text(4);
+    o.resolution = obs.real(5);
     r.observations.push_back(std::move(o));
   }
   return out;
@@ -366,7 +376,7 @@ void ResultStore::add_run(const StoredRun& run, const json& environment) {
   const long long run_id = sqlite3_last_insert_rowid(db.handle());
 
   Statement phase(db, "INSERT INTO phases VALUES (?, ?, ?, ?, ?, ?, ?)");
-  Statement energy(db, "INSERT INTO phase_energy VALUES (?, ?, ?, ?, ?, ?)");
+  Statement energy(db, "INSERT INTO phase_energy VALUES (?, ?, ?, ?, ?, ?, ?)");
   for (size_t i = 0; i < rec.phases.size(); ++i) {
     const auto& p = rec.phases[i];
     phase.bind(1, run_id).bind(2, int(i)).bind(3, p.name).bind(4, p.start_s).bind(5, p.end_s);
@@ -390,6 +400,11 @@ void ResultStore::add_run(const StoredRun& run, const json& environment) {
         energy.bind_null(6);
       else
         energy.bind(6, above->second);
+      const auto resolution = p.energy_resolution_j.find(domain);
+      if (resolution == p.energy_resolution_j.end() || joules == p.energy_j.end())
+        energy.bind_null(7);
+      else
+        energy.bind(7, resolution->second);
       energy.run();
     }
   }
@@ -414,10 +429,14 @@ void ResultStore::add_run(const StoredRun& run, const json& environment) {
       sample.run();
     }
   }
-  Statement observation(db, "INSERT OR REPLACE INTO observations VALUES (?, ?, ?, ?, ?)");
+  Statement observation(db, "INSERT OR REPLACE INTO observations VALUES (?, ?, ?, ?, ?, ?)");
   for (const auto& o : run.observations) {
     observation.bind(1, run_id).bind(2, o.metric).bind(3, o.value).bind(4, o.unit);
     observation.bind(5, o.quality);
+    if (o.resolution > 0)
+      observation.bind(6, o.resolution);
+    else
+      observation.bind_null(6);
     observation.run();
   }
   if (!environment.is_null()) {
@@ -445,6 +464,7 @@ std::vector<Observation> observations_from_record(const RunRecord& record,
     }
   }
   std::map<std::string, double> energy;
+  std::map<std::string, double> resolution;  // summed over the chosen phases; < 0 = unknown
   std::map<std::string, double> above_idle;
   std::map<std::string, int> above_idle_phases;  // chosen phases that have it
   std::map<std::string, bool> estimated;
@@ -456,6 +476,11 @@ std::vector<Observation> observations_from_record(const RunRecord& record,
       // Per-device detail (cpu_package:0) stays in the store; compare works on domains.
       if (domain.find(':') != std::string::npos) continue;
       energy[domain] += joules;
+      const auto r = p->energy_resolution_j.find(domain);
+      if (r == p->energy_resolution_j.end())
+        resolution[domain] = -1;
+      else if (resolution[domain] >= 0)
+        resolution[domain] += r->second;
       if (const auto a = p->energy_above_idle_j.find(domain); a != p->energy_above_idle_j.end()) {
         above_idle[domain] += a->second;
         ++above_idle_phases[domain];
@@ -468,22 +493,23 @@ std::vector<Observation> observations_from_record(const RunRecord& record,
   }
   std::vector<Observation> out;
   auto add = [&](const std::string& metric, double value, const std::string& unit,
-                 const std::string& quality) {
+                 const std::string& quality, double resolution_j = 0) {
     Observation o;
     o.phase = phase;
     o.metric = metric;
     o.value = value;
     o.unit = unit;
     o.quality = quality;
+    o.resolution = resolution_j > 0 ? resolution_j : 0;
     out.push_back(std::move(o));
   };
   for (const auto& [domain, joules] : energy) {
     // `total` is estimated as soon as one of its parts is, whatever the record says about it.
     bool est = estimated[domain] || (domain == "total" && any_estimated);
-    add("energy_" + domain, joules, "J", est ? "estimated" : "measured");
+    add("energy_" + domain, joules, "J", est ? "estimated" : "measured", resolution[domain]);
     if (above_idle_phases[domain] == int(chosen.size())) {
       add(std::string(kAboveIdlePrefix) + domain, above_idle[domain], "J",
-          est ? "estimated" : "measured");
+          est ? "estimated" : "measured", resolution[domain]);
     }
   }
   add("duration", duration, "s", "measured");
@@ -537,12 +563,10 @@ ResultSet load_results(const std::string& path, EnergyBasis basis) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(file, ec)) throw Error(path + ": no results store there");
   Database db(file, SQLITE_OPEN_READONLY);
-  {
-    const int version = schema_version(db);
-    if (version > kStoreSchemaVersion) {
-      throw Error(file + ": written by a newer greenbench (schema version " +
-                  std::to_string(version) + ")");
-    }
+  const int version = schema_version(db);
+  if (version > kStoreSchemaVersion) {
+    throw Error(file + ": written by a newer greenbench (schema version " +
+                std::to_string(version) + ")");
   }
   ResultSet rs;
   rs.path = path;
@@ -571,9 +595,12 @@ ResultSet load_results(const std::string& path, EnergyBasis basis) {
     }
   }
   Statement q(db,
-              "SELECT r.id, r.model, r.framework, r.phase, r.repetition, r.warmup, o.metric, "
-              "o.value, o.unit, o.quality FROM observations o JOIN runs r ON r.id = o.run_id "
-              "WHERE r.status = 'ok' ORDER BY r.position, o.metric");
+              std::string("SELECT r.id, r.model, r.framework, r.phase, r.repetition, r.warmup, "
+                          "o.metric, o.value, o.unit, o.quality, ") +
+                  // A store before schema 3 (read-only here, so not migrated) has no resolution.
+                  (version >= 3 ? "IFNULL(o.resolution_j, 0)" : "0") +
+                  " FROM observations o JOIN runs r ON r.id = o.run_id "
+                  "WHERE r.status = 'ok' ORDER BY r.position, o.metric");
   while (q.step()) {
     Observation o;
     o.run_id = imported ? 0 : q.integer(0);
@@ -586,6 +613,7 @@ ResultSet load_results(const std::string& path, EnergyBasis basis) {
     o.value = q.real(7);
     o.unit = q.text(8);
     o.quality = q.text(9);
+    o.resolution = q.real(10);
     rs.observations.push_back(std::move(o));
   }
   store::attach_slurm_nodes(db, rs);

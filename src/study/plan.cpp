@@ -95,9 +95,22 @@ std::vector<PlannedRun> first_plan(const EffectiveSettings& e, int repetitions) 
   }
   StudyRng rng(s.seed);
   shuffle(warmups, rng);
-  shuffle(measured, rng);
   runs = warmups;
-  runs.insert(runs.end(), measured.begin(), measured.end());
+  if (s.repetitions_auto) {
+    // A sequential study looks after each block of one run per configuration: the measured runs
+    // are shuffled within each block, and block r precedes block r + 1.
+    for (int r = 1; r <= repetitions; ++r) {
+      std::vector<PlannedRun> block;
+      for (const auto& m : measured) {
+        if (m.repetition == r) block.push_back(m);
+      }
+      shuffle(block, rng);
+      runs.insert(runs.end(), block.begin(), block.end());
+    }
+  } else {
+    shuffle(measured, rng);
+    runs.insert(runs.end(), measured.begin(), measured.end());
+  }
   // An infer run loads a checkpoint that a train run of its framework x model saved: move the
   // first train run of each such group in front of the group's first infer run. Moving one
   // element keeps every other group's relative order, so the groups can be fixed one by one.

@@ -17,6 +17,7 @@
 
 #include "core/json_dump.hpp"
 #include "greenbench/error.hpp"
+#include "greenbench/report.hpp"
 #include "greenbench/store.hpp"
 #include "greenbench/study.hpp"
 
@@ -277,7 +278,9 @@ std::vector<int> repetitions_history(const nlohmann::json& settings, const nlohm
       if (v.is_number_integer()) history.push_back(v.get<int>());
     }
   }
-  const int stored = settings.value("repetitions", 0);
+  const auto reps = settings.find("repetitions");
+  const int stored = reps != settings.end() && reps->is_number_integer() ? reps->get<int>() : 0;
+  if (stored == 0) return {};  // an auto study: planned once, with max_repetitions
   if (history.empty() || history.back() != stored) history = {stored};
   return history;
 }
@@ -292,6 +295,85 @@ struct WarmupTally {
 
 std::string config_label(const Configuration& c) {
   return c.framework + " " + c.model + " " + c.phase;
+}
+
+// Where an auto study stands after the look at n runs per configuration: the decisions of
+// `compare --sequential` replayed over the stored runs of the first n blocks, and which
+// configurations may stop (every comparison they take part in decided).
+struct SequentialState {
+  int look = 0;
+  int undecided = 0;
+  std::vector<bool> stopped;  // per configuration
+  nlohmann::json json;        // stored in the environment as "sequential"
+};
+
+SequentialState sequential_state(const EffectiveSettings& e, const std::string& file, int n) {
+  const StudySettings& s = e.settings;
+  SequentialState state;
+  state.look = n;
+  ResultSet results = load_results(file);
+  std::erase_if(results.observations, [n](const Observation& o) { return o.run > n; });
+  CompareSettings settings;
+  settings.alpha = s.alpha;
+  settings.sequential = true;
+  settings.sequential_options.min_n = std::size_t(s.min_repetitions);
+  settings.sequential_options.max_n = std::size_t(s.max_repetitions);
+  settings.sequential_options.alpha = s.alpha;
+  settings.sequential_options.equivalence_margin = s.equivalence_margin;
+  settings.stats.bootstrap.resamples = 100;  // decisions use rank tests only
+  if (s.seed > 0) settings.stats.bootstrap.seed = s.seed;
+  ComparisonSet set;
+  const std::set<std::string> frameworks(s.frameworks.begin(), s.frameworks.end());
+  bool comparable = false;
+  {
+    std::set<std::string> seen;
+    for (const auto& o : results.observations) seen.insert(o.framework);
+    comparable = seen.size() >= 2;
+  }
+  if (comparable) set = compare_results(results, settings);
+  // Per configuration: takes part in an undecided comparison; and its last decision's look.
+  std::map<std::string, bool> undecided;
+  std::map<std::string, std::size_t> last_decided;
+  nlohmann::json comparisons = nlohmann::json::array();
+  for (const auto& c : set.comparisons) {
+    if (c.decision.empty()) continue;  // not a verdict comparison, or not comparable
+    comparisons.push_back({{"model", c.model},
+                           {"phase", c.phase},
+                           {"metric", c.metric},
+                           {"a", c.a},
+                           {"b", c.b},
+                           {"decision", c.decision},
+                           {"decided_at", c.decided_at}});
+    for (const std::string& f : {c.a, c.b}) {
+      const std::string key = f + "\x1f" + c.model + "\x1f" + c.phase;
+      if (c.decision == "undecided") {
+        undecided[key] = true;
+        ++state.undecided;
+      } else {
+        last_decided[key] = std::max(last_decided[key], c.decided_at);
+      }
+    }
+  }
+  state.undecided /= 2;  // each comparison was counted once per side
+  nlohmann::json stopped = nlohmann::json::array();
+  for (const auto& c : e.configurations) {
+    const std::string key = c.framework + "\x1f" + c.model + "\x1f" + c.phase;
+    const bool stop = n >= s.min_repetitions && !undecided.count(key);
+    state.stopped.push_back(stop);
+    if (stop) {
+      const auto it = last_decided.find(key);
+      stopped.push_back(
+          {{"framework", c.framework},
+           {"model", c.model},
+           {"phase", c.phase},
+           {"runs", it == last_decided.end() ? std::size_t(s.min_repetitions) : it->second}});
+    }
+  }
+  state.json = {{"look", n},
+                {"undecided", state.undecided},
+                {"comparisons", std::move(comparisons)},
+                {"stopped", std::move(stopped)}};
+  return state;
 }
 
 }  // namespace
@@ -347,10 +429,13 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     store.emplace(ResultStore::open(file));
     const nlohmann::json stored = store->settings();
     env = store->environment();
-    const int stored_reps = stored.value("repetitions", 0);
+    const int stored_reps =
+        stored.contains("repetitions") && stored["repetitions"].is_number_integer()
+            ? stored["repetitions"].get<int>()
+            : 0;
     const bool extends = stored != settings_json &&
                          without_repetitions(stored) == without_repetitions(settings_json) &&
-                         s.repetitions > stored_reps;
+                         !s.repetitions_auto && stored_reps > 0 && s.repetitions > stored_reps;
     if (stored != settings_json && !extends) {
       throw Error(file + ": holds study '" + stored.value("name", std::string("?")) +
                   "' with other settings (" + first_difference(stored, settings_json) + "); " +
@@ -358,6 +443,7 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
                             : "choose another --out, or use the same study file and options"));
     }
     history = repetitions_history(stored, env);
+    if (history.empty()) history = {s.repetitions};
     if (extends) {
       if (!o.resume) {
         throw Error(file + ": holds this study with " + std::to_string(stored_reps) +
@@ -374,7 +460,31 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
   const std::vector<PlannedRun> plan = make_plan(e, history);
   outcome.planned = int(plan.size());
 
+  // Auto studies: the state at each look, computed once (the look at n needs blocks 1..n stored,
+  // which the block order of the plan guarantees whenever a run of block n + 1 is next).
+  std::map<int, SequentialState> looks;
+  bool sequential_dirty = false;
+  auto state_at = [&](int n) -> const SequentialState& {
+    auto it = looks.find(n);
+    if (it == looks.end()) {
+      it = looks.emplace(n, sequential_state(e, file, n)).first;
+      if (!env.contains("sequential") ||
+          (env["sequential"].value("look", 0) <= n && env["sequential"] != it->second.json)) {
+        env["sequential"] = it->second.json;
+        sequential_dirty = true;
+      }
+    }
+    return it->second;
+  };
+  // In an auto study a measured run is not needed once its configuration stopped at the look
+  // before its block.
+  auto not_needed = [&](const PlannedRun& run) {
+    return s.repetitions_auto && !run.warmup && run.repetition - 1 >= s.min_repetitions &&
+           state_at(run.repetition - 1).stopped[size_t(run.configuration)];
+  };
+
   std::set<int> done;
+  int last_block = 0;  // auto studies: the highest block with a measured run stored
   std::map<std::string, std::string> latest_checkpoint;
   std::map<int, WarmupTally> warmups;  // per configuration
   if (existing) {
@@ -405,7 +515,22 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
       }
     }
     outcome.already_stored = int(done.size());
-    if (outcome.already_stored == int(plan.size())) {
+    for (const auto& run : plan) {
+      if (!run.warmup && done.count(run.position))
+        last_block = std::max(last_block, run.repetition);
+    }
+    bool left = false;
+    for (const auto& run : plan) {
+      if (!done.count(run.position) && !not_needed(run)) {
+        left = true;
+        break;
+      }
+    }
+    if (!left) {
+      if (s.repetitions_auto && last_block >= s.min_repetitions) {
+        outcome.undecided = state_at(last_block).undecided;
+        if (sequential_dirty) store->update_study(settings_json, env);
+      }
       // Nothing left to run: no idle baseline, no change to the store.
       outcome.complete = true;
       return outcome;
@@ -491,6 +616,10 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
   for (const PlannedRun& run : plan) {
     if (done.count(run.position)) continue;
     if (!o.positions.empty() && !o.positions.count(run.position)) continue;
+    if (not_needed(run)) {
+      ++outcome.not_needed;
+      continue;
+    }
     if (stop_requested(o)) {
       outcome.interrupted = true;
       break;
@@ -513,8 +642,8 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
                       "; see " + t.log + ")";
       stored.exit_code = -1;
       stored.started_at = wall_now_s();
-      store->add_run(stored, env_dirty ? env : nlohmann::json(nullptr));
-      env_dirty = false;
+      store->add_run(stored, env_dirty || sequential_dirty ? env : nlohmann::json(nullptr));
+      env_dirty = sequential_dirty = false;
       done.insert(run.position);
       ++outcome.skipped;
       continue;
@@ -563,10 +692,14 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
           << (run.warmup
                   ? "warm-up " + std::to_string(run.repetition) + "/" + std::to_string(s.warmup)
                   : "rep " + std::to_string(run.repetition) + "/" + std::to_string(s.repetitions));
+    if (s.repetitions_auto && !run.warmup && !looks.empty()) {
+      label << " · " << looks.rbegin()->second.undecided << " undecided";
+    }
     std::string eta;
     if (finished_now > 0) {
       const double per_run = (steady_now_s() - session_start) / finished_now;
-      eta = " · ETA " + format_duration(per_run * (remaining_total - finished_now));
+      eta = std::string(" · ETA ") + (s.repetitions_auto ? "at most " : "") +
+            format_duration(per_run * (remaining_total - finished_now));
     }
     if (o.progress) {
       if (o.progress_in_place)
@@ -645,8 +778,9 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
       merge_record_into_environment(env, c, record, &env_dirty);
       stored.record = std::move(record);
     }
-    store->add_run(stored, env_dirty ? env : nlohmann::json(nullptr));
-    env_dirty = false;
+    store->add_run(stored, env_dirty || sequential_dirty ? env : nlohmann::json(nullptr));
+    env_dirty = sequential_dirty = false;
+    if (!run.warmup) last_block = std::max(last_block, run.repetition);
     done.insert(run.position);
     ++finished_now;
     if (stored.status == "ok")
@@ -672,6 +806,12 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     }
   }
   if (o.progress && o.progress_in_place) *o.progress << "\n" << std::flush;
+  if (s.repetitions_auto && !outcome.interrupted && last_block >= s.min_repetitions) {
+    // The last look: the decisions `compare --sequential` replays from the stored runs.
+    const SequentialState& last = state_at(last_block);
+    outcome.undecided = last.undecided;
+    if (sequential_dirty) store->update_study(settings_json, env);
+  }
   return outcome;
 }
 

@@ -41,6 +41,10 @@ const std::vector<std::string> kTopKeys{"name",
                                         "phases",
                                         "scale",
                                         "repetitions",
+                                        "min_repetitions",
+                                        "max_repetitions",
+                                        "alpha",
+                                        "equivalence_margin",
                                         "warmup",
                                         "order",
                                         "seed",
@@ -360,6 +364,47 @@ void throw_if_errors(const std::vector<std::string>& errors) {
   if (!errors.empty()) throw Error(join(errors, "\n"));
 }
 
+// The keys of a sequential study (`repetitions = "auto"`), checked together: they bound each
+// other, mean nothing in a fixed design, and need interleaved blocks to look at.
+void parse_sequential_keys(Checker& check,
+                           const std::vector<std::pair<std::string, const toml::node*>>& keys,
+                           StudySettings& s) {
+  const toml::node* min_node = nullptr;
+  const toml::node* max_node = nullptr;
+  for (const auto& [name, node] : keys) {
+    if (!s.repetitions_auto) {
+      check.error(node->source(), name, "is used only with repetitions = \"auto\"");
+      continue;
+    }
+    if (name == "min_repetitions") {
+      if (auto v = check.integer(*node, name, 2, kMaxRepetitions)) {
+        s.min_repetitions = int(*v), min_node = node;
+      }
+    } else if (name == "max_repetitions") {
+      if (auto v = check.integer(*node, name, 2, kMaxRepetitions)) {
+        s.max_repetitions = int(*v), max_node = node;
+      }
+    } else if (name == "alpha") {
+      if (auto v = check.number(*node, name, 0, true, 0.5, "a level in (0, 0.5] such as 0.05")) {
+        s.alpha = *v;
+      }
+    } else if (name == "equivalence_margin") {
+      if (auto v =
+              check.number(*node, name, 0, false, 0.5, "a fraction in [0, 0.5] such as 0.02")) {
+        s.equivalence_margin = *v;
+      }
+    }
+  }
+  if (!s.repetitions_auto) return;
+  if (s.min_repetitions > s.max_repetitions) {
+    const toml::node* at = max_node ? max_node : min_node;
+    check.error(at->source(), max_node ? "max_repetitions" : "min_repetitions",
+                "max_repetitions (" + std::to_string(s.max_repetitions) +
+                    ") is below min_repetitions (" + std::to_string(s.min_repetitions) + ")");
+  }
+  s.repetitions = s.max_repetitions;  // the plan holds every run the study may need
+}
+
 }  // namespace
 
 StudySettings parse_study(const std::string& text, const std::string& source,
@@ -380,6 +425,7 @@ StudySettings parse_study(const std::string& text, const std::string& source,
   if (ec) throw Error(printable(source, 200) + ": cannot resolve its folder: " + ec.message());
   if (s.base_dir.size() > 1 && s.base_dir.back() == '/') s.base_dir.pop_back();
   Checker check(source, s.base_dir);
+  std::vector<std::pair<std::string, const toml::node*>> sequential_keys;
   for (const auto& [key, node] : root) {
     const std::string name(key.str());
     if (name == "name") {
@@ -404,7 +450,19 @@ StudySettings parse_study(const std::string& text, const std::string& source,
     } else if (name == "scale") {
       if (auto v = check.choice(node, name, "scale", kScales)) s.scale = *v;
     } else if (name == "repetitions") {
-      if (auto v = check.integer(node, name, 1, kMaxRepetitions)) s.repetitions = int(*v);
+      if (const auto* str = node.as_string()) {
+        if (str->get() == "auto")
+          s.repetitions_auto = true;
+        else
+          check.error(node.source(), name,
+                      "expected an integer from 1 to " + std::to_string(kMaxRepetitions) +
+                          " or \"auto\", got " + describe_node(node));
+      } else if (auto v = check.integer(node, name, 1, kMaxRepetitions)) {
+        s.repetitions = int(*v);
+      }
+    } else if (name == "min_repetitions" || name == "max_repetitions" || name == "alpha" ||
+               name == "equivalence_margin") {
+      sequential_keys.emplace_back(name, &node);
     } else if (name == "warmup") {
       if (auto v = check.integer(node, name, 0, kMaxWarmup)) s.warmup = int(*v);
     } else if (name == "order") {
@@ -463,6 +521,12 @@ StudySettings parse_study(const std::string& text, const std::string& source,
       check.unknown_key(key, name, kTopKeys);
     }
   }
+  parse_sequential_keys(check, sequential_keys, s);
+  if (s.repetitions_auto && s.order == "sequential") {
+    check.error(root["order"].node()->source(), "order",
+                "repetitions = \"auto\" looks after blocks of one run per configuration, so it "
+                "needs order = \"interleaved\"");
+  }
   throw_if_errors(check.errors());
   return s;
 }
@@ -511,6 +575,7 @@ void apply_overrides(StudySettings& s, const StudyOverrides& o) {
                        ", got " + std::to_string(*o.repetitions));
     } else {
       s.repetitions = *o.repetitions;
+      s.repetitions_auto = false;  // --reps asks for a fixed design
     }
   }
   names(o.frameworks, "--frameworks", "framework", known_frameworks(), s.frameworks);
@@ -585,7 +650,15 @@ nlohmann::json to_json(const EffectiveSettings& e) {
   j["models"] = s.models;
   j["phases"] = s.phases;
   j["scale"] = s.scale;
-  j["repetitions"] = s.repetitions;
+  if (s.repetitions_auto) {
+    j["repetitions"] = "auto";
+    j["min_repetitions"] = static_cast<unsigned>(s.min_repetitions);
+    j["max_repetitions"] = static_cast<unsigned>(s.max_repetitions);
+    j["alpha"] = s.alpha;
+    j["equivalence_margin"] = s.equivalence_margin;
+  } else {
+    j["repetitions"] = s.repetitions;
+  }
   j["warmup"] = s.warmup;
   j["order"] = s.order;
   j["seed"] = s.seed;
@@ -628,12 +701,13 @@ std::string describe(const EffectiveSettings& e) {
   std::ostringstream out;
   const int runs_per_config = s.repetitions + s.warmup;
   out << "study '" << s.name << "': " << e.configurations.size() << " configurations x ("
-      << s.warmup << " warm-up + " << s.repetitions
-      << " repetitions) = " << e.configurations.size() * runs_per_config << " runs, order "
-      << s.order << ", seed " << s.seed << "\n";
+      << s.warmup << " warm-up + " << (s.repetitions_auto ? "up to " : "") << s.repetitions
+      << " repetitions) = " << (s.repetitions_auto ? "at most " : "")
+      << e.configurations.size() * runs_per_config << " runs, order " << s.order << ", seed "
+      << s.seed << "\n";
   out << "  scale " << s.scale << ", threads " << s.threads << ", numerics " << s.numerics
-      << ", timeout " << s.timeout_s
-      << " s, idle baseline " << s.idle_baseline_s << " s, cooldown ";
+      << ", timeout " << s.timeout_s << " s, idle baseline " << s.idle_baseline_s
+      << " s, cooldown ";
   if (s.cooldown_s < 0) {
     out << "adaptive (within " << s.cooldown_tolerance * 100 << "% of idle, at most "
         << s.cooldown_max_s << " s)";
@@ -641,6 +715,11 @@ std::string describe(const EffectiveSettings& e) {
     out << s.cooldown_s << " s";
   }
   out << "\n";
+  if (s.repetitions_auto) {
+    out << "  repetitions auto: looks from " << s.min_repetitions << " to " << s.max_repetitions
+        << " runs per configuration, alpha " << s.alpha << ", equivalence within ±"
+        << s.equivalence_margin * 100 << "%\n";
+  }
   for (const auto& w : e.warnings) out << "  warning: " << w << "\n";
   return out.str();
 }

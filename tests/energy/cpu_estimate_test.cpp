@@ -112,6 +112,14 @@ double run_tree(const Follower& source, bool poll_during_burn, double* followed_
   return rusage_s(ru);
 }
 
+TEST(CpuEstimate, ItsResolutionIsOneClockTickOfCpuTime) {
+  // /proc counts CPU time in clock ticks: one tick of one core is the smallest step.
+  CpuEstimateSource source(7.0, 0.0);
+  const double tick_s = 1.0 / double(sysconf(_SC_CLK_TCK));
+  EXPECT_DOUBLE_EQ(source.domains().at(0).resolution_j, 7.0 * tick_s);
+  EXPECT_DOUBLE_EQ(source.domains().at(0).update_interval_s, tick_s);
+}
+
 TEST(CpuEstimate, IsWattsPerCoreTimesTheTreesCpuTime) {
   CpuEstimateSource source(7.0, 0.0);
   double estimate_s = 0;

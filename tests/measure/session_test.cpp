@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "fake_source.hpp"
 
@@ -101,6 +103,32 @@ TEST(Session, SumsPerDomainAndTotalLeavesOutCoreUncoreAndPsys) {
   EXPECT_DOUBLE_EQ(e.at("gpu:1"), 40);
   EXPECT_DOUBLE_EQ(e.at("total"), 70);
   EXPECT_EQ(e.count("dram"), 0u) << "a domain no source provides is absent, not zero";
+}
+
+TEST(Session, EveryEnergyCarriesItsResolution) {
+  // cpu_package: 0.5 J steps, readings up to 10 ms old; dram: 0.1 J steps, 1 ms.
+  DomainInfo package = counter("cpu_package", 0);
+  package.resolution_j = 0.5;
+  package.update_interval_s = 0.01;
+  DomainInfo dram = counter("dram", 0);
+  dram.resolution_j = 0.1;
+  dram.update_interval_s = 0.001;
+  Rig rig({package, dram}, {0, 0});
+  rig.session->feed("begin train\n", 100.0);
+  rig.source->set({40, 4});
+  rig.session->feed("end train\n", 102.0);
+  rig.session->finish(102.0);
+  const auto& train = phase(rig.record(), "train");
+  const double eps = 4 * std::numeric_limits<double>::epsilon();
+  // Two steps (one reading at each end) + update interval × mean power + float rounding.
+  EXPECT_DOUBLE_EQ(train.energy_resolution_j.at("cpu_package"), 2 * 0.5 + 0.01 * 20 + 40 * eps);
+  EXPECT_DOUBLE_EQ(train.energy_resolution_j.at("cpu_package:0"), 2 * 0.5 + 0.01 * 20 + 40 * eps);
+  EXPECT_DOUBLE_EQ(train.energy_resolution_j.at("dram"), 2 * 0.1 + 0.001 * 2 + 4 * eps);
+  // A sum: the parts' steps, the slowest part's interval × the sum's power.
+  EXPECT_DOUBLE_EQ(train.energy_resolution_j.at("total"), 2 * 0.5 + 2 * 0.1 + 0.01 * 22 + 44 * eps);
+  // In the record's JSON and back.
+  const RunRecord back = run_record_from_json(to_json(rig.record()));
+  EXPECT_EQ(phase(back, "train").energy_resolution_j, train.energy_resolution_j);
 }
 
 TEST(Session, CounterWrapIsCountedOnce) {

@@ -207,6 +207,68 @@ TEST(CompareResults, EstimatedEnergyGetsNoCheaperVerdict) {
   EXPECT_EQ(find(set, "ncf", "train", "duration").verdict, "b_cheaper");
 }
 
+TEST(CompareResults, ADifferenceBelowTheResolutionIsNoEffect) {
+  FixtureOptions opt;
+  opt.cpu_estimated_tf = false;  // energy measured on both sides: a verdict
+  auto rs = fixture_results(opt);
+  auto set = compare_results(rs);
+  const MetricComparison before = find(set, "ncf", "train", "energy_total");
+  ASSERT_TRUE(before.verdict == "a_cheaper" || before.verdict == "b_cheaper") << before.verdict;
+  const double gap = std::abs(before.stats.median_a - before.stats.median_b);
+  const int cheaper_before = verdict_count(set, "train", "energy")->a_cheaper +
+                             verdict_count(set, "train", "energy")->b_cheaper;
+
+  // A resolution just above the gap on one side: within resolution, not cheaper.
+  for (auto& o : rs.observations) {
+    if (o.model == "ncf" && o.phase == "train" && o.metric == "energy_total") {
+      o.resolution = o.framework == "pytorch" ? gap * 1.01 : gap * 0.1;
+    }
+  }
+  set = compare_results(rs);
+  const auto& c = find(set, "ncf", "train", "energy_total");
+  EXPECT_DOUBLE_EQ(c.resolution, gap * 1.01);
+  EXPECT_EQ(c.verdict, "within_resolution");
+  EXPECT_NE(c.sentence.find("within resolution"), std::string::npos) << c.sentence;
+  EXPECT_EQ(c.sentence.find("cheaper"), std::string::npos) << c.sentence;
+  const auto* count = verdict_count(set, "train", "energy");
+  EXPECT_EQ(count->a_cheaper + count->b_cheaper, cheaper_before - 1);
+  const auto json = comparison_json(set);
+  bool found = false;
+  for (const auto& j : json["comparisons"]) {
+    if (j["model"] == "ncf" && j["phase"] == "train" && j["metric"] == "energy_total") {
+      found = true;
+      EXPECT_EQ(j["verdict"], "within_resolution");
+      EXPECT_DOUBLE_EQ(j["energy_resolution_j"].get<double>(), gap * 1.01);
+    }
+  }
+  EXPECT_TRUE(found);
+
+  // The sequential replay may find the gap significant, but never calls it cheaper either.
+  CompareSettings sequential;
+  sequential.sequential = true;
+  sequential.sequential_options.max_n = 0;  // last stored run
+  const ComparisonSet replay_set = compare_results(rs, sequential);
+  const auto& replayed = find(replay_set, "ncf", "train", "energy_total");
+  EXPECT_EQ(replayed.verdict, "within_resolution");
+  EXPECT_NE(replayed.decision, "a_cheaper");
+  EXPECT_NE(replayed.decision, "b_cheaper");
+  auto plain = rs;
+  for (auto& o : plain.observations) o.resolution = 0;
+  // (Control: without the resolution the same data is decided cheaper by the replay.)
+  const ComparisonSet plain_set = compare_results(plain, sequential);
+  const auto& decided = find(plain_set, "ncf", "train", "energy_total");
+  EXPECT_TRUE(decided.decision == "a_cheaper" || decided.decision == "b_cheaper")
+      << decided.decision;
+
+  // Below the gap: the verdict stands.
+  for (auto& o : rs.observations) {
+    if (o.model == "ncf" && o.phase == "train" && o.metric == "energy_total") {
+      o.resolution = gap * 0.99;
+    }
+  }
+  EXPECT_EQ(find(compare_results(rs), "ncf", "train", "energy_total").verdict, before.verdict);
+}
+
 TEST(CompareResults, VerdictsAreOneHolmFamilyPerPhase) {
   const auto set = compare_results(fixture_results());
   std::vector<double> p;

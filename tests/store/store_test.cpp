@@ -167,6 +167,47 @@ TEST_F(StoreTest, RoundTripThroughLoadResults) {
   sqlite3_close(db);
 }
 
+TEST_F(StoreTest, EnergyResolutionIsStoredPerPhaseAndDomainAndReachesTheObservations) {
+  StoredRun run = stored(0, 1, false, 30);
+  run.record.phases[1].energy_resolution_j = {
+      {"cpu_package", 0.25}, {"cpu_package:0", 0.25}, {"dram", 0.05}, {"total", 0.4}};
+  run.observations = observations_from_record(run.record, "train");
+  {
+    ResultStore store = ResultStore::create(dir_ + "/results.sqlite", {{"name", "s"}}, {});
+    store.add_run(run);
+    const auto back = store.runs();
+    ASSERT_EQ(back.size(), 1u);
+    std::map<std::string, double> got;
+    for (const auto& o : back[0].observations) got[o.metric] = o.resolution;
+    EXPECT_DOUBLE_EQ(got.at("energy_cpu_package"), 0.25);
+    EXPECT_DOUBLE_EQ(got.at("energy_above_idle_cpu_package"), 0.25);
+  }
+  std::map<std::string, double> resolution;
+  for (const auto& o : load_results(dir_).observations) resolution[o.metric] = o.resolution;
+  EXPECT_DOUBLE_EQ(resolution.at("energy_cpu_package"), 0.25);
+  EXPECT_DOUBLE_EQ(resolution.at("energy_dram"), 0.05);
+  EXPECT_DOUBLE_EQ(resolution.at("energy_total"), 0.4);
+  EXPECT_DOUBLE_EQ(resolution.at("energy_gpu"), 0);  // the record gave none: unknown
+  EXPECT_DOUBLE_EQ(resolution.at("duration"), 0);
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/results.sqlite").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db,
+                     "SELECT resolution_j FROM phase_energy WHERE domain = 'cpu_package:0' AND "
+                     "phase_seq = 1",
+                     -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_DOUBLE_EQ(sqlite3_column_double(st, 0), 0.25);
+  sqlite3_finalize(st);
+  sqlite3_prepare_v2(db, "SELECT resolution_j FROM phase_energy WHERE domain = 'gpu'", -1, &st,
+                     nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_type(st, 0), SQLITE_NULL);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 TEST_F(StoreTest, RepresentativeTraceIsTheMedianRun) {
   {
     ResultStore store = ResultStore::create(dir_ + "/results.sqlite", {}, {});
@@ -315,6 +356,7 @@ TEST_F(StoreTest, SchemaVersion1IsMigrated) {
   EXPECT_EQ(rs.runs_total, 3);
   EXPECT_EQ(rs.runs_failed, 1);
   EXPECT_EQ(rs.observations.size(), 3u);  // the imported values, nothing of the invalid run
+  for (const auto& o : rs.observations) EXPECT_EQ(o.resolution, 0) << o.metric;  // not known
 }
 
 TEST_F(StoreTest, EnergyBasisAboveIdleReplacesTheEnergyObservations) {

@@ -327,6 +327,55 @@ TEST_F(CliRunTest, BadStudyFileAndOptionsAreOneLineErrors) {
   EXPECT_THAT(r.output, HasSubstr("usage: greenbench run [STUDY.toml]"));
 }
 
+TEST_F(CliRunTest, AnAutoStudyStopsOnceDecidedAndCompareReplaysTheSameDecisions) {
+  // sleep 0.02 s against 0.2 s: the duration comparison is decided long before 10 runs.
+  const std::string study =
+      write("auto.toml",
+            "name = \"auto\"\nrepetitions = \"auto\"\nmin_repetitions = 4\n"
+            "max_repetitions = 10\nwarmup = 0\nidle_baseline = 0\ncooldown = 0\n" +
+                command("fast", "infer", "[\"sleep\", \"0.02\"]") +
+                command("slow", "infer", "[\"sleep\", \"0.2\"]"));
+  const std::string out = dir_ + "/out";
+  Result r = run({"run", study, "--out", out}, dir_);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("up to 10 repetitions) = at most 20 runs"));
+  EXPECT_THAT(r.output, HasSubstr("repetitions auto: looks from 4 to 10"));
+  EXPECT_THAT(r.output, HasSubstr("planned runs were not needed"));
+
+  const auto env = ResultStore::open(out + "/results.sqlite").environment();
+  ASSERT_TRUE(env.contains("sequential")) << env.dump();
+  std::size_t decided_at = 0;
+  for (const auto& c : env["sequential"]["comparisons"]) {
+    if (c["metric"] == "duration") {
+      EXPECT_EQ(c["decision"], "a_cheaper");
+      decided_at = c["decided_at"].get<std::size_t>();
+    }
+  }
+  ASSERT_GE(decided_at, 4u);
+  ASSERT_LT(decided_at, 10u);
+  int measured = 0;
+  for (const auto& run : ResultStore::open(out + "/results.sqlite").runs()) measured += !run.warmup;
+  EXPECT_LT(measured, 20);
+
+  // compare --sequential on the stored study: the same decision at the same look.
+  r = run({"compare", out, "--sequential", "--json", "-"}, dir_);
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto json = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  bool found = false;
+  for (const auto& c : json["comparisons"]) {
+    if (c["metric"] != "duration") continue;
+    found = true;
+    EXPECT_EQ(c["decision"], "a_cheaper");
+    EXPECT_EQ(c["decided_at"], decided_at);
+  }
+  EXPECT_TRUE(found);
+
+  // Finished: a second run runs nothing.
+  r = run({"run", study, "--out", out}, dir_);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("study complete: every run its comparisons needed"));
+}
+
 TEST_F(CliRunTest, DryRunPrintsTheDefaultStudysOrder) {
   Result r = run({"run", "--dry-run"}, dir_);
   EXPECT_EQ(r.status, 0);

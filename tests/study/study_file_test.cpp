@@ -101,7 +101,8 @@ TEST(StudyFile, WrongTypeNamesLineKeyAndValue) {
   EXPECT_EQ(error_of("name = \"x\"\n\n\nrepetitions = -3\n"),
             "study.toml:4: key 'repetitions': expected an integer from 1 to 10000, got -3");
   EXPECT_EQ(error_of("repetitions = \"five\""),
-            "study.toml:1: key 'repetitions': expected an integer from 1 to 10000, got \"five\"");
+            "study.toml:1: key 'repetitions': expected an integer from 1 to 10000 or \"auto\", got "
+            "\"five\"");
   EXPECT_EQ(error_of("repetitions = 2.5"),
             "study.toml:1: key 'repetitions': expected an integer from 1 to 10000, got 2.5");
   EXPECT_EQ(error_of("warmup = -1"),
@@ -133,12 +134,80 @@ TEST(StudyFile, WrongTypeNamesLineKeyAndValue) {
             "got \"a/b\"");
 }
 
+TEST(StudyFile, AutoRepetitionsReadTheSequentialKeys) {
+  const StudySettings defaults = parse_study("repetitions = \"auto\"");
+  EXPECT_TRUE(defaults.repetitions_auto);
+  EXPECT_EQ(defaults.min_repetitions, 5);
+  EXPECT_EQ(defaults.max_repetitions, 30);
+  EXPECT_EQ(defaults.repetitions, 30);  // the plan holds every run the study may need
+  EXPECT_DOUBLE_EQ(defaults.alpha, 0.05);
+  EXPECT_DOUBLE_EQ(defaults.equivalence_margin, 0.02);
+
+  const StudySettings s = parse_study(
+      "repetitions = \"auto\"\nmin_repetitions = 4\nmax_repetitions = 12\nalpha = 0.01\n"
+      "equivalence_margin = 0.05\n");
+  EXPECT_EQ(s.min_repetitions, 4);
+  EXPECT_EQ(s.max_repetitions, 12);
+  EXPECT_EQ(s.repetitions, 12);
+  EXPECT_DOUBLE_EQ(s.alpha, 0.01);
+  EXPECT_DOUBLE_EQ(s.equivalence_margin, 0.05);
+
+  // Stored as the study's settings, where compare --sequential finds them.
+  StudySettings with_models = s;
+  with_models.threads = 1;
+  const nlohmann::json j = to_json(make_effective(with_models));
+  EXPECT_EQ(j["repetitions"], "auto");
+  EXPECT_EQ(j["min_repetitions"], 4);
+  EXPECT_EQ(j["max_repetitions"], 12);
+  EXPECT_EQ(j["alpha"], 0.01);
+  EXPECT_EQ(j["equivalence_margin"], 0.05);
+  EXPECT_FALSE(to_json(make_effective(StudySettings{})).contains("min_repetitions"));
+
+  // --reps asks for a fixed design.
+  StudySettings fixed = s;
+  StudyOverrides o;
+  o.repetitions = 7;
+  apply_overrides(fixed, o);
+  EXPECT_FALSE(fixed.repetitions_auto);
+  EXPECT_EQ(fixed.repetitions, 7);
+}
+
+TEST(StudyFile, SequentialKeysAreBoundedAndNeedAutoRepetitions) {
+  const std::string a = "repetitions = \"auto\"\n";
+  EXPECT_EQ(error_of("repetitions = \"often\""),
+            "study.toml:1: key 'repetitions': expected an integer from 1 to 10000 or \"auto\", "
+            "got \"often\"");
+  EXPECT_EQ(error_of("repetitions = 5\nmax_repetitions = 10"),
+            "study.toml:2: key 'max_repetitions': is used only with repetitions = \"auto\"");
+  EXPECT_EQ(error_of(a + "min_repetitions = 1"),
+            "study.toml:2: key 'min_repetitions': expected an integer from 2 to 10000, got 1");
+  EXPECT_EQ(error_of(a + "max_repetitions = 20000"),
+            "study.toml:2: key 'max_repetitions': expected an integer from 2 to 10000, got 20000");
+  EXPECT_EQ(
+      error_of(a + "min_repetitions = 8\nmax_repetitions = 6"),
+      "study.toml:3: key 'max_repetitions': max_repetitions (6) is below min_repetitions (8)");
+  EXPECT_EQ(error_of(a + "min_repetitions = 40"),
+            "study.toml:2: key 'min_repetitions': max_repetitions (30) is below min_repetitions "
+            "(40)");
+  EXPECT_EQ(error_of(a + "alpha = 0"),
+            "study.toml:2: key 'alpha': expected a level in (0, 0.5] such as 0.05, got 0");
+  EXPECT_EQ(error_of(a + "alpha = 0.9"),
+            "study.toml:2: key 'alpha': expected a level in (0, 0.5] such as 0.05, got 0.9");
+  EXPECT_EQ(error_of(a + "equivalence_margin = -0.1"),
+            "study.toml:2: key 'equivalence_margin': expected a fraction in [0, 0.5] such as "
+            "0.02, got -0.1");
+  EXPECT_EQ(error_of(a + "order = \"sequential\""),
+            "study.toml:2: key 'order': repetitions = \"auto\" looks after blocks of one run per "
+            "configuration, so it needs order = \"interleaved\"");
+}
+
 TEST(StudyFile, UnknownKeysAndValuesSuggestTheNearestName) {
   EXPECT_EQ(error_of("\nrepetitons = 3"),
             "study.toml:2: key 'repetitons': unknown key 'repetitons' (did you mean "
             "'repetitions'?); expected one of name, frameworks, models, phases, scale, "
-            "repetitions, warmup, order, seed, cooldown, cooldown_tolerance, cooldown_max, "
-            "timeout, idle_baseline, threads, numerics, command, slurm");
+            "repetitions, min_repetitions, max_repetitions, alpha, equivalence_margin, warmup, "
+            "order, seed, cooldown, cooldown_tolerance, cooldown_max, timeout, idle_baseline, "
+            "threads, numerics, command, slurm");
   EXPECT_EQ(error_of("frameworks = [\"pytorch\", \"tensorflw\"]"),
             "study.toml:1: key 'frameworks[1]': unknown framework 'tensorflw' (did you mean "
             "'tensorflow'?); expected one of pytorch, tensorflow");
@@ -167,8 +236,10 @@ timeout = "long"
             "study.toml:2: key 'repetitions': expected an integer from 1 to 10000, got 0\n"
             "study.toml:3: key 'scale': unknown scale 'big'; expected one of tiny, small, paper\n"
             "study.toml:4: key 'colour': unknown key 'colour'; expected one of name, frameworks, "
-            "models, phases, scale, repetitions, warmup, order, seed, cooldown, "
-            "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, numerics, command, slurm\n"
+            "models, phases, scale, repetitions, min_repetitions, max_repetitions, alpha, "
+            "equivalence_margin, warmup, order, seed, cooldown, "
+            "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, numerics, command, "
+            "slurm\n"
             "study.toml:5: key 'timeout': expected a number of seconds above 0 and at most 604800 "
             "(7 days), got \"long\"");
 }

@@ -207,6 +207,40 @@ TEST(StudyPlan, AHistoryThatDoesNotRiseToTheStudysRepetitionsIsRefused) {
   EXPECT_THROW(make_plan(study("interleaved", 1, 5), {}), Error);
 }
 
+TEST(StudyPlan, AnAutoStudyRunsBlocksOfOneRunPerConfiguration) {
+  StudySettings s;
+  s.repetitions_auto = true;
+  s.min_repetitions = 3;
+  s.max_repetitions = 6;
+  s.repetitions = 6;
+  s.warmup = 1;
+  s.threads = 2;
+  const EffectiveSettings e = make_effective(s);
+  const auto plan = make_plan(e);
+  const std::size_t configs = e.configurations.size();
+  ASSERT_EQ(plan.size(), configs * 7);
+  for (std::size_t i = 0; i < configs; ++i) EXPECT_TRUE(plan[i].warmup);
+  // Block r holds repetition r of every configuration, once, before block r + 1.
+  for (int r = 1; r <= 6; ++r) {
+    std::set<int> seen;
+    for (std::size_t k = 0; k < configs; ++k) {
+      const PlannedRun& run = plan[configs * std::size_t(r) + k];
+      EXPECT_FALSE(run.warmup);
+      EXPECT_EQ(run.repetition, r) << run.id;
+      seen.insert(run.configuration);
+    }
+    EXPECT_EQ(seen.size(), configs);
+  }
+  // Shuffled within blocks: not every block in configuration order.
+  bool shuffled = false;
+  for (std::size_t i = configs; i + 1 < plan.size(); ++i) {
+    if (plan[i].repetition == plan[i + 1].repetition &&
+        plan[i].configuration > plan[i + 1].configuration)
+      shuffled = true;
+  }
+  EXPECT_TRUE(shuffled);
+}
+
 TEST(StudyPlan, WorkerArgvCarriesTheSettings) {
   const auto e = study("interleaved", 9);
   const auto plan = make_plan(e);

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "greenbench/error.hpp"
+#include "greenbench/report.hpp"
 #include "greenbench/store.hpp"
 #include "greenbench/study.hpp"
 
@@ -506,6 +507,165 @@ TEST_F(RunnerTest, ResumeWithMoreRepetitionsExtendsTheStudy) {
   // Complete now with 5; and it cannot shrink back to 3.
   EXPECT_TRUE(run_study(make_effective(more), o).complete);
   EXPECT_THROW(run_study(make_effective(small_study()), o), Error);
+}
+
+// An auto study of commands "work MODEL FRAMEWORK": on "big" framework b costs twice what a
+// does, on "same" both cost the same within ±0.1%, on "noisy" both come from one distribution
+// ±30% wide. The value depends only on the configuration and the repetition (read from the run's
+// log name), so an interrupted and resumed study measures the same values.
+class AutoStudyTest : public RunnerTest {
+ protected:
+  StudySettings auto_study() {
+    StudySettings s;
+    s.name = "auto";
+    s.frameworks = {"a", "b"};
+    s.repetitions_auto = true;
+    s.min_repetitions = 5;
+    s.max_repetitions = 12;
+    s.repetitions = 12;
+    s.warmup = 1;
+    s.idle_baseline_s = 0;
+    s.cooldown_s = 0;
+    s.threads = 1;
+    for (const char* model : {"big", "same", "noisy"}) {
+      for (const char* f : {"a", "b"})
+        s.commands.push_back({f, model, "infer", {"work", model, f}});
+    }
+    return s;
+  }
+
+  RunnerOptions auto_options() {
+    RunnerOptions o = options();
+    o.measure = [this](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+      calls_.push_back(argv);
+      const std::string& model = argv.at(1);
+      const std::string& framework = argv.at(2);
+      // ".../logs/0007-a-big-infer-r3.out" -> 3 (warm-ups "-w1" get 0)
+      const std::string name = fs::path(mo.stdout_path).stem().string();
+      const std::size_t dash = name.rfind('-');
+      const int rep = name[dash + 1] == 'r' ? std::stoi(name.substr(dash + 2)) : 0;
+      std::uint64_t h =
+          std::hash<std::string>{}(model + "/" + framework + "/" + std::to_string(rep));
+      h ^= h >> 31;
+      h *= 0x9E3779B97F4A7C15ULL;
+      const double u = double(h >> 11) / double(1ULL << 53) - 0.5;  // in [-0.5, 0.5)
+      double level = 100, spread = 0.002;
+      if (model == "big" && framework == "b") level = 200;
+      if (model == "big") spread = 0.02;
+      if (model == "noisy") spread = 0.6;
+      const double value = level * (1 + spread * u);
+      RunRecord r = fake_record(argv, "infer", value);
+      r.phases[2].duration_s = value / 100;
+      return r;
+    };
+    return o;
+  }
+
+  // The measured runs stored per configuration "framework/model".
+  std::map<std::string, int> measured_runs() {
+    std::map<std::string, int> count;
+    for (const auto& r : ResultStore::open(out_ + "/results.sqlite").runs()) {
+      if (!r.warmup && r.status == "ok") ++count[r.framework + "/" + r.model];
+    }
+    return count;
+  }
+
+  // compare --sequential on the stored study, with the study's own sequential settings.
+  std::map<std::string, std::pair<std::string, std::size_t>> replayed() {
+    const ResultSet results = load_results(out_ + "/results.sqlite");
+    CompareSettings cs;
+    cs.sequential = true;
+    cs.sequential_options.min_n = results.settings["min_repetitions"].get<std::size_t>();
+    cs.sequential_options.max_n = results.settings["max_repetitions"].get<std::size_t>();
+    std::map<std::string, std::pair<std::string, std::size_t>> out;
+    for (const auto& c : compare_results(results, cs).comparisons) {
+      if (!c.decision.empty()) out[c.model + "/" + c.metric] = {c.decision, c.decided_at};
+    }
+    return out;
+  }
+};
+
+TEST_F(AutoStudyTest, DecidedConfigurationsStopAndTheReplayGivesTheSameDecisions) {
+  const StudyOutcome outcome = run_study(make_effective(auto_study()), auto_options());
+  EXPECT_FALSE(outcome.interrupted);
+  EXPECT_EQ(outcome.planned, 6 * 13);
+
+  const auto runs = measured_runs();
+  const auto replay = replayed();
+  ASSERT_EQ(replay.size(), 6u);  // energy and duration of 3 models, one Holm family
+  // b's double cost is decided before the last look, and its configurations stop there.
+  const std::size_t big_at = replay.at("big/duration").second;
+  EXPECT_EQ(replay.at("big/duration").first, "a_cheaper");
+  EXPECT_EQ(replay.at("big/energy_total").first, "a_cheaper");
+  EXPECT_GE(big_at, 5u);
+  EXPECT_LT(big_at, 12u);
+  EXPECT_EQ(std::size_t(runs.at("a/big")), std::max(big_at, replay.at("big/energy_total").second));
+  EXPECT_EQ(runs.at("b/big"), runs.at("a/big"));
+  // Equal within ±0.1%: equivalent (within ±2%), and stopped at that look.
+  EXPECT_EQ(replay.at("same/duration").first, "equivalent");
+  EXPECT_EQ(replay.at("same/energy_total").first, "equivalent");
+  EXPECT_LT(runs.at("a/same"), 12);
+  EXPECT_EQ(runs.at("b/same"), runs.at("a/same"));
+  // One distribution ±30% wide: neither different nor provably equivalent in 12 runs.
+  EXPECT_EQ(replay.at("noisy/duration").first, "undecided");
+  EXPECT_EQ(replay.at("noisy/energy_total").first, "undecided");
+  EXPECT_EQ(runs.at("a/noisy"), 12);
+  EXPECT_EQ(runs.at("b/noisy"), 12);
+  EXPECT_EQ(outcome.undecided, 2);
+  EXPECT_EQ(outcome.not_needed, 2 * (12 - runs.at("a/big")) + 2 * (12 - runs.at("a/same")));
+  EXPECT_THAT(progress_.str(), HasSubstr("rep 12/12 · 2 undecided"));
+
+  // Stored: the decisions of the last look, as compare --sequential replays them.
+  const auto env = ResultStore::open(out_ + "/results.sqlite").environment();
+  ASSERT_TRUE(env.contains("sequential"));
+  EXPECT_EQ(env["sequential"]["look"], 12);
+  EXPECT_EQ(env["sequential"]["undecided"], 2);
+  ASSERT_EQ(env["sequential"]["comparisons"].size(), 6u);
+  for (const auto& c : env["sequential"]["comparisons"]) {
+    const std::string key = c["model"].get<std::string>() + "/" + c["metric"].get<std::string>();
+    ASSERT_TRUE(replay.count(key)) << key;
+    EXPECT_EQ(c["decision"], replay.at(key).first) << key;
+    EXPECT_EQ(c["decided_at"], replay.at(key).second) << key;
+  }
+
+  // A second run finds nothing left to do.
+  calls_.clear();
+  const StudyOutcome again = run_study(make_effective(auto_study()), auto_options());
+  EXPECT_TRUE(again.complete);
+  EXPECT_TRUE(calls_.empty());
+}
+
+TEST_F(AutoStudyTest, AnInterruptedAutoStudyResumesToTheSameRunsAndDecisions) {
+  run_study(make_effective(auto_study()), auto_options());
+  const auto whole_runs = measured_runs();
+  const auto whole_decisions = replayed();
+  const auto whole_env = ResultStore::open(out_ + "/results.sqlite").environment()["sequential"];
+
+  out_ = dir_ + "/resumed";
+  // Stopped twice: inside the first blocks, and after some configurations stopped.
+  for (const int stop_after : {9, 40}) {
+    std::atomic<bool> stop{false};
+    RunnerOptions o = auto_options();
+    o.out_dir = out_;
+    o.resume = fs::exists(out_ + "/results.sqlite");
+    o.stop = &stop;
+    auto measure = o.measure;
+    int count = 0;
+    o.measure = [&](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+      if (++count == stop_after) stop = true;
+      return measure(argv, mo);
+    };
+    EXPECT_TRUE(run_study(make_effective(auto_study()), o).interrupted);
+  }
+  RunnerOptions o = auto_options();
+  o.out_dir = out_;
+  o.resume = true;
+  const StudyOutcome rest = run_study(make_effective(auto_study()), o);
+  EXPECT_FALSE(rest.interrupted);
+  EXPECT_EQ(rest.undecided, 2);
+  EXPECT_EQ(measured_runs(), whole_runs);
+  EXPECT_EQ(replayed(), whole_decisions);
+  EXPECT_EQ(ResultStore::open(out_ + "/results.sqlite").environment()["sequential"], whole_env);
 }
 
 TEST_F(RunnerTest, StopDuringTheIdleBaselineEndsItAtOnce) {
