@@ -24,6 +24,8 @@
 
 #include "common/checkpoint.hpp"
 #include "common/models.hpp"
+#include "common/settings.hpp"
+#include "common/weights.hpp"
 
 namespace greenbench::workloads {
 namespace {
@@ -175,14 +177,8 @@ TEST_P(CrossFramework, LogitsAgreeOnTheSameWeightsAndInput) {
 
 TEST_P(CrossFramework, OneOptimizerStepGivesTheSameWeights) {
   one_step("tiny");
-  // Small ResNet-50 is left out: after one step its batch-norm biases differ between the workers
-  // by about 1% of their step (max|Δw| ≈ 1e-4 against 2e-6 allowed), while each worker agrees with
-  // itself across thread counts to 1e-6. The logits agree at this scale (test above), so the
-  // forward pass is the same; where the backward passes part is not yet found.
-  if (GetParam() != "resnet50") {
-    SCOPED_TRACE("small");
-    one_step("small");
-  }
+  SCOPED_TRACE("small");
+  one_step("small");
 }
 
 void CrossFramework::one_step(const std::string& scale) {
@@ -203,6 +199,25 @@ void CrossFramework::one_step(const std::string& scale) {
   const Weights a = load_checkpoint(ct.string(), spec);
   const Weights b = load_checkpoint(cf.string(), spec);
   ASSERT_EQ(a.size(), b.size());
+  // Small ResNet-50 compares steps, not weights. Its one-step gradients are not continuous in
+  // float rounding: a ReLU input within the workers' forward rounding of zero (about 1e-5 of
+  // the layer's largest activation; the logits differ by 4.6e-5 of the largest) passes its
+  // gradient in one worker and not in the other. At this scale (10M ReLU inputs) a few fall
+  // there. Measured (seed 1, 2 threads), against the same step taken by LibTorch in float64:
+  // layer4.2.bn1 has an input at +5.1e-5 (max 4.4) whose lr·dL/dx is -1.968e-6, and TensorFlow's
+  // layer4.2.bn1.bias differs from float64 in that channel only, by 1.97e-6 (7.8% of the
+  // tensor's largest step; every other channel within 2e-5 of it); likewise layer4.0.bn1
+  // channel 110 (input +2.7e-5, lr·dL/dx 2.74e-6, TensorFlow off by 2.92e-6). The dropped
+  // element then reaches every earlier gradient, so max|Δw| exceeds 2e-4·max|w| in most
+  // tensors (conv1.weight by 17×). LibTorch's float32 step has such crossings too (its first
+  // ReLU has inputs at 2.9e-7): over the batch-norm tensors the ‖step − float64 step‖₂ relative
+  // to ‖float64 step‖₂ is median 0.6%, max 1.2% for LibTorch and median 1.6%, max 2.8% for
+  // TensorFlow, and between the workers median 1.6%, max 2.6%. So each trainable tensor's step
+  // must agree to 10% in the 2-norm: a missing or wrong gradient term changes it by far more
+  // (TensorFlow with half the gradient of layer3.1.bn2.bias gives 0.50 for that tensor).
+  const bool step_norm = GetParam() == "resnet50" && scale == "small";
+  // The workers ran with the default seed.
+  const Weights initial = step_norm ? make_initial_weights(spec, Settings{}.seed) : Weights{};
   // A parameter's step is about lr for Adam and lr·|g| for SGD; the tolerance is 2e-4 of the
   // tensor's largest weight (at least 1e-2, for biases that start at zero), so a wrong or missing
   // gradient (a step of 1e-3 … 1e-1) fails while float rounding passes. (ResNet-50's stem kernel,
@@ -212,6 +227,24 @@ void CrossFramework::one_step(const std::string& scale) {
   for (size_t i = 0; i < a.size(); ++i) {
     ASSERT_EQ(a[i].name, b[i].name);
     ASSERT_EQ(a[i].value.f32.size(), b[i].value.f32.size());
+    if (step_norm && a[i].trainable) {
+      ASSERT_EQ(initial[i].name, a[i].name);
+      double step = 0.0, diff = 0.0;
+      for (size_t j = 0; j < a[i].value.f32.size(); ++j) {
+        const double da = static_cast<double>(a[i].value.f32[j]) - initial[i].value.f32[j];
+        const double db = static_cast<double>(b[i].value.f32[j]) - initial[i].value.f32[j];
+        step += da * da;
+        diff += (da - db) * (da - db);
+      }
+      ASSERT_GT(step, 0.0) << a[i].name << " did not move";
+      const double rel = std::sqrt(diff / step);
+      if (rel > worst) {
+        worst = rel;
+        worst_name = a[i].name;
+      }
+      EXPECT_LE(rel, 0.1) << a[i].name << ": ||step torch - step tf|| / ||step torch|| " << rel;
+      continue;
+    }
     float scale = 0.0f, diff = 0.0f;
     for (size_t j = 0; j < a[i].value.f32.size(); ++j) {
       scale = std::max(scale, std::abs(a[i].value.f32[j]));
@@ -225,8 +258,8 @@ void CrossFramework::one_step(const std::string& scale) {
     EXPECT_LE(diff, 2e-4f * std::max(scale, 1e-2f))
         << a[i].name << ": max|torch - tf| " << diff << " (max|w| " << scale << ")";
   }
-  std::printf("[ info ] %s %s one step: worst max|Δw|/max|w| %.3g (%s)\n", GetParam().c_str(),
-              scale.c_str(), worst, worst_name.c_str());
+  std::printf("[ info ] %s %s one step: worst %s %.3g (%s)\n", GetParam().c_str(), scale.c_str(),
+              step_norm ? "||Δstep||/||step||" : "max|Δw|/max|w|", worst, worst_name.c_str());
 }
 
 // The first step of Transformer-XL runs with an empty memory; a few more steps check the
