@@ -118,7 +118,8 @@ TEST(Session, EveryEnergyCarriesItsResolution) {
   rig.source->set({40, 4});
   rig.session->feed("end train\n", 102.0);
   rig.session->finish(102.0);
-  const auto& train = phase(rig.record(), "train");
+  const RunRecord record = rig.record();  // phase() refers into it: keep it alive
+  const auto& train = phase(record, "train");
   const double eps = 4 * std::numeric_limits<double>::epsilon();
   // Two steps (one reading at each end) + update interval × mean power + float rounding.
   EXPECT_DOUBLE_EQ(train.energy_resolution_j.at("cpu_package"), 2 * 0.5 + 0.01 * 20 + 40 * eps);
