@@ -92,7 +92,7 @@ struct ComparisonSet {
   std::vector<std::string> small_n_lines;
   bool sequential = false;  ///< decisions were replayed (settings.sequential)
   stats::SequentialOptions sequential_options;
-  std::map<std::string, int> node_runs;    ///< measured runs per Slurm node (empty: local)
+  std::map<std::string, int> node_runs;  ///< measured runs per Slurm node (empty: local)
   std::string node_method;  ///< how nodes enter the tests ("single node", "blocked on node ...")
 };
 

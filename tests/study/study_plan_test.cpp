@@ -247,10 +247,10 @@ TEST(StudyPlan, WorkerArgvCarriesTheSettings) {
   const auto& c = e.configurations[size_t(plan[0].configuration)];
   const auto argv = run_argv(e, plan[0], "/opt/gb/bin", "/tmp/x.ckpt");
   const std::string worker = c.framework == "pytorch" ? "greenbench-torch" : "greenbench-tf";
-  EXPECT_EQ(argv, (std::vector<std::string>{"/opt/gb/bin/" + worker, "--model", c.model, "--phase",
-                                            c.phase, "--scale", "tiny", "--seed", "9", "--threads",
-                                            "2", "--numerics", "default", "--checkpoint",
-                                            "/tmp/x.ckpt"}));
+  EXPECT_EQ(argv,
+            (std::vector<std::string>{"/opt/gb/bin/" + worker, "--model", c.model, "--phase",
+                                      c.phase, "--scale", "tiny", "--seed", "9", "--threads", "2",
+                                      "--numerics", "default", "--checkpoint", "/tmp/x.ckpt"}));
   EXPECT_EQ(run_argv(e, plan[0], "/opt/gb/bin", "").size(), 13u);
 }
 
