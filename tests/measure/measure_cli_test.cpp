@@ -19,6 +19,19 @@
 
 namespace {
 
+// Starts argv (argv[0] a path) as a child of the test, without waiting; -1 if fork fails.
+pid_t spawn(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 using ::testing::HasSubstr;
@@ -332,15 +345,8 @@ TEST_F(MeasureCli, KillingGreenbenchWithSigkillEndsTheMeasuredTree) {
   std::vector<std::string> args = {exe,           "measure",        "--quiet", "--",
                                    helper,        pidfile.string(), "--hold",  "background",
                                    "double-fork", "orphan-group"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t harness = fork();
+  const pid_t harness = spawn(args);
   ASSERT_GE(harness, 0);
-  if (harness == 0) {
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
   std::vector<pid_t> pids;
   const auto started = std::chrono::steady_clock::now();
   while (pids.size() < 4 && std::chrono::steady_clock::now() - started < std::chrono::seconds(10)) {
@@ -463,15 +469,8 @@ TEST_F(MeasureCli, BadUsageIsOneLineAndExit2) {
 TEST_F(MeasureCli, SigtermToEveryProcessOfTheJobLeavesGreenbenchToReport) {
   const std::string exe = std::string(GREENBENCH_BIN_DIR) + "/greenbench";
   std::vector<std::string> args = {exe, "measure", "--quiet", "--", "/bin/sleep", "5"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t harness = fork();
+  const pid_t harness = spawn(args);
   ASSERT_GE(harness, 0);
-  if (harness == 0) {
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
   // Its children: the watchdog and the command (both appear once the run has started).
   auto children = [harness] {
     std::vector<pid_t> out;
