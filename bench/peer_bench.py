@@ -84,6 +84,10 @@ def missing_cuda_libs(deps):
         out = subprocess.run(["ldd", os.path.join(lib_dir, lib)], capture_output=True, text=True,
                              env=venv_env()).stdout
         missing |= {line.split()[0] for line in out.splitlines() if "not found" in line}
+    # A machine's own NCCL (a CUDA toolkit's, say) can be older than the one torch was built
+    # against, and torch then fails to import with "undefined symbol: ncclCommResume": torch's
+    # pinned NCCL is always installed.
+    missing.add("libnccl.so.2")
     return missing
 
 

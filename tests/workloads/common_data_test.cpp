@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <tuple>
 #include <vector>
 
 #include "common/data.hpp"
@@ -113,6 +114,44 @@ TEST(MarkovChain, SeededChainIsSparseNormalisedAndMatchesItsSamples) {
   EXPECT_NEAR(nll / static_cast<double>(text.size() - 1), h, 0.02 * h);
   EXPECT_EQ(make_markov_chain(64, 4, 5).transitions, chain.transitions);
   EXPECT_NE(make_markov_chain(64, 4, 6).transitions, chain.transitions);
+}
+
+// The chain's successors as first defined: a partial Fisher-Yates shuffle of the whole pool of
+// the other states. make_markov_chain keeps only the swapped positions; it must pick the same.
+std::vector<std::vector<int64_t>> successors_by_full_shuffle(int64_t vocab, int64_t branching,
+                                                             uint64_t seed) {
+  Rng rng(seed, stream_tag("text.chain"));
+  std::vector<std::vector<int64_t>> out;
+  for (int64_t s = 0; s < vocab; ++s) {
+    const int64_t ring = (s + 1) % vocab;
+    std::vector<int64_t> pool;
+    for (int64_t t = 0; t < vocab; ++t) {
+      if (t != ring) pool.push_back(t);
+    }
+    std::vector<int64_t> succ = {ring};
+    for (int64_t k = 0; k + 1 < branching; ++k) {
+      const auto j = static_cast<size_t>(k) + rng.below(pool.size() - static_cast<size_t>(k));
+      std::swap(pool[static_cast<size_t>(k)], pool[j]);
+      succ.push_back(pool[static_cast<size_t>(k)]);
+    }
+    for (int64_t k = 0; k < branching; ++k) rng.uniform();  // the row's weights
+    out.push_back(succ);
+  }
+  return out;
+}
+
+TEST(MarkovChain, SparseShuffleDrawsTheSameSuccessorsAsTheFullOne) {
+  for (const auto& [vocab, branching, seed] : std::vector<std::tuple<int64_t, int64_t, uint64_t>>{
+           {2, 2, 1}, {5, 5, 3}, {64, 4, 5}, {300, 17, 7}, {1000, 64, 11}}) {
+    const MarkovChain chain = make_markov_chain(vocab, branching, seed);
+    const auto expected = successors_by_full_shuffle(vocab, branching, seed);
+    for (int64_t s = 0; s < vocab; ++s) {
+      std::vector<int64_t> got;
+      for (const auto& [t, p] : chain.transitions[static_cast<size_t>(s)]) got.push_back(t);
+      ASSERT_EQ(got, expected[static_cast<size_t>(s)])
+          << "vocab " << vocab << " branching " << branching << " state " << s;
+    }
+  }
 }
 
 TEST(NcfData, ProtocolHoldsAndIsDeterministic) {
