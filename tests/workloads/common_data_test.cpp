@@ -154,6 +154,19 @@ TEST(MarkovChain, SparseShuffleDrawsTheSameSuccessorsAsTheFullOne) {
   }
 }
 
+TEST(NcfData, ThreadsDoNotChangeTheData) {
+  const NcfConfig c = make_model_spec("ncf", "small").ncf;
+  const NcfData one = make_ncf_data(c, 3, 1);
+  for (int threads : {2, 3, 7}) {
+    const NcfData more = make_ncf_data(c, 3, threads);
+    EXPECT_EQ(more.train_users, one.train_users) << threads << " threads";
+    EXPECT_EQ(more.train_items, one.train_items) << threads << " threads";
+    EXPECT_EQ(more.train_labels, one.train_labels) << threads << " threads";
+    EXPECT_EQ(more.eval_users, one.eval_users) << threads << " threads";
+    EXPECT_EQ(more.eval_items, one.eval_items) << threads << " threads";
+  }
+}
+
 TEST(NcfData, ProtocolHoldsAndIsDeterministic) {
   const NcfConfig c = make_model_spec("ncf", "tiny").ncf;
   const NcfData d = make_ncf_data(c, 1);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "common/metrics.hpp"
@@ -50,8 +52,8 @@ void shuffle(std::vector<T>& v, Rng& rng) {
 // ---------------------------------------------------------------------------------------------
 class NcfTask : public TaskData {
  public:
-  NcfTask(const ModelSpec& spec, uint64_t seed)
-      : config_(spec.ncf), batch_(spec.batch_size), data_(make_ncf_data(spec.ncf, seed)) {
+  NcfTask(const ModelSpec& spec, uint64_t seed, int threads)
+      : config_(spec.ncf), batch_(spec.batch_size), data_(make_ncf_data(spec.ncf, seed, threads)) {
     group_ = 1 + config_.eval_negatives;
     users_per_batch_ = std::max<int64_t>(1, spec.eval_batch_size / group_);
     batches_ = (config_.num_users + users_per_batch_ - 1) / users_per_batch_;
@@ -355,7 +357,7 @@ double Rng::normal() {
 }
 
 // ---------------------------------------------------------------------------------------------
-NcfData make_ncf_data(const NcfConfig& c, uint64_t seed) {
+NcfData make_ncf_data(const NcfConfig& c, uint64_t seed, int threads) {
   if (c.positives_per_user < 2 || c.num_items < c.positives_per_user + c.eval_negatives) {
     throw Error("ncf data: " + std::to_string(c.num_items) + " items cannot hold " +
                 std::to_string(c.positives_per_user) + " positives and " +
@@ -377,65 +379,137 @@ NcfData make_ncf_data(const NcfConfig& c, uint64_t seed) {
   }
   const double scale = 2.0 / std::sqrt(static_cast<double>(r));
 
-  NcfData d;
-  Rng rng(seed, stream_tag("ncf.interactions"));
+  // Every user's draws come from their own stream, so users are made on `threads` threads and
+  // the data do not depend on the thread count. Each user has the same number of rows, so each
+  // thread writes its users' rows in place.
   const int64_t group = 1 + c.eval_negatives;
-  d.eval_users.reserve(static_cast<size_t>(c.num_users * group));
-  d.eval_items.reserve(d.eval_users.capacity());
-  std::vector<std::pair<double, int64_t>> keyed(static_cast<size_t>(c.num_items));
-  std::vector<int64_t> pool;
-  std::vector<char> positive(static_cast<size_t>(c.num_items));
-  for (int64_t u = 0; u < c.num_users; ++u) {
-    // Positives: the largest score + Gumbel noise (a sample without replacement ∝ exp(score)).
-    for (int64_t i = 0; i < c.num_items; ++i) {
-      double dot = 0.0;
-      for (int64_t k = 0; k < r; ++k) {
-        dot += p[u * r + k] * q[i * r + k];
-      }
-      // U in (0, 1) strictly, so both logarithms are finite.
-      const double open_u = (static_cast<double>(rng.next() >> 11) + 0.5) * 0x1.0p-53;
-      const double gumbel = -std::log(-std::log(open_u));
-      keyed[static_cast<size_t>(i)] = {scale * dot + pop[i] + gumbel, i};
-    }
-    std::partial_sort(keyed.begin(), keyed.begin() + c.positives_per_user, keyed.end(),
-                      [](const auto& a, const auto& b) {
-                        return a.first > b.first || (a.first == b.first && a.second < b.second);
-                      });
-    std::vector<int64_t> mine;
-    for (int64_t k = 0; k < c.positives_per_user; ++k) {
-      mine.push_back(keyed[k].second);
-    }
-    shuffle(mine, rng);
-    std::fill(positive.begin(), positive.end(), 0);
-    for (int64_t i : mine) {
-      positive[static_cast<size_t>(i)] = 1;
-    }
-    for (size_t k = 0; k + 1 < mine.size(); ++k) {
-      d.train_users.push_back(u);
-      d.train_items.push_back(mine[k]);
-      d.train_labels.push_back(1.0F);
-      for (int64_t n = 0; n < c.negatives_per_positive; ++n) {
-        d.train_users.push_back(u);
-        d.train_items.push_back(
-            static_cast<int64_t>(rng.below(static_cast<uint64_t>(c.num_items))));
-        d.train_labels.push_back(0.0F);
-      }
-    }
-    // Evaluation: the held-out positive, then distinct never-positive items (partial shuffle).
-    d.eval_users.insert(d.eval_users.end(), static_cast<size_t>(group), u);
-    d.eval_items.push_back(mine.back());
-    pool.clear();
-    for (int64_t i = 0; i < c.num_items; ++i) {
-      if (!positive[static_cast<size_t>(i)]) {
-        pool.push_back(i);
-      }
-    }
-    for (int64_t n = 0; n < c.eval_negatives; ++n) {
-      const auto j = static_cast<size_t>(n) + rng.below(pool.size() - static_cast<size_t>(n));
-      std::swap(pool[static_cast<size_t>(n)], pool[j]);
-      d.eval_items.push_back(pool[static_cast<size_t>(n)]);
+  const int64_t rows_per_user = (c.positives_per_user - 1) * (1 + c.negatives_per_positive);
+  NcfData d;
+  d.train_users.resize(static_cast<size_t>(c.num_users * rows_per_user));
+  d.train_items.resize(d.train_users.size());
+  d.train_labels.resize(d.train_users.size());
+  d.eval_users.resize(static_cast<size_t>(c.num_users * group));
+  d.eval_items.resize(d.eval_users.size());
+  std::vector<double> q_by_rank(q.size());
+  for (int64_t i = 0; i < c.num_items; ++i) {
+    for (int64_t k = 0; k < r; ++k) {
+      q_by_rank[static_cast<size_t>(k * c.num_items + i)] = q[static_cast<size_t>(i * r + k)];
     }
   }
+  // gumbel_floor[b]: the smallest U whose Gumbel value G(U) = -log(-log U) reaches b / 8, lowered
+  // by a margin so that rounding never skips a U that reaches a gap in [b / 8, (b + 1) / 8).
+  // Beyond the table (a gap of 48 or more) no double U < 1 reaches it: G is at most about 37.4.
+  constexpr double kGapsPerUnit = 8.0;
+  std::vector<double> gumbel_floor(48 * 8 + 1);
+  for (size_t b = 0; b < gumbel_floor.size(); ++b) {
+    const double gap = static_cast<double>(b) / kGapsPerUnit;
+    gumbel_floor[b] = std::exp(-std::exp(-gap)) * (1.0 - 1e-9);
+  }
+  const auto make_users = [&](int64_t first, int64_t stride) {
+    std::vector<std::pair<double, int64_t>> keyed;
+    std::vector<double> dot(static_cast<size_t>(c.num_items));
+    std::vector<double> score(static_cast<size_t>(c.num_items));
+    std::vector<double> open_u(static_cast<size_t>(c.num_items));
+    std::vector<int64_t> pool;
+    std::vector<char> positive(static_cast<size_t>(c.num_items));
+    for (int64_t u = first; u < c.num_users; u += stride) {
+      Rng rng(seed, stream_tag("ncf.user." + std::to_string(u)));
+      // Positives: the k largest keys score + Gumbel noise (a sample without replacement
+      // ∝ exp(score)), key_i = score_i + G(U_i), G(U) = -log(-log U). Two logarithms per user
+      // and item would dominate set-up, so the items are scanned in order keeping the k best
+      // keys so far, and an item's key is computed only if its U can beat the worst of them:
+      // key_i >= T needs U_i >= exp(-exp(score_i - T)), checked against a table that errs
+      // towards computing. An item skipped is below a key that the k-th largest is not below,
+      // so the positives are those of computing every key.
+      // dot(P_u, Q_i) summed over k in order for every item at once (q_by_rank is Q
+      // transposed), which the compiler can vectorise across items.
+      std::fill(dot.begin(), dot.end(), 0.0);
+      for (int64_t k = 0; k < r; ++k) {
+        const double pk = p[static_cast<size_t>(u * r + k)];
+        const double* qk = q_by_rank.data() + k * c.num_items;
+        for (size_t i = 0; i < dot.size(); ++i) {
+          dot[i] += pk * qk[i];
+        }
+      }
+      for (size_t i = 0; i < dot.size(); ++i) {
+        score[i] = scale * dot[i] + pop[i];
+        // U in (0, 1) strictly, so both logarithms are finite.
+        open_u[i] = (static_cast<double>(rng.next() >> 11) + 0.5) * 0x1.0p-53;
+      }
+      const auto first = [](const auto& a, const auto& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+      };
+      const auto k_top = static_cast<size_t>(c.positives_per_user);
+      keyed.clear();  // a heap whose front is the worst of the best keys so far
+      for (size_t i = 0; i < score.size(); ++i) {
+        if (keyed.size() == k_top) {
+          const double gap = keyed.front().first - score[i];  // G(U_i) must reach this
+          if (gap > 0.0) {
+            const auto bucket = static_cast<size_t>(
+                std::min(gap * kGapsPerUnit, static_cast<double>(gumbel_floor.size() - 1)));
+            if (open_u[i] < gumbel_floor[bucket]) continue;
+          }
+        }
+        const std::pair<double, int64_t> item{score[i] + -std::log(-std::log(open_u[i])),
+                                              static_cast<int64_t>(i)};
+        if (keyed.size() < k_top) {
+          keyed.push_back(item);
+          std::push_heap(keyed.begin(), keyed.end(), first);
+        } else if (first(item, keyed.front())) {
+          std::pop_heap(keyed.begin(), keyed.end(), first);
+          keyed.back() = item;
+          std::push_heap(keyed.begin(), keyed.end(), first);
+        }
+      }
+      std::sort_heap(keyed.begin(), keyed.end(), first);  // best first
+      std::vector<int64_t> mine;
+      for (int64_t k = 0; k < c.positives_per_user; ++k) {
+        mine.push_back(keyed[static_cast<size_t>(k)].second);
+      }
+      shuffle(mine, rng);
+      std::fill(positive.begin(), positive.end(), 0);
+      for (int64_t i : mine) {
+        positive[static_cast<size_t>(i)] = 1;
+      }
+      auto row = static_cast<size_t>(u * rows_per_user);
+      const auto put = [&](int64_t item, float label) {
+        d.train_users[row] = u;
+        d.train_items[row] = item;
+        d.train_labels[row] = label;
+        ++row;
+      };
+      for (size_t k = 0; k + 1 < mine.size(); ++k) {
+        put(mine[k], 1.0F);
+        for (int64_t n = 0; n < c.negatives_per_positive; ++n) {
+          put(static_cast<int64_t>(rng.below(static_cast<uint64_t>(c.num_items))), 0.0F);
+        }
+      }
+      // Evaluation: the held-out positive, then distinct never-positive items (partial shuffle).
+      const auto eval_row = static_cast<size_t>(u * group);
+      std::fill_n(d.eval_users.begin() + static_cast<std::ptrdiff_t>(eval_row),
+                  static_cast<size_t>(group), u);
+      d.eval_items[eval_row] = mine.back();
+      pool.clear();
+      for (int64_t i = 0; i < c.num_items; ++i) {
+        if (!positive[static_cast<size_t>(i)]) {
+          pool.push_back(i);
+        }
+      }
+      for (int64_t n = 0; n < c.eval_negatives; ++n) {
+        const auto j = static_cast<size_t>(n) + rng.below(pool.size() - static_cast<size_t>(n));
+        std::swap(pool[static_cast<size_t>(n)], pool[j]);
+        d.eval_items[eval_row + 1 + static_cast<size_t>(n)] = pool[static_cast<size_t>(n)];
+      }
+    }
+  };
+  const int64_t workers = std::clamp<int64_t>(threads, 1, std::max<int64_t>(1, c.num_users));
+  {
+    std::vector<std::jthread> helpers;
+    for (int64_t t = 1; t < workers; ++t) {
+      helpers.emplace_back(make_users, t, workers);
+    }
+    make_users(0, workers);
+  }  // joins
   // One shuffle of the training rows, applied to the three columns alike.
   std::vector<size_t> order(d.train_users.size());
   for (size_t i = 0; i < order.size(); ++i) {
@@ -686,9 +760,9 @@ int64_t batch_bytes(const Batch& batch) {
   return bytes;
 }
 
-std::unique_ptr<TaskData> make_task_data(const ModelSpec& spec, uint64_t seed) {
+std::unique_ptr<TaskData> make_task_data(const ModelSpec& spec, uint64_t seed, int threads) {
   if (spec.model == "ncf") {
-    return std::make_unique<NcfTask>(spec, seed);
+    return std::make_unique<NcfTask>(spec, seed, threads);
   }
   if (spec.model == "resnet50") {
     return std::make_unique<ImageTask>(spec, seed);

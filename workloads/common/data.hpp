@@ -48,8 +48,9 @@ struct NcfData {
   /// then the negatives.
   std::vector<int64_t> eval_users, eval_items;
 };
-/// Generates the NCF data set of a spec from a seed.
-[[nodiscard]] NcfData make_ncf_data(const NcfConfig& config, uint64_t seed);
+/// Generates the NCF data set of a spec from a seed, on `threads` threads (the data do not
+/// depend on the thread count).
+[[nodiscard]] NcfData make_ncf_data(const NcfConfig& config, uint64_t seed, int threads = 1);
 
 /// Image classification data: one smooth random template per class, shifted by up to max_shift
 /// pixels (zero fill) and with Gaussian pixel noise; NCHW float32.
@@ -114,7 +115,9 @@ class TaskData {
 /// Bytes of a batch's inputs as held in memory (float32 4, int64 8 bytes per element).
 [[nodiscard]] int64_t batch_bytes(const Batch& batch);
 
-/// The data of a spec (with its effective batch size and evaluation batches) from a seed.
-[[nodiscard]] std::unique_ptr<TaskData> make_task_data(const ModelSpec& spec, uint64_t seed);
+/// The data of a spec (with its effective batch size and evaluation batches) from a seed; `threads`
+/// only speeds up making them.
+[[nodiscard]] std::unique_ptr<TaskData> make_task_data(const ModelSpec& spec, uint64_t seed,
+                                                       int threads = 1);
 
 }  // namespace greenbench::workloads

@@ -307,7 +307,7 @@ void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
   backend.build(spec, s, initial);
   send_options(backend);
   const auto data_start = std::chrono::steady_clock::now();
-  std::unique_ptr<TaskData> data = make_task_data(data_spec(spec, s), s.seed);
+  std::unique_ptr<TaskData> data = make_task_data(data_spec(spec, s), s.seed, s.threads);
   const PreparedSet train = materialise(*data, backend, s.train_pool_batches, false, s.threads);
   const PreparedSet eval = materialise(*data, backend, s.eval_pool_batches, true, s.threads);
   backend.synchronize();
@@ -371,7 +371,7 @@ void run_infer(Backend& backend, const ModelSpec& spec, const Settings& s) {
   backend.build(spec, s, initial);
   send_options(backend);
   const auto data_start = std::chrono::steady_clock::now();
-  std::unique_ptr<TaskData> data = make_task_data(data_spec(spec, s), s.seed);
+  std::unique_ptr<TaskData> data = make_task_data(data_spec(spec, s), s.seed, s.threads);
   const PreparedSet eval = materialise(*data, backend, s.eval_pool_batches, true, s.threads);
   const int64_t samples = eval_samples(eval, s);
   backend.synchronize();
