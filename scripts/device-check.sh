@@ -18,7 +18,7 @@
 #   scripts/device-check.sh --bundle DIR
 #       makes the bundle on a machine with the packages (here): the built CLI with the shared
 #       libraries it needs beside it, and nlohmann-json's headers and CMake files for the worker
-#       build. Bring it along (it is about 6 MiB) and point GREENBENCH_BUNDLE at it.
+#       build. Bring it along (about 8 MB) and point GREENBENCH_BUNDLE at it.
 #
 # Environment: GREENBENCH_TORCH_PYTHON (default /opt/torch/.venv/bin/python), GREENBENCH_TORCH_DIR
 # (default: asked from that python), GREENBENCH_BUNDLE (default build-bundle/ if it exists),
@@ -71,19 +71,24 @@ SUMMARY=$OUT/summary.txt
 FAILED=()
 START=$(date +%s)
 
-# step NAME COMMAND...: runs it with its output in OUT/NAME.log, and records ok or FAILED.
+# step NAME COMMAND...: runs it with its output in OUT/NAME.log and OUT/NAME.err (standard
+# error: a measured command's own messages), and records ok or FAILED.
 step() {
   local name=$1; shift
   local t0=$(date +%s.%N)
   say "$name ..."
-  "$@" >"$OUT/$name.log" 2>&1
+  "$@" >"$OUT/$name.log" 2>"$OUT/$name.err"
   local rc=$?
   local took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
   if [ $rc -eq 0 ]; then
     echo "$name: ok (${took} s)" >>"$SUMMARY"
   else
-    # The last line that says something is usually the reason.
-    local why=$(grep -v '^\s*$' "$OUT/$name.log" | tail -1 | cut -c1-300)
+    # The last line on standard error that says something is usually the reason.
+    local why=""
+    # A measured command's own last words first (greenbench measure's report follows them).
+    [ -s "$OUT/$name.command.err" ] && why=$(grep -v '^\s*$' "$OUT/$name.command.err" | tail -1 | cut -c1-300)
+    [ -z "$why" ] && why=$(grep -v '^\s*$' "$OUT/$name.err" | tail -1 | cut -c1-300)
+    [ -z "$why" ] && why=$(grep -v '^\s*$' "$OUT/$name.log" | tail -1 | cut -c1-300)
     echo "$name: FAILED (exit $rc, ${took} s): $why" >>"$SUMMARY"
     FAILED+=("$name")
   fi
@@ -153,7 +158,7 @@ if [ -n "$TORCH_DIR" ]; then
     GB=$BUILD/bin/greenbench; WORKER=$BUILD/bin/greenbench-torch
   else
     # Name what the machine lacks, from CMake's own words.
-    grep -E "Could NOT find|No package '|not found" "$OUT/build.log" | sort -u >"$OUT/build-missing.txt"
+    cat "$OUT/build.log" "$OUT/build.err" | grep -E "Could NOT find|No package '|not found" | sort -u >"$OUT/build-missing.txt"
     if step build-worker build_worker; then WORKER=$BUILD-worker/bin/greenbench-torch; fi
     if [ -n "$BUNDLE" ] && [ -x "$BUNDLE/bin/greenbench" ]; then
       GB=$BUNDLE/bin/greenbench
@@ -169,7 +174,7 @@ fi
 # 3. What greenbench can measure here.
 if [ -n "$GB" ]; then
   step sources "$GB" sources
-  "$GB" sources --json >"$OUT/sources.json" 2>>"$OUT/sources.log"
+  "$GB" sources --json >"$OUT/sources.json" 2>>"$OUT/sources.err"
 fi
 
 # Samples nvidia-smi's power reading (~every 100 ms) beside a measurement, as an independent
@@ -192,7 +197,9 @@ measured() {
   local name=$1; shift
   smi_start "$name"
   date +%s.%N >"$OUT/$name.start"
-  step "$name" "$GB" measure --timeout 300 --json "$OUT/$name.json" --trace "$OUT/$name.trace.json" -- "$@"
+  # The command's standard error in a file of its own (exec: the shell does not stay around).
+  step "$name" "$GB" measure --timeout 300 --json "$OUT/$name.json" --trace "$OUT/$name.trace.json" \
+    -- sh -c 'exec "$@" 2>"$0"' "$OUT/$name.command.err" "$@"
   local rc=$?
   smi_stop
   return $rc

@@ -101,7 +101,7 @@ TORCH_CUDA_WHEELS=(
 if ((GPU)); then
   install_wheels tensorflow-gpu "${TF_CUDA_WHEELS[@]}"
   install_wheels torch-cuda "${TORCH_CUDA_WHEELS[@]}"
-elif [ ! -d .deps/torch-cuda ] && python3 -c 'import ctypes; ctypes.CDLL("libnvidia-ml.so.1")' 2>/dev/null; then
-  echo "setup: an NVIDIA driver is here; for GPU studies install the CUDA builds with 'make run GPU=1' (scripts/setup.sh --gpu)"
+elif python3 -c 'import ctypes; ctypes.CDLL("libnvidia-ml.so.1")' 2>/dev/null; then
+  echo "setup: an NVIDIA driver is here; GPU studies need the CUDA builds: 'make run GPU=1' (scripts/setup.sh --gpu), and device = \"cuda\" in the study file"
 fi
 echo "setup: dependencies ready"

@@ -398,11 +398,6 @@ GpuInfo NvmlSource::describe_gpu(void* device, const DomainInfo& domain, const s
   return g;
 }
 
-GpuReport describe_gpus(const std::string& nvml_lib) {
-  const NvmlSource source(nvml_lib);
-  return source.report();
-}
-
 std::vector<unsigned> NvmlSource::cuda_device_order(const std::vector<void*>& handles,
                                                     const std::string& order) {
   std::vector<unsigned> out(handles.size());
@@ -496,3 +491,12 @@ std::vector<double> NvmlSource::read() {
 }
 
 }  // namespace greenbench::energy
+
+namespace greenbench {
+
+GpuReport describe_gpus(const std::string& nvml_lib) {
+  const energy::NvmlSource source(nvml_lib);
+  return source.report();
+}
+
+}  // namespace greenbench

@@ -3,6 +3,7 @@
 // records which is which, and adaptive cooldown waits for the GPU's own idle power.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -98,7 +99,7 @@ TEST_F(GpuStudy, BadDevicesAndPrecisionsAreOneLineEach) {
   }
   EXPECT_EQ(error_of("device = 0"), "study.toml:1: key 'device': expected a string, got 0");
   EXPECT_EQ(error_of("precision = \"fp64\""),
-            "study.toml:1: key 'precision': unknown precision 'fp64' (did you mean 'fp16'?); "
+            "study.toml:1: key 'precision': unknown precision 'fp64' (did you mean 'fp32'?); "
             "expected one of fp32, tf32, bf16, fp16");
   EXPECT_EQ(error_of("\nprecision = \"tf32\""),
             "study.toml:2: key 'precision': tf32 is a mode of NVIDIA tensor cores; it needs "
@@ -158,26 +159,51 @@ TEST_F(GpuStudy, AStudyMeasuresGpusWithAndWithoutAnEnergyCounter) {
   EXPECT_NEAR(env.at("idle_power_w").at("gpu:0").get<double>(), 120, 120 * 0.05);
   EXPECT_NEAR(env.at("idle_power_w").at("gpu:1").get<double>(), 80, 1e-6);
 
-  const auto runs = ResultStore::open(o.out_dir + "/results.sqlite").runs();
-  ASSERT_EQ(runs.size(), 2u);
-  for (const StoredRun& run : runs) {
-    EXPECT_THAT(run.record.command, ElementsAre("/bin/sleep", "0.6"));
-    const PhaseRecord* whole = nullptr;
-    for (const auto& p : run.record.phases) {
-      if (p.name == "run") whole = &p;
-    }
-    ASSERT_NE(whole, nullptr);
-    const double d = whole->duration_s;
+  // Each run's whole-process phase, per GPU, as stored.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(
+      sqlite3_open_v2((o.out_dir + "/results.sqlite").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+      SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT p.duration_s, e0.energy_j, e1.energy_j, e0.quality, "
+                               "e1.quality, eg.energy_j FROM phases p "
+                               "JOIN phase_energy e0 ON e0.run_id = p.run_id AND "
+                               "e0.phase_seq = p.seq AND e0.domain = 'gpu:0' "
+                               "JOIN phase_energy e1 ON e1.run_id = p.run_id AND "
+                               "e1.phase_seq = p.seq AND e1.domain = 'gpu:1' "
+                               "JOIN phase_energy eg ON eg.run_id = p.run_id AND "
+                               "eg.phase_seq = p.seq AND eg.domain = 'gpu' "
+                               "WHERE p.name = 'run'",
+                               -1, &q, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  int rows = 0;
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    ++rows;
+    const double d = sqlite3_column_double(q, 0);
     EXPECT_GT(d, 0.55);
-    // The counter, read at both ends of the phase: 120 W x duration, to within the
-    // counter's whole millijoules and the sampler's timing (5%).
-    EXPECT_NEAR(whole->energy_j.at("gpu:0"), 120 * d, 120 * d * 0.05);
+    // The counter, read at both ends of the phase: 120 W x duration, to within the counter's
+    // whole millijoules and the sampler's timing (5%).
+    EXPECT_NEAR(sqlite3_column_double(q, 1), 120 * d, 120 * d * 0.05);
     // The power samples, integrated: a constant 80 W.
-    EXPECT_NEAR(whole->energy_j.at("gpu:1"), 80 * d, 80 * d * 0.05);
-    EXPECT_EQ(whole->quality.at("gpu:0"), "measured");
-    EXPECT_EQ(whole->quality.at("gpu:1"), "measured");
-    EXPECT_NEAR(whole->energy_j.at("gpu"), 200 * d, 200 * d * 0.05);
+    EXPECT_NEAR(sqlite3_column_double(q, 2), 80 * d, 80 * d * 0.05);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 3)), "measured");
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 4)), "measured");
+    EXPECT_NEAR(sqlite3_column_double(q, 5), 200 * d, 200 * d * 0.05);
   }
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  EXPECT_EQ(rows, 2);
+  // What compare reads: the GPUs' energy, measured.
+  int observed = 0;
+  for (const Observation& ob : results.observations) {
+    if (ob.metric != "energy_gpu") continue;
+    ++observed;
+    EXPECT_EQ(ob.quality, "measured");
+    EXPECT_GT(ob.value, 200 * 0.55 * 0.95);
+  }
+  EXPECT_EQ(observed, 2);
 }
 
 // The total comes back within tolerance of idle before the GPU does: cooldown waits for both.
