@@ -43,7 +43,7 @@ check "the missing PyTorch python is named" grep -q "^torch-gpu-load: FAILED: no
 for run in resnet50-small-train-fp32 resnet50-small-infer-fp32 resnet50-small-train-bf16 resnet50-small-infer-bf16; do
   # The worker's own one-line reason (exit status 2: a device it cannot use, or an option).
   check "$run failed (exit 2) with the worker's reason" grep -Eq "^$run: FAILED \(exit 2, [0-9.]+ s\): greenbench-torch: .+" "$out/summary.txt"
-  check "$run log and record kept" test -s "$out/$run.log" -a -s "$out/$run.json"
+  check "$run logs and record kept" test -s "$out/$run.err" -a -s "$out/$run.command.err" -a -s "$out/$run.json"
 done
 check "summary lists each run's record" grep -q "^resnet50-small-infer-bf16: exit 2" "$out/summary.txt"
 [ "$fails" -eq 0 ] && echo "device_check_test: all passed" || echo "device_check_test: $fails failed"
