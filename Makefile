@@ -1,20 +1,25 @@
 # Two entry points for a fresh machine: `make run` and `make test`.
 # Both install what is missing (scripts/setup.sh), configure and build into build/.
+# GPU=1 (`make run GPU=1`, `make test GPU=1`) also installs the CUDA builds of the frameworks
+# (scripts/setup.sh --gpu) and links greenbench-tf against TensorFlow's CUDA build.
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_BUILD_TYPE ?= Release
 STUDY_OUT ?= results/default
+GPU ?=
+GPU_ON := $(filter 1 yes on ON true,$(GPU))
 
 .PHONY: all deps configure build run test bench format clean sanitize fuzz
 
 all: build
 
 deps:
-	scripts/setup.sh
+	scripts/setup.sh $(if $(GPU_ON),--gpu)
 
 configure: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) \
-	  -DGREENBENCH_WITH_TORCH=ON -DGREENBENCH_WITH_TENSORFLOW=ON
+	  -DGREENBENCH_WITH_TORCH=ON -DGREENBENCH_WITH_TENSORFLOW=ON \
+	  -DGREENBENCH_TF_GPU=$(if $(GPU_ON),ON,OFF)
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)

@@ -90,6 +90,35 @@ struct SourceStatus {
   std::string parameters;            ///< the model of an estimate (EnergySource::parameters())
 };
 
+/// What NVML tells about one GPU it measures; a field this NVML or GPU does not give is unset.
+struct GpuInfo {
+  std::string id;    ///< "gpu:0": the energy domain of this GPU (NVML index)
+  std::string name;  ///< "NVIDIA H200"; "" = unknown
+  std::string uuid;  ///< "GPU-…"; "" = unknown
+  /// Read through its total-energy counter (true), or by integrating power samples (false).
+  bool energy_counter = false;
+  /// The driver's own power-sampling period (median gap of nvmlDeviceGetSamples' power samples).
+  std::optional<double> power_sample_interval_s;
+  std::optional<double> power_limit_w;          ///< the enforced power limit
+  std::optional<double> power_limit_default_w;  ///< the limit the GPU ships with
+  std::optional<unsigned> sm_clock_mhz;         ///< SM clock when read
+  std::optional<unsigned> sm_clock_max_mhz;
+  std::optional<unsigned> mem_clock_mhz;  ///< memory clock when read
+  std::optional<unsigned> mem_clock_max_mhz;
+  std::optional<bool> persistence_mode;
+  std::string compute_capability;  ///< "9.0"; "" = unknown
+};
+
+/// NVML's view of the driver and of the GPUs a measurement uses (CUDA_VISIBLE_DEVICES applied).
+struct GpuReport {
+  std::string driver_version;  ///< "570.124.06"; "" = unknown or no NVML
+  std::string cuda_version;    ///< the newest CUDA the driver supports, "12.8"; "" = unknown
+  std::vector<GpuInfo> gpus;   ///< in the order of the NVML source's domains
+};
+
+/// Loads NVML from `nvml_lib` and describes the GPUs; empty where NVML cannot be loaded.
+GpuReport describe_gpus(const std::string& nvml_lib = "libnvidia-ml.so.1");
+
 /// The sources a measurement uses: every readable counter source (RAPL via powercap preferred over
 /// perf, plus NVML), and the CPU estimate only when no CPU counter is readable.
 /// Fills `status` (if given) with one entry per backend tried.

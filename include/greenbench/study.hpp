@@ -60,6 +60,8 @@ struct StudySettings {
   int threads = 0;  ///< 0 = the number of online CPUs
   /// Built-in workers' --numerics: "default" (each framework as it ships) or "strict".
   std::string numerics = "default";
+  std::string device = "cpu";      ///< built-in workers' --device: "cpu", "cuda" or "cuda:N"
+  std::string precision = "fp32";  ///< built-in workers' --precision: fp32, tf32, bf16, fp16
   std::vector<CommandSpec> commands;
   SlurmSettings slurm;  ///< `[slurm]`: used by `run --slurm` only, never part of the settings
   std::string
@@ -196,13 +198,16 @@ struct StudyOutcome {
 StudyOutcome run_study(const EffectiveSettings& effective, const RunnerOptions& options);
 
 /// The argv of one planned run: the configuration's command, or the built-in worker with
-/// --model --phase --scale --seed --threads --numerics [--checkpoint FILE].
+/// --model --phase --scale --seed --threads --numerics [--device D] [--precision P]
+/// [--checkpoint FILE] (device and precision where not cpu and fp32).
 std::vector<std::string> run_argv(const EffectiveSettings& effective, const PlannedRun& run,
                                   const std::string& worker_dir, const std::string& checkpoint);
 
 /// What the study records about the machine: CPU model, cores, governor, kernel, greenbench
-/// version.
+/// version, and the GPUs NVML measures (driver, CUDA version, limits, clocks, how energy is read).
 nlohmann::json capture_environment();
+/// The same, with NVML loaded from `sources.nvml_lib` (and skipped when `sources.only` omits it).
+nlohmann::json capture_environment(const SourceOptions& sources);
 
 /// Model names the built-in workers know.
 const std::vector<std::string>& known_models();

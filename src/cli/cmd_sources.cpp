@@ -10,6 +10,7 @@
 #include "core/json_dump.hpp"
 #include "energy/sources.hpp"
 #include "greenbench/energy.hpp"
+#include "greenbench/measure.hpp"
 
 namespace greenbench::cli {
 namespace {
@@ -41,6 +42,24 @@ std::string describe(const DomainInfo& d) {
   if (d.quality == Quality::kEstimated) out += ", estimated";
   if (!counts_in_total(d.domain)) out += ", not in total";
   return out;
+}
+
+// How a GPU's energy is read: its counter, or power samples (at the driver's sampling period,
+// where NVML tells it, read by greenbench every --interval-ms).
+std::string gpu_reading(const energy::NvmlSource* nvml, std::size_t k) {
+  const GpuInfo& g = nvml->report().gpus.at(k);
+  if (g.energy_counter) return "has an energy counter: its energy is read from it";
+  std::string text = "no energy counter: its energy is integrated from power samples, read every " +
+                     std::to_string(MeasureOptions{}.interval_ms) + " ms (--interval-ms)";
+  if (g.power_sample_interval_s) {
+    char rate[96];
+    std::snprintf(rate, sizeof rate, "; the driver samples power every %.0f ms (%.0f Hz)",
+                  *g.power_sample_interval_s * 1e3, 1 / *g.power_sample_interval_s);
+    text += rate;
+  } else {
+    text += "; the driver's own power-sampling rate is not known";
+  }
+  return text;
 }
 
 }  // namespace
@@ -85,6 +104,14 @@ int cmd_sources(const Args& args) {
                           {"fix", st.fix},         {"parameters", st.parameters}};
       out["sources"].push_back(std::move(j));
     }
+    if (const auto it = used.find("nvml"); it != used.end()) {
+      out["gpus"] = nlohmann::json::array();
+      for (const auto& g : dynamic_cast<const energy::NvmlSource*>(it->second)->report().gpus) {
+        nlohmann::json jg = {{"id", g.id}, {"name", g.name}, {"energy_counter", g.energy_counter}};
+        if (g.power_sample_interval_s) jg["power_sample_interval_s"] = *g.power_sample_interval_s;
+        out["gpus"].push_back(std::move(jg));
+      }
+    }
     std::printf("%s\n", dump_json(out, 2).c_str());
     return 0;
   }
@@ -104,6 +131,7 @@ int cmd_sources(const Args& args) {
         if (nvml != nullptr && !nvml->gpu_names()[k].empty())
           text += " (" + nvml->gpu_names()[k] + ")";
         std::printf("    %-16s %s\n", d.id.c_str(), text.c_str());
+        if (nvml != nullptr) std::printf("    %-16s %s\n", "", gpu_reading(nvml, k).c_str());
         if (d.quality == Quality::kMeasured && d.domain == "cpu_package") cpu_measured = true;
         if (d.domain == "gpu") gpu_measured = true;
       }

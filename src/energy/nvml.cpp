@@ -33,8 +33,17 @@ namespace {
 using nvmlReturn_t = int;
 using nvmlDevice_t = void*;
 constexpr nvmlReturn_t kNvmlSuccess = 0;
-constexpr unsigned kNvmlNameBuffer = 96;  // NVML_DEVICE_NAME_V2_BUFFER_SIZE
-constexpr unsigned kNvmlUuidBuffer = 96;  // NVML_DEVICE_UUID_V2_BUFFER_SIZE
+constexpr unsigned kNvmlNameBuffer = 96;    // NVML_DEVICE_NAME_V2_BUFFER_SIZE
+constexpr unsigned kNvmlUuidBuffer = 96;    // NVML_DEVICE_UUID_V2_BUFFER_SIZE
+constexpr unsigned kNvmlDriverBuffer = 80;  // NVML_SYSTEM_DRIVER_VERSION_BUFFER_SIZE
+constexpr int kNvmlClockSm = 1;             // nvmlClockType_t
+constexpr int kNvmlClockMem = 2;
+constexpr int kNvmlTotalPowerSamples = 0;  // nvmlSamplingType_t
+// nvmlSample_t: a CPU time stamp in microseconds and an 8-byte value union.
+struct NvmlSample {
+  unsigned long long time_us;
+  unsigned long long value;
+};
 
 std::string dl_error() {
   const char* e = dlerror();
@@ -59,6 +68,15 @@ struct NvmlSource::Api {
   nvmlReturn_t (*handle_by_uuid)(const char*, nvmlDevice_t*) = nullptr;
   nvmlReturn_t (*mig_parent)(nvmlDevice_t, nvmlDevice_t*) = nullptr;
   const char* (*error_string)(nvmlReturn_t) = nullptr;
+  // For the environment record only; each may be missing from an older NVML.
+  nvmlReturn_t (*driver_version)(char*, unsigned) = nullptr;
+  nvmlReturn_t (*cuda_version)(int*) = nullptr;
+  nvmlReturn_t (*enforced_limit)(nvmlDevice_t, unsigned*) = nullptr;
+  nvmlReturn_t (*default_limit)(nvmlDevice_t, unsigned*) = nullptr;
+  nvmlReturn_t (*clock)(nvmlDevice_t, int, unsigned*) = nullptr;
+  nvmlReturn_t (*persistence)(nvmlDevice_t, int*) = nullptr;
+  nvmlReturn_t (*samples)(nvmlDevice_t, int, unsigned long long, int*, unsigned*,
+                          NvmlSample*) = nullptr;
 
   [[nodiscard]] std::string message(nvmlReturn_t r) const {
     const char* text = error_string != nullptr ? error_string(r) : nullptr;
@@ -154,6 +172,15 @@ NvmlSource::NvmlSource(std::string library) : library_(std::move(library)) {
   resolve(api_->handle_by_uuid, "nvmlDeviceGetHandleByUUID");
   resolve(api_->mig_parent, "nvmlDeviceGetDeviceHandleFromMigDeviceHandle");
   resolve(api_->error_string, "nvmlErrorString");
+  resolve(api_->driver_version, "nvmlSystemGetDriverVersion");
+  if (!resolve(api_->cuda_version, "nvmlSystemGetCudaDriverVersion_v2")) {
+    resolve(api_->cuda_version, "nvmlSystemGetCudaDriverVersion");
+  }
+  resolve(api_->enforced_limit, "nvmlDeviceGetEnforcedPowerLimit");
+  resolve(api_->default_limit, "nvmlDeviceGetPowerManagementDefaultLimit");
+  resolve(api_->clock, "nvmlDeviceGetClockInfo");
+  resolve(api_->persistence, "nvmlDeviceGetPersistenceMode");
+  resolve(api_->samples, "nvmlDeviceGetSamples");
   if (!missing.empty()) {
     problems_.push_back({library_ + " lacks required NVML functions:" + missing +
                              " (not NVML, or a driver older than NVML 5.319)",
@@ -169,6 +196,15 @@ NvmlSource::NvmlSource(std::string library) : library_(std::move(library)) {
     return;
   }
   initialised_ = true;
+  char driver[kNvmlDriverBuffer] = {};
+  if (api_->driver_version != nullptr &&
+      api_->driver_version(driver, sizeof driver) == kNvmlSuccess) {
+    driver_version_ = driver;
+  }
+  int cuda = 0;
+  if (api_->cuda_version != nullptr && api_->cuda_version(&cuda) == kNvmlSuccess && cuda > 0) {
+    cuda_version_ = std::to_string(cuda / 1000) + "." + std::to_string(cuda % 1000 / 10);
+  }
   unsigned count = 0;
   r = api_->count(&count);
   if (r != kNvmlSuccess) {
@@ -296,9 +332,70 @@ NvmlSource::NvmlSource(std::string library) : library_(std::move(library)) {
     } else {
       gpu_names_.emplace_back();
     }
+    gpus_.push_back(describe_gpu(device, info, gpu_names_.back(), uuids[index]));
     domains_.push_back(std::move(info));
     devices_.push_back(device);
   }
+}
+
+GpuInfo NvmlSource::describe_gpu(void* device, const DomainInfo& domain, const std::string& name,
+                                 const std::string& uuid) const {
+  GpuInfo g;
+  g.id = domain.id;
+  g.name = name;
+  g.uuid = uuid;
+  g.energy_counter = domain.kind == DomainKind::kCounter;
+  unsigned value = 0;
+  if (api_->enforced_limit != nullptr && api_->enforced_limit(device, &value) == kNvmlSuccess) {
+    g.power_limit_w = value / 1000.0;
+  } else if (domain.max_power_w > 0) {
+    g.power_limit_w = domain.max_power_w;  // the management limit
+  }
+  if (api_->default_limit != nullptr && api_->default_limit(device, &value) == kNvmlSuccess) {
+    g.power_limit_default_w = value / 1000.0;
+  }
+  for (const auto& [type, now, max] :
+       {std::tuple{kNvmlClockSm, &g.sm_clock_mhz, &g.sm_clock_max_mhz},
+        std::tuple{kNvmlClockMem, &g.mem_clock_mhz, &g.mem_clock_max_mhz}}) {
+    if (api_->clock != nullptr && api_->clock(device, type, &value) == kNvmlSuccess) *now = value;
+    if (api_->max_clock != nullptr && api_->max_clock(device, type, &value) == kNvmlSuccess) {
+      *max = value;
+    }
+  }
+  int mode = 0;
+  if (api_->persistence != nullptr && api_->persistence(device, &mode) == kNvmlSuccess) {
+    g.persistence_mode = mode != 0;
+  }
+  int major = 0, minor = 0;
+  if (api_->compute_capability != nullptr &&
+      api_->compute_capability(device, &major, &minor) == kNvmlSuccess) {
+    g.compute_capability = std::to_string(major) + "." + std::to_string(minor);
+  }
+  // The driver keeps a buffer of its recent power samples: the median gap between them is the
+  // rate at which power is actually sampled, which is what a power-only GPU's energy rests on.
+  unsigned n = 0;
+  int type = 0;
+  if (api_->samples != nullptr &&
+      api_->samples(device, kNvmlTotalPowerSamples, 0, &type, &n, nullptr) == kNvmlSuccess &&
+      n >= 2 && n <= 100000) {
+    std::vector<NvmlSample> samples(n);
+    if (api_->samples(device, kNvmlTotalPowerSamples, 0, &type, &n, samples.data()) ==
+            kNvmlSuccess &&
+        n >= 2 && n <= samples.size()) {
+      std::vector<unsigned long long> times;
+      for (unsigned i = 0; i < n; ++i) times.push_back(samples[i].time_us);
+      std::sort(times.begin(), times.end());
+      std::vector<unsigned long long> gaps;
+      for (unsigned i = 1; i < n; ++i) {
+        if (times[i] > times[i - 1]) gaps.push_back(times[i] - times[i - 1]);
+      }
+      if (!gaps.empty()) {
+        std::nth_element(gaps.begin(), gaps.begin() + gaps.size() / 2, gaps.end());
+        g.power_sample_interval_s = static_cast<double>(gaps[gaps.size() / 2]) / 1e6;
+      }
+    }
+  }
+  return g;
 }
 
 std::vector<unsigned> NvmlSource::cuda_device_order(const std::vector<void*>& handles,
@@ -316,7 +413,6 @@ std::vector<unsigned> NvmlSource::cuda_device_order(const std::vector<void*>& ha
                api_->max_clock != nullptr;
   for (std::size_t i = 0; known && i < handles.size(); ++i) {
     unsigned cores = 0, mhz = 0;
-    constexpr int kNvmlClockSm = 1;
     known =
         handles[i] != nullptr &&
         api_->compute_capability(handles[i], &ranks[i].major, &ranks[i].minor) == kNvmlSuccess &&
@@ -395,3 +491,12 @@ std::vector<double> NvmlSource::read() {
 }
 
 }  // namespace greenbench::energy
+
+namespace greenbench {
+
+GpuReport describe_gpus(const std::string& nvml_lib) {
+  const energy::NvmlSource source(nvml_lib);
+  return source.report();
+}
+
+}  // namespace greenbench

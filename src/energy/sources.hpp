@@ -160,6 +160,8 @@ class NvmlSource : public EnergySource {
   [[nodiscard]] const std::vector<std::string>& gpu_names() const { return gpu_names_; }
   /// MIG instances measured as their whole GPU; an estimated CUDA_DEVICE_ORDER mapping.
   [[nodiscard]] std::vector<std::string> notes() const override { return notes_; }
+  /// The driver and the GPUs behind domains() (clocks as they were when the source was made).
+  [[nodiscard]] GpuReport report() const { return {driver_version_, cuda_version_, gpus_}; }
 
  private:
   struct Api;
@@ -169,6 +171,8 @@ class NvmlSource : public EnergySource {
   std::optional<unsigned> mig_parent_index(const std::string& entry,
                                            const std::vector<void*>& handles,
                                            const std::vector<std::string>& uuids);
+  [[nodiscard]] GpuInfo describe_gpu(void* device, const DomainInfo& domain,
+                                     const std::string& name, const std::string& uuid) const;
   std::vector<std::string> notes_;
   std::string order_note_;  // FASTEST_FIRST could not be estimated
   std::string library_;
@@ -178,6 +182,8 @@ class NvmlSource : public EnergySource {
   std::vector<DomainInfo> domains_;
   std::vector<void*> devices_;  // nvmlDevice_t, parallel to domains_
   std::vector<std::string> gpu_names_;
+  std::vector<GpuInfo> gpus_;  // parallel to domains_
+  std::string driver_version_, cuda_version_;
   std::vector<Problem> problems_;
 };
 

@@ -3,6 +3,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -190,16 +191,27 @@ void merge_record_into_environment(nlohmann::json& env, const Configuration& c,
   }
 }
 
-// The key whose idle power adaptive cooldown compares: total where the sources give one.
-std::string reference_domain(const std::map<std::string, double>& idle) {
+// The keys whose idle power adaptive cooldown compares: total where the sources give one, and
+// the GPUs' own where a GPU is measured (a GPU cools down more slowly than the CPU, and its idle
+// power is a small part of the total, so the total alone comes back before the GPU does).
+std::vector<std::string> reference_domains(const std::map<std::string, double>& idle) {
+  std::vector<std::string> keys;
   for (const char* key : {"total", "cpu_package"}) {
     const auto it = idle.find(key);
-    if (it != idle.end() && it->second > 0) return key;
+    if (it != idle.end() && it->second > 0) {
+      keys.emplace_back(key);
+      break;
+    }
   }
   for (const auto& [key, watts] : idle) {
-    if (watts > 0 && key.find(':') == std::string::npos) return key;
+    if (keys.empty() && watts > 0 && key.find(':') == std::string::npos) keys.push_back(key);
   }
-  return "";
+  const auto gpu = idle.find("gpu");
+  if (gpu != idle.end() && gpu->second > 0 &&
+      std::find(keys.begin(), keys.end(), "gpu") == keys.end()) {
+    keys.emplace_back("gpu");
+  }
+  return keys;
 }
 
 }  // namespace
@@ -221,6 +233,11 @@ std::vector<std::string> run_argv(const EffectiveSettings& e, const PlannedRun& 
                                 std::to_string(e.settings.threads),
                                 "--numerics",
                                 e.settings.numerics};
+  // Only where the study asks for them: the workers' defaults are cpu and fp32.
+  if (e.settings.device != "cpu") argv.insert(argv.end(), {"--device", e.settings.device});
+  if (e.settings.precision != "fp32") {
+    argv.insert(argv.end(), {"--precision", e.settings.precision});
+  }
   if (!checkpoint.empty()) {
     argv.push_back("--checkpoint");
     argv.push_back(checkpoint);
@@ -592,15 +609,15 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
   if (existing) {
     if (!idle.empty()) env["idle_power_w_on_resume"] = idle;
   } else {
-    env = capture_environment();
+    env = capture_environment(o.sources);
     if (!idle.empty()) env["idle_power_w"] = idle;
     env["idle_baseline_s"] = s.idle_baseline_s;
     store.emplace(ResultStore::create(file, settings_json, env));
   }
 
   const std::set<std::string> with_checkpoints = checkpoint_groups(e);
-  const std::string cool_key = reference_domain(idle);
-  if (s.cooldown_s < 0 && s.idle_baseline_s > 0 && cool_key.empty() && !idle.empty() &&
+  const std::vector<std::string> cool_keys = reference_domains(idle);
+  if (s.cooldown_s < 0 && s.idle_baseline_s > 0 && cool_keys.empty() && !idle.empty() &&
       o.progress) {
     *o.progress << "warning: no idle power could be read, so adaptive cooldown is skipped\n";
   }
@@ -657,13 +674,21 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
         while (steady_now_s() < until && !stop_requested(o)) {
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
-      } else if (s.cooldown_s < 0 && !cool_key.empty() && s.cooldown_max_s > 0) {
-        const double limit = idle.at(cool_key) * (1 + s.cooldown_tolerance);
+      } else if (s.cooldown_s < 0 && !cool_keys.empty() && s.cooldown_max_s > 0) {
         const double until = steady_now_s() + s.cooldown_max_s;
         while (!stop_requested(o)) {
           const auto now = o.idle_power(idle_options, kCooldownWindowS);
+          // Cool once every reference power is back within tolerance of its idle value.
+          std::string cool_key;
+          for (const auto& key : cool_keys) {
+            const auto it = now.find(key);
+            if (it != now.end() && it->second > idle.at(key) * (1 + s.cooldown_tolerance)) {
+              cool_key = key;
+              break;
+            }
+          }
+          if (cool_key.empty()) break;
           const auto it = now.find(cool_key);
-          if (it == now.end() || it->second <= limit) break;
           if (steady_now_s() >= until) {
             // Said once: on a machine whose idle power rose since the baseline (another load),
             // every cooldown lasts cooldown_max, and the user should know why the study crawls.

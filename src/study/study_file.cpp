@@ -55,6 +55,8 @@ const std::vector<std::string> kTopKeys{"name",
                                         "idle_baseline",
                                         "threads",
                                         "numerics",
+                                        "device",
+                                        "precision",
                                         "command",
                                         "slurm"};
 const std::vector<std::string> kCommandKeys{"framework", "model", "phase", "argv", "cwd"};
@@ -128,6 +130,17 @@ std::string describe_node(const toml::node& node) {
   if (node.is_array()) return "an array";
   if (node.is_table()) return "a table";
   return "a date/time";
+}
+
+const std::vector<std::string> kPrecisions{"fp32", "tf32", "bf16", "fp16"};
+
+// "cpu", "cuda", or "cuda:N" with N a plain decimal index (as the workers' --device takes it).
+bool valid_device(const std::string& s) {
+  if (s == "cpu" || s == "cuda") return true;
+  if (s.rfind("cuda:", 0) != 0 || s.size() < 6 || s.size() > 9) return false;
+  const std::string n = s.substr(5);
+  return n.find_first_not_of("0123456789") == std::string::npos && (n == "0" || n[0] != '0') &&
+         std::stoi(n) <= 1023;
 }
 
 bool valid_label(const std::string& s) {
@@ -506,6 +519,18 @@ StudySettings parse_study(const std::string& text, const std::string& source,
       if (auto v = check.integer(node, name, 1, kMaxThreads)) s.threads = int(*v);
     } else if (name == "numerics") {
       if (auto v = check.choice(node, name, "numerics", {"default", "strict"})) s.numerics = *v;
+    } else if (name == "device") {
+      if (auto v = check.string(node, name)) {
+        if (valid_device(*v))
+          s.device = *v;
+        else
+          check.error(node.source(), name,
+                      "expected \"cpu\", \"cuda\" or \"cuda:N\" (N a GPU index from 0 to 1023), "
+                      "got " +
+                          describe_node(node));
+      }
+    } else if (name == "precision") {
+      if (auto v = check.choice(node, name, "precision", kPrecisions)) s.precision = *v;
     } else if (name == "slurm") {
       for (const auto& [where, key_shown, message] : parse_slurm_table(node, s.slurm)) {
         check.error(where, key_shown, message);
@@ -522,6 +547,11 @@ StudySettings parse_study(const std::string& text, const std::string& source,
     }
   }
   parse_sequential_keys(check, sequential_keys, s);
+  if (s.precision == "tf32" && s.device == "cpu") {
+    check.error(root["precision"].node()->source(), "precision",
+                "tf32 is a mode of NVIDIA tensor cores; it needs device = \"cuda\" (on the CPU "
+                "use fp32 or bf16)");
+  }
   if (s.repetitions_auto && s.order == "sequential") {
     check.error(root["order"].node()->source(), "order",
                 "repetitions = \"auto\" looks after blocks of one run per configuration, so it "
@@ -672,6 +702,8 @@ nlohmann::json to_json(const EffectiveSettings& e) {
   j["idle_baseline"] = s.idle_baseline_s;
   j["threads"] = s.threads;
   j["numerics"] = s.numerics;
+  j["device"] = s.device;
+  j["precision"] = s.precision;
   j["configurations"] = nlohmann::json::array();
   for (const auto& c : e.configurations) {
     nlohmann::json jc = {{"framework", c.framework}, {"model", c.model}, {"phase", c.phase}};
@@ -706,8 +738,8 @@ std::string describe(const EffectiveSettings& e) {
       << e.configurations.size() * runs_per_config << " runs, order " << s.order << ", seed "
       << s.seed << "\n";
   out << "  scale " << s.scale << ", threads " << s.threads << ", numerics " << s.numerics
-      << ", timeout " << s.timeout_s << " s, idle baseline " << s.idle_baseline_s
-      << " s, cooldown ";
+      << ", device " << s.device << ", precision " << s.precision << ", timeout " << s.timeout_s
+      << " s, idle baseline " << s.idle_baseline_s << " s, cooldown ";
   if (s.cooldown_s < 0) {
     out << "adaptive (within " << s.cooldown_tolerance * 100 << "% of idle, at most "
         << s.cooldown_max_s << " s)";

@@ -28,7 +28,8 @@ class Nvml : public ::testing::Test {
     for (const char* v :
          {"FAKE_NVML_GPUS", "FAKE_NVML_WATTS", "FAKE_NVML_STATE", "FAKE_NVML_INIT_ERROR",
           "FAKE_NVML_CC", "FAKE_NVML_CORES", "FAKE_NVML_SM_CLOCK", "FAKE_NVML_MIG",
-          "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"}) {
+          "FAKE_NVML_SAMPLE_MS", "FAKE_NVML_PERSISTENCE", "FAKE_NVML_OLD", "FAKE_NVML_DRIVER",
+          "FAKE_NVML_CUDA", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER"}) {
       unsetenv(v);
     }
   }
@@ -251,6 +252,71 @@ TEST_F(Nvml, GpuWithoutAnyPowerReadingIsSkipped) {
   ASSERT_EQ(source.problems().size(), 1U);
   EXPECT_THAT(source.problems()[0].reason, HasSubstr("gpu 0 reports neither"));
   EXPECT_THAT(source.problems()[0].reason, HasSubstr("Not Supported"));
+}
+
+// What a study records about each GPU, from the functions NVML has.
+TEST_F(Nvml, DescribesTheDriverAndEachGpu) {
+  setenv("FAKE_NVML_GPUS", "energy,power", 1);
+  setenv("FAKE_NVML_PERSISTENCE", "1,0", 1);
+  setenv("FAKE_NVML_SAMPLE_MS", "20,100", 1);
+  setenv("FAKE_NVML_CC", "9.0,8.0", 1);
+  setenv("FAKE_NVML_DRIVER", "570.124.06", 1);
+  setenv("FAKE_NVML_CUDA", "12080", 1);
+  const GpuReport report = describe_gpus(lib("libfake_nvml.so"));
+  EXPECT_EQ(report.driver_version, "570.124.06");
+  EXPECT_EQ(report.cuda_version, "12.8");
+  ASSERT_EQ(report.gpus.size(), 2U);
+  const GpuInfo& a = report.gpus[0];
+  const GpuInfo& b = report.gpus[1];
+  EXPECT_EQ(a.id, "gpu:0");
+  EXPECT_EQ(a.name, "Fake GPU 0 (energy)");
+  EXPECT_EQ(a.uuid, "GPU-fa4e0000-0000-4000-8000-000000000000");
+  EXPECT_TRUE(a.energy_counter);
+  EXPECT_FALSE(b.energy_counter);
+  EXPECT_EQ(a.power_limit_w, 250.0);  // the enforced limit, not the management one (300 W)
+  EXPECT_EQ(a.power_limit_default_w, 350.0);
+  EXPECT_EQ(a.sm_clock_mhz, 1410U);
+  EXPECT_EQ(a.sm_clock_max_mhz, 1410U);
+  EXPECT_EQ(a.mem_clock_mhz, 1215U);
+  EXPECT_EQ(a.mem_clock_max_mhz, 1593U);
+  EXPECT_EQ(a.persistence_mode, true);
+  EXPECT_EQ(b.persistence_mode, false);
+  EXPECT_EQ(a.compute_capability, "9.0");
+  // The samples come out of the driver's ring buffer unsorted; their median gap is the period.
+  ASSERT_TRUE(a.power_sample_interval_s.has_value());
+  EXPECT_NEAR(*a.power_sample_interval_s, 0.020, 1e-6);
+  EXPECT_NEAR(*b.power_sample_interval_s, 0.100, 1e-6);
+}
+
+TEST_F(Nvml, AnOlderNvmlLeavesWhatItCannotTellUnset) {
+  setenv("FAKE_NVML_GPUS", "energy", 1);
+  setenv("FAKE_NVML_OLD", "1", 1);
+  const GpuReport old = describe_gpus(lib("libfake_nvml.so"));
+  EXPECT_EQ(old.driver_version, "");
+  EXPECT_EQ(old.cuda_version, "");
+  ASSERT_EQ(old.gpus.size(), 1U);
+  EXPECT_EQ(old.gpus[0].power_limit_w, 300.0);  // the management limit, which it still has
+  EXPECT_FALSE(old.gpus[0].power_limit_default_w);
+  EXPECT_FALSE(old.gpus[0].sm_clock_mhz);
+  EXPECT_EQ(old.gpus[0].sm_clock_max_mhz, 1410U);
+  EXPECT_FALSE(old.gpus[0].mem_clock_max_mhz);
+  EXPECT_FALSE(old.gpus[0].persistence_mode);
+  EXPECT_FALSE(old.gpus[0].power_sample_interval_s);
+
+  unsetenv("FAKE_NVML_OLD");
+  setenv("FAKE_NVML_SAMPLE_MS", "0", 1);  // no samples buffered yet
+  EXPECT_FALSE(describe_gpus(lib("libfake_nvml.so")).gpus[0].power_sample_interval_s);
+
+  setenv("FAKE_NVML_GPUS", "power,power", 1);
+  const GpuReport minimal = describe_gpus(lib("libfake_nvml_minimal.so"));
+  ASSERT_EQ(minimal.gpus.size(), 2U);
+  EXPECT_EQ(minimal.gpus[1].id, "gpu:1");
+  EXPECT_EQ(minimal.gpus[1].name, "");
+  EXPECT_FALSE(minimal.gpus[1].energy_counter);
+  EXPECT_FALSE(minimal.gpus[1].power_limit_w);
+  EXPECT_EQ(minimal.gpus[1].compute_capability, "");
+
+  EXPECT_TRUE(describe_gpus("/nonexistent/libnvidia-ml.so.1").gpus.empty());
 }
 
 }  // namespace

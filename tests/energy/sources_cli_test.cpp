@@ -82,6 +82,29 @@ TEST(SourcesCli, FakeHardwareIsListedWithDomains) {
   EXPECT_THAT(r.out, Not(HasSubstr("No GPU energy")));
 }
 
+// Each GPU: its energy counter, or power samples and how often they are taken.
+TEST(SourcesCli, SaysForEachGpuHowItsEnergyIsRead) {
+  const std::string env =
+      "FAKE_NVML_GPUS=energy,power FAKE_NVML_SAMPLE_MS=20,100 "
+      "GREENBENCH_NVML_LIB=" +
+      std::string(GREENBENCH_TEST_LIB_DIR) + "/libfake_nvml.so";
+  const auto r = run(env, "--powercap-root /nonexistent --perf-root /nonexistent");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("(Fake GPU 0 (energy))\n"
+                               "                     has an energy counter: its energy is read "
+                               "from it\n"));
+  EXPECT_THAT(r.out, HasSubstr("(Fake GPU 1 (power))\n"
+                               "                     no energy counter: its energy is integrated "
+                               "from power samples, read every 50 ms (--interval-ms); the driver "
+                               "samples power every 100 ms (10 Hz)\n"));
+  const auto j = run(env, "--powercap-root /nonexistent --perf-root /nonexistent --json");
+  const auto gpus = nlohmann::json::parse(j.out).at("gpus");
+  ASSERT_EQ(gpus.size(), 2U);
+  EXPECT_EQ(gpus[0]["energy_counter"], true);
+  EXPECT_EQ(gpus[1]["energy_counter"], false);
+  EXPECT_DOUBLE_EQ(gpus[1]["power_sample_interval_s"].get<double>(), 0.1);
+}
+
 TEST(SourcesCli, JsonListsEveryBackend) {
   const auto r = run("", kNoHardware + " --json --cpu-idle-watts 15");
   ASSERT_EQ(r.code, 0) << r.err;

@@ -13,6 +13,16 @@
 //   FAKE_NVML_MIG        MIG instances, "<gpu index>=<MIG UUID>" comma list: found by
 //                        nvmlDeviceGetHandleByUUID, parent through
 //                        nvmlDeviceGetDeviceHandleFromMigDeviceHandle
+//   FAKE_NVML_DRIVER     driver version; default "550.54.15"
+//   FAKE_NVML_CUDA       CUDA version as NVML gives it (1000 x major + 10 x minor); default 12040
+//   FAKE_NVML_PERSISTENCE persistence mode per GPU, 1 or 0; default 1
+//   FAKE_NVML_SAMPLE_MS  the driver's power-sampling period per GPU in ms; default 20 (an empty
+//                        or 0 entry: no samples, as NVML's NOT_FOUND)
+//   FAKE_NVML_OLD        "1": the environment functions (driver and CUDA version, clocks,
+//                        persistence, enforced and default power limit, samples) fail as
+//                        NOT_SUPPORTED, like an old driver's
+// Fixed: enforced power limit 250 W (management limit 300 W, default 350 W); SM clock 1410 of
+// max 1410 MHz (FAKE_NVML_SM_CLOCK); memory clock 1215 of max 1593 MHz.
 // Without a state file the energy counter advances with wall time at FAKE_NVML_WATTS.
 // Built three times: complete; FAKE_NVML_MINIMAL (required functions and power draw only);
 // FAKE_NVML_INCOMPLETE (lacks nvmlDeviceGetCount_v2).
@@ -41,6 +51,8 @@ struct Gpu {
   int cc_major = 8, cc_minor = 0;
   unsigned cores = 6912;
   unsigned sm_clock_mhz = 1410;
+  int persistence = 1;
+  double sample_ms = 20;
 };
 
 struct Mig {
@@ -87,6 +99,11 @@ Gpu* device(void* handle) {
   return nullptr;
 }
 
+[[maybe_unused]] bool old_driver() {
+  const char* e = std::getenv("FAKE_NVML_OLD");
+  return e != nullptr && std::string(e) == "1";
+}
+
 unsigned index_of(const Gpu* gpu) { return static_cast<unsigned>(gpu - g_gpus.data()); }
 
 [[maybe_unused]] Mig* mig_device(void* handle) {
@@ -108,6 +125,8 @@ __attribute__((visibility("default"))) int nvmlInit_v2() {
   const auto cc = split(std::getenv("FAKE_NVML_CC"));
   const auto cores = split(std::getenv("FAKE_NVML_CORES"));
   const auto clocks = split(std::getenv("FAKE_NVML_SM_CLOCK"));
+  const auto persistence = split(std::getenv("FAKE_NVML_PERSISTENCE"));
+  const auto sample_ms = split(std::getenv("FAKE_NVML_SAMPLE_MS"));
   g_gpus.clear();
   for (std::size_t i = 0; i < kind_list.size(); ++i) {
     Gpu gpu{kind_list[i], 100};
@@ -115,6 +134,8 @@ __attribute__((visibility("default"))) int nvmlInit_v2() {
     if (i < cc.size()) std::sscanf(cc[i].c_str(), "%d.%d", &gpu.cc_major, &gpu.cc_minor);
     if (i < cores.size()) gpu.cores = static_cast<unsigned>(std::atoi(cores[i].c_str()));
     if (i < clocks.size()) gpu.sm_clock_mhz = static_cast<unsigned>(std::atoi(clocks[i].c_str()));
+    if (i < persistence.size()) gpu.persistence = std::atoi(persistence[i].c_str());
+    if (i < sample_ms.size()) gpu.sample_ms = std::atof(sample_ms[i].c_str());
     g_gpus.push_back(gpu);
   }
   g_migs.clear();
@@ -234,8 +255,101 @@ __attribute__((visibility("default"))) int nvmlDeviceGetMaxClockInfo(void* handl
                                                                      unsigned* mhz) {
   Gpu* gpu = device(handle);
   if (gpu == nullptr || mhz == nullptr) return kInvalidArgument;
-  if (type != 1) return kNotSupported;  // only NVML_CLOCK_SM
-  *mhz = gpu->sm_clock_mhz;
+  if (type == 1) {  // NVML_CLOCK_SM
+    *mhz = gpu->sm_clock_mhz;
+  } else if (type == 2 && !old_driver()) {  // NVML_CLOCK_MEM
+    *mhz = 1593;
+  } else {
+    return kNotSupported;
+  }
+  return kSuccess;
+}
+
+// The functions greenbench records in a study's environment.
+__attribute__((visibility("default"))) int nvmlSystemGetDriverVersion(char* version,
+                                                                      unsigned length) {
+  if (old_driver()) return kNotSupported;
+  const char* e = std::getenv("FAKE_NVML_DRIVER");
+  const std::string text = e != nullptr ? e : "550.54.15";
+  if (version == nullptr || text.size() + 1 > length) return kInsufficientSize;
+  std::memcpy(version, text.c_str(), text.size() + 1);
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlSystemGetCudaDriverVersion_v2(int* version) {
+  if (old_driver()) return kNotSupported;
+  if (version == nullptr) return kInvalidArgument;
+  const char* e = std::getenv("FAKE_NVML_CUDA");
+  *version = e != nullptr ? std::atoi(e) : 12040;
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetEnforcedPowerLimit(void* handle,
+                                                                           unsigned* mw) {
+  Gpu* gpu = device(handle);
+  if (old_driver()) return kNotSupported;
+  if (gpu == nullptr || mw == nullptr) return kInvalidArgument;
+  *mw = 250000;
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetPowerManagementDefaultLimit(void* handle,
+                                                                                    unsigned* mw) {
+  Gpu* gpu = device(handle);
+  if (old_driver()) return kNotSupported;
+  if (gpu == nullptr || mw == nullptr) return kInvalidArgument;
+  *mw = 350000;
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetClockInfo(void* handle, int type,
+                                                                  unsigned* mhz) {
+  Gpu* gpu = device(handle);
+  if (old_driver()) return kNotSupported;
+  if (gpu == nullptr || mhz == nullptr) return kInvalidArgument;
+  if (type == 1) {
+    *mhz = gpu->sm_clock_mhz;
+  } else if (type == 2) {
+    *mhz = 1215;
+  } else {
+    return kNotSupported;
+  }
+  return kSuccess;
+}
+
+__attribute__((visibility("default"))) int nvmlDeviceGetPersistenceMode(void* handle, int* mode) {
+  Gpu* gpu = device(handle);
+  if (old_driver()) return kNotSupported;
+  if (gpu == nullptr || mode == nullptr) return kInvalidArgument;
+  *mode = gpu->persistence;
+  return kSuccess;
+}
+
+// NVML_TOTAL_POWER_SAMPLES only: ten samples FAKE_NVML_SAMPLE_MS apart, in an unsorted buffer
+// as the driver's ring buffer may hand them out.
+__attribute__((visibility("default"))) int nvmlDeviceGetSamples(void* handle, int type,
+                                                                unsigned long long /*last_seen*/,
+                                                                int* value_type, unsigned* count,
+                                                                unsigned long long* samples) {
+  Gpu* gpu = device(handle);
+  if (old_driver()) return kNotSupported;
+  if (gpu == nullptr || count == nullptr || value_type == nullptr) return kInvalidArgument;
+  if (type != 0) return kNotSupported;
+  if (gpu->sample_ms <= 0) return 6;  // NVML_ERROR_NOT_FOUND: no samples yet
+  constexpr unsigned kSamples = 10;
+  if (samples == nullptr) {
+    *count = kSamples;
+    return kSuccess;
+  }
+  if (*count < kSamples) return kInsufficientSize;
+  *value_type = 1;  // NVML_VALUE_TYPE_UNSIGNED_INT
+  const auto start_us = static_cast<unsigned long long>(now_s() * 1e6);
+  for (unsigned i = 0; i < kSamples; ++i) {
+    const unsigned k = (i + 3) % kSamples;  // the ring buffer's oldest entry is not first
+    samples[2 * i] = start_us + static_cast<unsigned long long>(k * gpu->sample_ms * 1e3);
+    samples[2 * i + 1] = static_cast<unsigned long long>(gpu->watts * 1000);
+  }
+  *count = kSamples;
   return kSuccess;
 }
 

@@ -207,7 +207,7 @@ TEST(StudyFile, UnknownKeysAndValuesSuggestTheNearestName) {
             "'repetitions'?); expected one of name, frameworks, models, phases, scale, "
             "repetitions, min_repetitions, max_repetitions, alpha, equivalence_margin, warmup, "
             "order, seed, cooldown, cooldown_tolerance, cooldown_max, timeout, idle_baseline, "
-            "threads, numerics, command, slurm");
+            "threads, numerics, device, precision, command, slurm");
   EXPECT_EQ(error_of("frameworks = [\"pytorch\", \"tensorflw\"]"),
             "study.toml:1: key 'frameworks[1]': unknown framework 'tensorflw' (did you mean "
             "'tensorflow'?); expected one of pytorch, tensorflow");
@@ -238,8 +238,8 @@ timeout = "long"
             "study.toml:4: key 'colour': unknown key 'colour'; expected one of name, frameworks, "
             "models, phases, scale, repetitions, min_repetitions, max_repetitions, alpha, "
             "equivalence_margin, warmup, order, seed, cooldown, "
-            "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, numerics, command, "
-            "slurm\n"
+            "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, numerics, device, "
+            "precision, command, slurm\n"
             "study.toml:5: key 'timeout': expected a number of seconds above 0 and at most 604800 "
             "(7 days), got \"long\"");
 }
