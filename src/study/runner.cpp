@@ -444,7 +444,15 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
   std::vector<int> history{s.repetitions};
   if (existing) {
     store.emplace(ResultStore::open(file));
-    const nlohmann::json stored = store->settings();
+    nlohmann::json stored = store->settings();
+    // A key that a later greenbench added, at its default value here, is what a store made
+    // before it meant: such a store can still be resumed.
+    const nlohmann::json defaults = to_json(EffectiveSettings{});
+    for (const auto& [key, value] : settings_json.items()) {
+      if (!stored.contains(key) && defaults.contains(key) && defaults[key] == value) {
+        stored[key] = value;
+      }
+    }
     env = store->environment();
     const int stored_reps =
         stored.contains("repetitions") && stored["repetitions"].is_number_integer()

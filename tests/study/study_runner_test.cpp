@@ -411,6 +411,33 @@ TEST_F(RunnerTest, ResumeRefusesOtherSettingsAndMissingStores) {
   }
 }
 
+TEST_F(RunnerTest, AStoreFromBeforeANewKeyResumesWhenTheKeyIsAtItsDefault) {
+  RunnerOptions o = options();
+  run_study(make_effective(small_study()), o);
+  {
+    // What a greenbench without the device and precision keys stored.
+    ResultStore store = ResultStore::open(out_ + "/results.sqlite");
+    nlohmann::json older = store.settings();
+    older.erase("device");
+    older.erase("precision");
+    store.update_study(older, store.environment());
+  }
+  o.resume = true;
+  calls_.clear();
+  const StudyOutcome again = run_study(make_effective(small_study()), o);
+  EXPECT_TRUE(again.complete);
+  EXPECT_TRUE(calls_.empty());
+  // Asked for anything but the default, the older store is another study.
+  StudySettings cuda = small_study();
+  cuda.device = "cuda";
+  try {
+    run_study(make_effective(cuda), o);
+    FAIL() << "expected an error";
+  } catch (const Error& err) {
+    EXPECT_THAT(err.what(), HasSubstr("with other settings (device is missing there)"));
+  }
+}
+
 TEST_F(RunnerTest, ASettingsMismatchIsReportedBeforeAnyIdleMeasurement) {
   StudySettings s = small_study();
   s.idle_baseline_s = 30;
