@@ -35,6 +35,13 @@ struct NodeCount {
   int failed = 0;  ///< failed, timed-out, invalid and killed runs (warm-ups included)
 };
 
+/// What the worker of one configuration said about itself (its `info` marker lines: framework
+/// version and options, threads, data), keeping the entries every successful run said alike.
+struct ConfigInfo {
+  std::string model, framework, phase;
+  std::map<std::string, std::string> info;
+};
+
 /// Which energy compare and report show: as read (gross, what the ICSE study reported), or minus
 /// the study's idle power × duration (above idle).
 enum class EnergyBasis { kGross, kAboveIdle };
@@ -60,6 +67,8 @@ struct ResultSet {
   int runs_total = 0, runs_ok = 0, runs_failed = 0;
   std::vector<std::string> failures;   ///< "model/framework/phase #run: reason"
   std::vector<NodeCount> node_counts;  ///< per node x configuration; empty unless run on Slurm
+  std::vector<ConfigInfo>
+      config_info;  ///< per configuration with a successful run; empty for imports
 };
 
 }  // namespace greenbench

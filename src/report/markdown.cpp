@@ -31,6 +31,8 @@ void write_markdown_report(const ResultSet& results, const ComparisonSet& set, s
            "duration.\n\n";
   }
 
+  for (const auto& line : set.small_n_lines)
+    out << "> **Too few runs:** " << md_text(line) << "\n\n";
   if (!set.summary_lines.empty()) {
     out << "## Summary\n\n";
     for (const auto& line : set.summary_lines) out << "- " << md_text(line) << "\n";

@@ -43,15 +43,94 @@ std::string tick_label(double v, double step) {
   return format_fixed(v, decimals);
 }
 
-// Width in pixels of a tick label at the charts' 10px font (about 5.6 px per character).
-double label_width(const std::string& label) { return 5.6 * static_cast<double>(label.size()); }
+// Font sizes of the charts' text, given on each element (not in a style sheet), so that a chart
+// lays out the same wherever it is shown and its labels can be checked from the markup.
+constexpr double kTickFont = 10;   // tick labels, "n = 8"
+constexpr double kLabelFont = 11;  // group names, legends, phase names, axis titles
 
-// The left margin that keeps the rotated axis title clear of the widest tick label.
+// Upper bounds of a character's advance, in em, in the sans-serif fonts a browser picks for
+// "system-ui, sans-serif" (DejaVu Sans, the widest common one: lowercase and digits at most
+// 0.64 em but for m and w, capitals at most 0.8 but for M and W, which reach 0.99). Layout
+// reserves this much, so labels never run into each other even in the widest font.
+double glyph_em(unsigned char ch) {
+  if (ch == 'm' || ch == 'w' || ch == 'M' || ch == 'W' || ch == '@' || ch == '%') return 1.0;
+  if ((ch >= 'A' && ch <= 'Z') || ch == '&' || ch >= 0x80) return 0.8;
+  return 0.64;
+}
+
+// Width in pixels that `text` may take at `font` px (a UTF-8 sequence counts as one character).
+double text_width(const std::string& text, double font) {
+  double em = 0;
+  for (unsigned char ch : text) {
+    if ((ch & 0xC0) != 0x80) em += glyph_em(ch);
+  }
+  return em * font;
+}
+
+// `text` cut to at most `width` px, ending in "…" when cut (at least one character kept).
+std::string fit(const std::string& text, double width, double font) {
+  if (text_width(text, font) <= width) return text;
+  const std::string ellipsis = "\u2026";
+  std::string out;
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t len = 1;
+    while (i + len < text.size() && (static_cast<unsigned char>(text[i + len]) & 0xC0) == 0x80) {
+      ++len;
+    }
+    const std::string next = out + text.substr(i, len);
+    if (!out.empty() && text_width(next + ellipsis, font) > width) break;
+    out = next;
+    i += len;
+  }
+  return out + ellipsis;
+}
+
+// One <text> element; `label` is plain text (escaped here). A label that was cut keeps its full
+// text as a tooltip.
+void text(std::ostringstream& out, const char* css_class, double font, double x, double y,
+          const char* anchor, const std::string& label, const std::string& full = "",
+          const std::string& transform = "") {
+  out << "<text class=\"" << css_class << "\" font-size=\"" << font << "\"";
+  if (transform.empty()) {
+    out << " x=\"" << num(x) << "\" y=\"" << num(y) << "\"";
+  } else {
+    out << " transform=\"" << transform << "\"";
+  }
+  if (anchor[0] != '\0') out << " text-anchor=\"" << anchor << "\"";
+  out << ">";
+  if (!full.empty() && full != label) out << "<title>" << html_escape(full) << "</title>";
+  out << html_escape(label) << "</text>";
+}
+
+// A rotated (-90°) axis title centred on the plot's height, cut to fit it.
+void y_title(std::ostringstream& out, double x, double top, double bottom,
+             const std::string& label) {
+  const std::string shown = fit(label, bottom - top, kLabelFont);
+  text(out, "axis", kLabelFont, 0, 0, "middle", shown, label,
+       "translate(" + num(x) + "," + num((top + bottom) / 2) + ") rotate(-90)");
+}
+
+// The left margin that keeps the rotated axis title (its baseline at x = 14) clear of the
+// widest tick label.
 double left_margin(const std::vector<double>& ticks, double minimum) {
   const double step = ticks.size() > 1 ? ticks[1] - ticks[0] : 1;
   double widest = 0;
-  for (double t : ticks) widest = std::max(widest, label_width(tick_label(t, step)));
-  return std::max(minimum, 24 + widest + 8);
+  for (double t : ticks) widest = std::max(widest, text_width(tick_label(t, step), kTickFont));
+  return std::max(minimum, 14 + 0.25 * kLabelFont + 4 + widest + 4);
+}
+
+// Round ticks for an x axis of `pixels` px whose labels do not run into each other: as many
+// as fit, at most `count`.
+std::vector<double> x_ticks(double lo, double hi, int count, double pixels) {
+  for (int n = count; n > 1; --n) {
+    const auto ticks = nice_ticks(lo, hi, n);
+    if (ticks.size() < 2) return ticks;
+    const double step = ticks[1] - ticks[0];
+    double widest = 0;
+    for (double t : ticks) widest = std::max(widest, text_width(tick_label(t, step), kTickFont));
+    if (step / (hi - lo) * pixels >= widest + 6) return ticks;
+  }
+  return nice_ticks(lo, hi, 1);
 }
 
 // A linear map from data to pixels.
@@ -90,8 +169,7 @@ void y_axis(std::ostringstream& out, const Scale& y, double left, double right,
     const double py = y(t);
     out << "<line class=\"grid\" x1=\"" << num(left) << "\" x2=\"" << num(right) << "\" y1=\""
         << num(py) << "\" y2=\"" << num(py) << "\"/>";
-    out << "<text class=\"tick\" x=\"" << num(left - 4) << "\" y=\"" << num(py + 3.5)
-        << "\" text-anchor=\"end\">" << tick_label(t, step) << "</text>";
+    text(out, "tick", kTickFont, left - 4, py + 3.5, "end", tick_label(t, step));
   }
 }
 
@@ -128,7 +206,7 @@ std::vector<double> nice_ticks(double lo, double hi, int count) {
 }
 
 std::string box_plot_svg(const std::vector<BoxGroup>& groups, const std::string& y_label) {
-  const double width = 232, height = 230, right = 226, top = 14, bottom = 196;
+  const double top = 14, bottom = 220;
   double lo = HUGE_VAL;
   double hi = -HUGE_VAL;
   for (const auto& g : groups) {
@@ -140,15 +218,40 @@ std::string box_plot_svg(const std::vector<BoxGroup>& groups, const std::string&
   const auto [d0, d1] = padded_range(lo, hi);
   const Scale y{d0, d1, bottom, top};
   const auto ticks = nice_ticks(d0, d1, 5);
-  const double left = left_margin(ticks, 58);
+  const double left = left_margin(ticks, 50);
+  // At least 44 px per box: many groups widen the chart rather than squeeze it.
+  const auto count = static_cast<double>(std::max<std::size_t>(1, groups.size()));
+  const double width = std::max(232.0, left + 44 * count + 6), right = width - 6;
+  const double slot = (right - left) / count;
+  // Under each box its name, and "n = 8" (", est." when estimated) on a second line; when a name
+  // is wider than its slot, each label becomes one line "name (n = 8, est.)" turned by 45°.
+  std::vector<std::string> names, counts;
+  bool flat = true;
+  for (const auto& g : groups) {
+    names.push_back(g.label);
+    counts.push_back("n = " + std::to_string(g.values.size()) + (g.estimated ? ", est." : ""));
+    flat = flat && text_width(names.back(), kLabelFont) <= slot - 6 &&
+           text_width(counts.back(), kTickFont) <= slot - 6;
+  }
+  constexpr double kSin45 = 0.7071067811865476;
+  // A turned label runs down and to the left of its box: no further than the chart's left edge
+  // and 150 px down.
+  const double turned_max = std::min(150.0, (left + slot / 2 + 4) / kSin45 - kLabelFont);
+  double turned = 0;
+  if (!flat) {
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      turned = std::max(
+          turned,
+          text_width(fit(names[i] + " (" + counts[i] + ")", turned_max, kLabelFont), kLabelFont));
+    }
+  }
+  const double height = flat ? bottom + 36 : bottom + 12 + turned * kSin45 + kLabelFont;
   std::ostringstream out;
-  out << "<svg class=\"chart boxplot\" viewBox=\"0 0 " << width << " " << height << "\" width=\""
-      << width << "\" height=\"" << height << "\" role=\"img\">";
+  out << "<svg class=\"chart boxplot\" viewBox=\"0 0 " << num(width) << " " << num(height)
+      << "\" width=\"" << num(width) << "\" height=\"" << num(height) << "\" role=\"img\">";
   out << "<title>box plot of " << html_escape(y_label) << "</title>";
   y_axis(out, y, left, right, ticks);
-  out << "<text class=\"axis\" transform=\"translate(12," << num((top + bottom) / 2)
-      << ") rotate(-90)\" text-anchor=\"middle\">" << html_escape(y_label) << "</text>";
-  const double slot = (right - left) / static_cast<double>(std::max<std::size_t>(1, groups.size()));
+  y_title(out, 14, top, bottom, y_label);
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
     const auto& g = groups[gi];
     const double cx = left + slot * (static_cast<double>(gi) + 0.5);
@@ -184,18 +287,21 @@ std::string box_plot_svg(const std::vector<BoxGroup>& groups, const std::string&
             << num(y(g.values[i])) << "\" r=\"2.6\" fill=\"" << g.color << "\"/>";
       }
     }
-    out << "<text class=\"label\" x=\"" << num(cx) << "\" y=\"" << num(bottom + 16)
-        << "\" text-anchor=\"middle\">" << html_escape(g.label) << (g.estimated ? " (est.)" : "")
-        << "</text>";
-    out << "<text class=\"tick\" x=\"" << num(cx) << "\" y=\"" << num(bottom + 29)
-        << "\" text-anchor=\"middle\">n = " << g.values.size() << "</text>";
+    if (flat) {
+      text(out, "label", kLabelFont, cx, bottom + 16, "middle", names[gi]);
+      text(out, "tick", kTickFont, cx, bottom + 29, "middle", counts[gi]);
+    } else {
+      const std::string full = names[gi] + " (" + counts[gi] + ")";
+      text(out, "label", kLabelFont, 0, 0, "end", fit(full, turned_max, kLabelFont), full,
+           "translate(" + num(cx + 4) + "," + num(bottom + 12) + ") rotate(-45)");
+    }
   }
   out << "</svg>";
   return out.str();
 }
 
 std::string trace_svg(const RunTrace& trace, const std::set<std::string>& estimated_domains) {
-  const double width = 940, height = 270, left = 64, right = 780, top = 22, bottom = 228;
+  const double left = 64, right = 780, plot_height = 206;
   // Per-device detail (cpu_package:0) is left out where the summed domain is there.
   std::vector<std::size_t> shown;
   for (std::size_t d = 0; d < trace.domains.size(); ++d) {
@@ -222,41 +328,101 @@ std::string trace_svg(const RunTrace& trace, const std::set<std::string>& estima
   }
   if (pmax <= 0) pmax = 1;
   const Scale x{t0, t1, left, right};
+
+  // Phase names in rows above the plot: each goes in the first row where it clears the name
+  // before it; one that fits nowhere is cut to the room left over its own phase, or left out
+  // (its shaded span keeps the name as a tooltip).
+  constexpr std::size_t kMaxRows = 4;
+  constexpr double kRow = 13;
+  struct PhaseLabel {
+    std::string text;
+    double x = 0;
+    std::size_t row = 0;
+  };
+  std::vector<PhaseLabel> labels(trace.phases.size());
+  std::vector<double> row_end(kMaxRows, -HUGE_VAL);
+  std::size_t rows = 1;
+  for (std::size_t i = 0; i < trace.phases.size(); ++i) {
+    const auto& [name, span] = trace.phases[i];
+    const double x0 = x(span.first), x1 = x(span.second);
+    const double w = text_width(name, kLabelFont);
+    const double px = x0 + 3 + w <= right ? x0 + 3 : std::max(left, right - w);
+    std::size_t row = 0;
+    while (row < kMaxRows && px < row_end[row] + 4) ++row;
+    if (row < kMaxRows) {
+      labels[i] = {name, px, row};
+      row_end[row] = px + w;
+    } else {
+      row = static_cast<std::size_t>(std::min_element(row_end.begin(), row_end.end()) -
+                                     row_end.begin());
+      const double start = std::max(x0 + 3, row_end[row] + 4);
+      const std::string cut = fit(name, std::min(right, std::max(x1, start)) - start, kLabelFont);
+      if (start < x1 && text_width(cut, kLabelFont) <= right - start &&
+          start + text_width(cut, kLabelFont) <= std::max(x1, start) + 1e-9) {
+        labels[i] = {cut, start, row};
+        row_end[row] = start + text_width(cut, kLabelFont);
+      }
+    }
+    if (!labels[i].text.empty()) rows = std::max(rows, labels[i].row + 1);
+  }
+  const double top = 23 + kRow * static_cast<double>(rows - 1), bottom = top + plot_height;
   const Scale y{0, pmax * 1.08, bottom, top};
+
+  // The legend, right of the plot: the SVG widens to its longest entry (at most 260 px).
+  std::vector<std::string> legend;
+  for (std::size_t k = 0; k < shown.size(); ++k) {
+    const std::size_t d = shown[k];
+    // A line drawn over an earlier one that it equals hides it: say so in the legend.
+    std::string same_as;
+    for (std::size_t j = 0; j < k && same_as.empty(); ++j) {
+      bool equal = !trace.power_w.empty();
+      for (const auto& row : trace.power_w) {
+        const std::size_t e = shown[j];
+        if (d >= row.size() || e >= row.size()) continue;
+        if (std::fabs(row[d] - row[e]) > 0.005 * std::max(std::fabs(row[d]), std::fabs(row[e]))) {
+          equal = false;
+          break;
+        }
+      }
+      if (equal) same_as = trace.domains[shown[j]];
+    }
+    legend.push_back(trace.domains[d] +
+                     (estimated_domains.contains(trace.domains[d]) ? " (est.)" : "") +
+                     (same_as.empty() ? "" : " (= " + same_as + ")"));
+  }
+  double legend_width = 0;
+  for (const auto& l : legend) legend_width = std::max(legend_width, text_width(l, kLabelFont));
+  legend_width = std::min(260.0, legend_width);
+  const double width = std::max(940.0, right + 40 + legend_width + 6);
+  const double height =
+      std::max(bottom + 42, top + 10 + 18.0 * static_cast<double>(shown.size()) + 4);
+
   std::ostringstream out;
-  out << "<svg class=\"chart trace\" viewBox=\"0 0 " << width << " " << height << "\" width=\""
-      << width << "\" height=\"" << height << "\" role=\"img\">";
+  out << "<svg class=\"chart trace\" viewBox=\"0 0 " << num(width) << " " << num(height)
+      << "\" width=\"" << num(width) << "\" height=\"" << num(height) << "\" role=\"img\">";
   out << "<title>power over time of " << html_escape(trace.model) << " / "
       << html_escape(trace.framework) << " / " << html_escape(trace.phase) << "</title>";
-  // Phase spans first, so that lines are drawn over them. A label that would run into the one
-  // before it goes down a row (above the plot, then inside its top), so short adjacent phases
-  // stay readable.
-  std::vector<double> row_end = {-HUGE_VAL, -HUGE_VAL, -HUGE_VAL};
+  // Phase spans first, so that lines are drawn over them; three tints, so that a phase differs
+  // from the one before it and from one it lies in.
+  static const char* kTints[] = {"#e8eef7", "#f3e9dc", "#e4f1e8"};
   for (std::size_t i = 0; i < trace.phases.size(); ++i) {
     const auto& [name, span] = trace.phases[i];
     const double x0 = x(span.first), x1 = x(span.second);
     out << "<rect class=\"phase\" x=\"" << num(x0) << "\" y=\"" << num(top) << "\" width=\""
         << num(std::max(0.5, x1 - x0)) << "\" height=\"" << num(bottom - top) << "\" fill=\""
-        << (i % 2 == 0 ? "#e8eef7" : "#f3e9dc") << "\"><title>" << html_escape(name)
-        << "</title></rect>";
-    std::size_t row = 0;
-    while (row + 1 < row_end.size() && x0 + 3 < row_end[row] + 4) ++row;
-    row_end[row] = x0 + 3 + label_width(name);
-    out << "<text class=\"phase-label\" x=\"" << num(x0 + 3) << "\" y=\""
-        << num(top - 6 + 12.0 * static_cast<double>(row)) << "\">" << html_escape(name)
-        << "</text>";
+        << kTints[i % 3] << "\"><title>" << html_escape(name) << "</title></rect>";
+    if (labels[i].text.empty()) continue;
+    text(out, "phase-label", kLabelFont, labels[i].x,
+         top - 6 - kRow * static_cast<double>(rows - 1 - labels[i].row), "", labels[i].text, name);
   }
   y_axis(out, y, left, right, nice_ticks(0, pmax * 1.08, 5));
-  const auto xticks = nice_ticks(t0, t1, 8);
+  const auto xticks = x_ticks(t0, t1, 8, right - left);
   const double xstep = xticks.size() > 1 ? xticks[1] - xticks[0] : 1;
   for (double t : xticks) {
-    out << "<text class=\"tick\" x=\"" << num(x(t)) << "\" y=\"" << num(bottom + 14)
-        << "\" text-anchor=\"middle\">" << tick_label(t, xstep) << "</text>";
+    text(out, "tick", kTickFont, x(t), bottom + 14, "middle", tick_label(t, xstep));
   }
-  out << "<text class=\"axis\" x=\"" << num((left + right) / 2) << "\" y=\"" << num(bottom + 34)
-      << "\" text-anchor=\"middle\">time (s)</text>";
-  out << "<text class=\"axis\" transform=\"translate(14," << num((top + bottom) / 2)
-      << ") rotate(-90)\" text-anchor=\"middle\">power (W)</text>";
+  text(out, "axis", kLabelFont, (left + right) / 2, bottom + 34, "middle", "time (s)");
+  y_title(out, 14, top, bottom, "power (W)");
   // At most about 1500 points per line: more cannot be seen at this width.
   const std::size_t stride = std::max<std::size_t>(1, trace.t_s.size() / 1500);
   for (std::size_t k = 0; k < shown.size(); ++k) {
@@ -275,23 +441,8 @@ std::string trace_svg(const RunTrace& trace, const std::set<std::string>& estima
     out << "<line x1=\"" << num(right + 14) << "\" x2=\"" << num(right + 34) << "\" y1=\""
         << num(ly - 4) << "\" y2=\"" << num(ly - 4) << "\" stroke=\"" << palette(k)
         << "\" stroke-width=\"2\"" << (est ? " stroke-dasharray=\"5 3\"" : "") << "/>";
-    // A line drawn over an earlier one that it equals hides it: say so in the legend.
-    std::string same_as;
-    for (std::size_t j = 0; j < k && same_as.empty(); ++j) {
-      bool equal = !trace.power_w.empty();
-      for (const auto& row : trace.power_w) {
-        const std::size_t e = shown[j];
-        if (d >= row.size() || e >= row.size()) continue;
-        if (std::fabs(row[d] - row[e]) > 0.005 * std::max(std::fabs(row[d]), std::fabs(row[e]))) {
-          equal = false;
-          break;
-        }
-      }
-      if (equal) same_as = trace.domains[shown[j]];
-    }
-    out << "<text class=\"label\" x=\"" << num(right + 40) << "\" y=\"" << num(ly) << "\">"
-        << html_escape(trace.domains[d]) << (est ? " (est.)" : "")
-        << (same_as.empty() ? "" : " (= " + html_escape(same_as) + ")") << "</text>";
+    text(out, "label", kLabelFont, right + 40, ly, "", fit(legend[k], legend_width, kLabelFont),
+         legend[k]);
   }
   out << "<rect class=\"frame\" x=\"" << num(left) << "\" y=\"" << num(top) << "\" width=\""
       << num(right - left) << "\" height=\"" << num(bottom - top) << "\" fill=\"none\"/>";
@@ -301,7 +452,7 @@ std::string trace_svg(const RunTrace& trace, const std::set<std::string>& estima
 
 std::string scatter_svg(const std::vector<ScatterSeries>& series, const std::string& x_label,
                         const std::string& y_label) {
-  const double width = 440, height = 290, left = 64, right = 330, top = 14, bottom = 244;
+  const double plot_width = 266, top = 14, bottom = 244;
   double xlo = HUGE_VAL;
   double xhi = -HUGE_VAL;
   double ylo = HUGE_VAL;
@@ -316,25 +467,34 @@ std::string scatter_svg(const std::vector<ScatterSeries>& series, const std::str
   }
   const auto [x0, x1] = padded_range(xlo, xhi);
   const auto [y0, y1] = padded_range(ylo, yhi);
+  const auto yticks = nice_ticks(y0, y1, 5);
+  const double left = left_margin(yticks, 64), right = left + plot_width;
   const Scale x{x0, x1, left, right};
   const Scale y{y0, y1, bottom, top};
+  // The legend, right of the plot, one entry per 18 px: the SVG grows to hold it (names longer
+  // than 200 px are cut, the full name kept as a tooltip).
+  double legend_width = 0;
+  for (const auto& s : series)
+    legend_width = std::max(legend_width, text_width(s.label, kLabelFont));
+  legend_width = std::min(200.0, legend_width);
+  const double width = std::max(440.0, right + 26 + legend_width + 6);
+  const double height =
+      std::max(bottom + 46, top + 10 + 18.0 * static_cast<double>(series.size()) + 4);
   std::ostringstream out;
-  out << "<svg class=\"chart scatter\" viewBox=\"0 0 " << width << " " << height << "\" width=\""
-      << width << "\" height=\"" << height << "\" role=\"img\">";
+  out << "<svg class=\"chart scatter\" viewBox=\"0 0 " << num(width) << " " << num(height)
+      << "\" width=\"" << num(width) << "\" height=\"" << num(height) << "\" role=\"img\">";
   out << "<title>" << html_escape(y_label) << " against " << html_escape(x_label) << "</title>";
-  y_axis(out, y, left, right, nice_ticks(y0, y1, 5));
-  const auto xticks = nice_ticks(x0, x1, 4);
+  y_axis(out, y, left, right, yticks);
+  const auto xticks = x_ticks(x0, x1, 4, right - left);
   const double xstep = xticks.size() > 1 ? xticks[1] - xticks[0] : 1;
   for (double t : xticks) {
     out << "<line class=\"grid\" x1=\"" << num(x(t)) << "\" x2=\"" << num(x(t)) << "\" y1=\""
         << num(top) << "\" y2=\"" << num(bottom) << "\"/>";
-    out << "<text class=\"tick\" x=\"" << num(x(t)) << "\" y=\"" << num(bottom + 14)
-        << "\" text-anchor=\"middle\">" << tick_label(t, xstep) << "</text>";
+    text(out, "tick", kTickFont, x(t), bottom + 14, "middle", tick_label(t, xstep));
   }
-  out << "<text class=\"axis\" x=\"" << num((left + right) / 2) << "\" y=\"" << num(bottom + 34)
-      << "\" text-anchor=\"middle\">" << html_escape(x_label) << "</text>";
-  out << "<text class=\"axis\" transform=\"translate(14," << num((top + bottom) / 2)
-      << ") rotate(-90)\" text-anchor=\"middle\">" << html_escape(y_label) << "</text>";
+  text(out, "axis", kLabelFont, (left + right) / 2, bottom + 34, "middle",
+       fit(x_label, right - left, kLabelFont), x_label);
+  y_title(out, 14, top, bottom, y_label);
   for (std::size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
     for (const auto& [px, py] : s.points) {
@@ -344,8 +504,8 @@ std::string scatter_svg(const std::vector<ScatterSeries>& series, const std::str
     const double ly = top + 10 + 18.0 * static_cast<double>(k);
     out << "<circle cx=\"" << num(right + 16) << "\" cy=\"" << num(ly - 4) << "\" r=\"4\" fill=\""
         << s.color << "\"/>";
-    out << "<text class=\"label\" x=\"" << num(right + 26) << "\" y=\"" << num(ly) << "\">"
-        << html_escape(s.label) << "</text>";
+    text(out, "label", kLabelFont, right + 26, ly, "", fit(s.label, legend_width, kLabelFont),
+         s.label);
   }
   out << "<rect class=\"frame\" x=\"" << num(left) << "\" y=\"" << num(top) << "\" width=\""
       << num(right - left) << "\" height=\"" << num(bottom - top) << "\" fill=\"none\"/>";

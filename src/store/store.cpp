@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "core/json_dump.hpp"
 #include "greenbench/error.hpp"
@@ -580,17 +581,43 @@ ResultSet load_results(const std::string& path, EnergyBasis basis) {
   }
   const bool imported = kind == "import";
   {
-    Statement q(db,
-                "SELECT model, framework, phase, repetition, warmup, status, reason FROM runs "
-                "ORDER BY position");
+    Statement q(
+        db,
+        "SELECT model, framework, phase, repetition, warmup, status, reason, info FROM runs "
+        "ORDER BY position");
+    // The info entries of a configuration that all its successful runs agree on.
+    std::map<std::tuple<std::string, std::string, std::string>, std::map<std::string, std::string>>
+        agreed;
     while (q.step()) {
       ++rs.runs_total;
       if (q.text(5) == "ok") {
         ++rs.runs_ok;
+        std::map<std::string, std::string> info;
+        const json parsed = json::parse(q.text(7), nullptr, false);
+        if (parsed.is_object()) {
+          for (const auto& [key, value] : parsed.items()) {
+            info[key] = value.is_string() ? value.get<std::string>() : value.dump();
+          }
+        }
+        const auto key = std::make_tuple(q.text(0), q.text(1), q.text(2));
+        if (auto it = agreed.find(key); it == agreed.end()) {
+          agreed.emplace(key, std::move(info));
+        } else {
+          std::erase_if(it->second, [&](const auto& kv) {
+            auto other = info.find(kv.first);
+            return other == info.end() || other->second != kv.second;
+          });
+        }
       } else {
         ++rs.runs_failed;
         rs.failures.push_back(failure_line(q.text(0), q.text(1), q.text(2), int(q.integer(3)),
                                            q.integer(4) != 0, q.text(5), q.text(6)));
+      }
+    }
+    if (kind != "import") {
+      for (auto& [key, info] : agreed) {
+        rs.config_info.push_back(
+            {std::get<0>(key), std::get<1>(key), std::get<2>(key), std::move(info)});
       }
     }
   }

@@ -74,7 +74,8 @@ TEST(ReportSvg, BoxPlotDrawsEveryValueAndMarksEstimates) {
     ++points;
   }
   EXPECT_EQ(points, 7u);
-  EXPECT_NE(svg.find("tf&lt;x&gt; (est.)"), std::string::npos);
+  EXPECT_NE(svg.find(">tf&lt;x&gt;</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">n = 2, est.</text>"), std::string::npos);
   EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);
 }
 
@@ -145,7 +146,8 @@ TEST(ReportSvg, TraceLegendNamesLinesDrawnOverEachOther) {
   const std::string svg = trace_svg(t, {});
   EXPECT_NE(svg.find("total (= cpu_package)"), std::string::npos) << svg;
   // The short phases' labels do not share a row: their y positions differ.
-  const std::regex label("class=\"phase-label\" x=\"([0-9.]+)\" y=\"([0-9.]+)\">(\\w+)<");
+  const std::regex label(
+      "class=\"phase-label\" font-size=\"11\" x=\"([0-9.]+)\" y=\"([0-9.]+)\">(\\w+)<");
   std::map<std::string, std::string> y_of;
   for (auto it = std::sregex_iterator(svg.begin(), svg.end(), label); it != std::sregex_iterator();
        ++it) {
