@@ -60,6 +60,10 @@ struct StudySettings {
   int threads = 0;  ///< 0 = the number of online CPUs
   /// Built-in workers' --numerics: "default" (each framework as it ships) or "strict".
   std::string numerics = "default";
+  /// Energy sources the runs use, as `measure --source` names them; empty = every readable one.
+  std::vector<std::string> sources;
+  double cpu_watts_per_core = -1;  ///< CPU estimate: W per busy core; < 0 = the estimate's default
+  double cpu_idle_watts = -1;      ///< CPU estimate: idle W; < 0 = the estimate's default
   std::vector<CommandSpec> commands;
   SlurmSettings slurm;  ///< `[slurm]`: used by `run --slurm` only, never part of the settings
   std::string
@@ -79,6 +83,9 @@ struct StudyOverrides {
   std::optional<int> repetitions;
   std::optional<std::vector<std::string>> models, frameworks, phases;
   std::optional<std::string> scale;
+  std::optional<std::vector<std::string>> sources;  ///< run --source
+  std::optional<double> cpu_watts_per_core;         ///< run --cpu-watts-per-core
+  std::optional<double> cpu_idle_watts;             ///< run --cpu-idle-watts
 };
 /// Applies overrides; throws Error naming the option and the value that is wrong.
 void apply_overrides(StudySettings& settings, const StudyOverrides& overrides);

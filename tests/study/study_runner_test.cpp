@@ -915,8 +915,10 @@ TEST_F(RunnerTest, InPlaceProgressShowsTheWorkersPhase) {
   run_study(make_effective(s), o);
   const std::string text = progress_.str();
   EXPECT_THAT(text, HasSubstr("\r\033[K[1/2] pytorch ncf train rep "));
-  EXPECT_THAT(text, HasSubstr(" · train\r\033[K[2/2] pytorch ncf train rep "));
-  EXPECT_THAT(text, HasSubstr(" · train · ETA "));
+  EXPECT_THAT(text, HasSubstr(" · train · 0 done, 0 failed, 2 left · ETA unknown\r\033[K[2/2] "
+                              "pytorch ncf train rep "));
+  EXPECT_THAT(text, HasSubstr(" · train · 0 done, 0 failed, 2 left · ETA unknown"));
+  EXPECT_THAT(text, HasSubstr(" · train · 1 done, 0 failed, 1 left · ETA "));
   EXPECT_EQ(text.back(), '\n');
 }
 
