@@ -9,7 +9,7 @@ STUDY_OUT ?= results/default
 GPU ?=
 GPU_ON := $(filter 1 yes on ON true,$(GPU))
 
-.PHONY: all deps configure build run test bench format clean sanitize fuzz
+.PHONY: all deps configure build run test bench format clean sanitize fuzz install
 
 all: build
 
@@ -54,6 +54,13 @@ fuzz: deps
 	  -DGREENBENCH_BUILD_BENCHMARKS=OFF -DGREENBENCH_WITH_TORCH=OFF -DGREENBENCH_WITH_TENSORFLOW=OFF
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
 	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# `make install [PREFIX=/usr/local] [DESTDIR=...]`: greenbench and the workers into $(PREFIX)/bin,
+# from what `make` built (it builds nothing itself, so `sudo make install` runs no compiler).
+PREFIX ?= /usr/local
+install:
+	@test -x "$(BUILD)/bin/greenbench" || { echo "make install: nothing built in $(BUILD); run make first" >&2; exit 2; }
+	cmake --install "$(BUILD)" --prefix "$(PREFIX)"
 
 bench: build
 	$(BUILD)/bin/greenbench-bench

@@ -62,6 +62,10 @@ struct StudySettings {
   std::string numerics = "default";
   std::string device = "cpu";      ///< built-in workers' --device: "cpu", "cuda" or "cuda:N"
   std::string precision = "fp32";  ///< built-in workers' --precision: fp32, tf32, bf16, fp16
+  /// Energy sources the runs use, as `measure --source` names them; empty = every readable one.
+  std::vector<std::string> sources;
+  double cpu_watts_per_core = -1;  ///< CPU estimate: W per busy core; < 0 = the estimate's default
+  double cpu_idle_watts = -1;      ///< CPU estimate: idle W; < 0 = the estimate's default
   std::vector<CommandSpec> commands;
   SlurmSettings slurm;  ///< `[slurm]`: used by `run --slurm` only, never part of the settings
   std::string
@@ -81,6 +85,9 @@ struct StudyOverrides {
   std::optional<int> repetitions;
   std::optional<std::vector<std::string>> models, frameworks, phases;
   std::optional<std::string> scale;
+  std::optional<std::vector<std::string>> sources;  ///< run --source
+  std::optional<double> cpu_watts_per_core;         ///< run --cpu-watts-per-core
+  std::optional<double> cpu_idle_watts;             ///< run --cpu-idle-watts
 };
 /// Applies overrides; throws Error naming the option and the value that is wrong.
 void apply_overrides(StudySettings& settings, const StudyOverrides& overrides);

@@ -1,8 +1,12 @@
 // greenbench compare: per model × phase × metric comparisons between frameworks, with rank tests,
 // effect sizes and a summary of who is cheaper.
+#include <fnmatch.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -49,7 +53,8 @@ constexpr const char* kHelp =
     "  --json FILE               also write the comparisons as JSON to FILE ('-' = stdout only)\n"
     "  --baseline FRAMEWORK      the reference framework (b)\n"
     "  --metric PATTERN          only metrics matching these comma-separated globs,\n"
-    "                            e.g. 'energy_*,duration'\n"
+    "                            e.g. 'energy_*,duration'; one that matches no metric is\n"
+    "                            an error that lists the metrics there are\n"
     "  --energy BASIS            gross (default): energy as measured, as the ICSE study\n"
     "                            reported it; above-idle: minus the study's idle power x\n"
     "                            duration (refused when the study measured no idle power)\n"
@@ -57,7 +62,8 @@ constexpr const char* kHelp =
     "  --help                    this text\n"
     "\n"
     "exit status: 0 done; 2 bad arguments, not a results store, fewer than two frameworks, an\n"
-    "unknown baseline or --energy above-idle without idle power.\n";
+    "unknown baseline, a --metric that matches nothing or --energy above-idle without idle\n"
+    "power.\n";
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "greenbench compare: %s (see greenbench compare --help)\n", message.c_str());
@@ -101,6 +107,25 @@ int cmd_compare(const Args& args) {
   if (results_path.empty()) return usage_error("missing RESULTS (a results directory or .sqlite)");
 
   const ResultSet results = load_results(results_path, basis);
+  if (!settings.metric_pattern.empty()) {
+    // A pattern that selects nothing is a typo: say so, and what there is to choose from.
+    std::set<std::string> metrics;
+    for (const auto& o : results.observations) metrics.insert(o.metric);
+    bool any = false;
+    std::stringstream patterns(settings.metric_pattern);
+    for (std::string p; !any && std::getline(patterns, p, ',');) {
+      for (const auto& m : metrics)
+        any = any || (!p.empty() && fnmatch(p.c_str(), m.c_str(), 0) == 0);
+    }
+    if (!any) {
+      std::string list;
+      for (const auto& m : metrics) list += (list.empty() ? "" : ", ") + m;
+      std::fprintf(stderr, "greenbench compare: --metric '%s' matches no metric; available: %s\n",
+                   printable(settings.metric_pattern, 200).c_str(),
+                   list.empty() ? "none" : list.c_str());
+      return 2;
+    }
+  }
   if (results.settings.contains("seed") && results.settings["seed"].is_number_integer()) {
     settings.stats.bootstrap.seed = results.settings["seed"].get<std::uint64_t>();
   }

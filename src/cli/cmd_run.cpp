@@ -4,12 +4,14 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
 
 #include "cli/commands.hpp"
+#include "cli/source_options.hpp"
 #include "greenbench/error.hpp"
 #include "greenbench/measure.hpp"
 #include "greenbench/report.hpp"
@@ -48,6 +50,9 @@ options:
   --no-wait            with --slurm: return once submitted (a dependent job merges)
   --help               this text
 
+energy sources (as for greenbench measure; --source and the CPU estimate's watts override the
+study file's `sources`, `cpu_watts_per_core` and `cpu_idle_watts` and are stored with the study):
+%SOURCES%
 Ctrl-C or SIGTERM stops the study within about a second, whatever it is doing: an idle
 baseline or a cooldown ends at once; the run in flight gets SIGTERM, and SIGKILL 1 s later if it
 is still running, and is not stored. Every process a run starts ends with it, also when
@@ -77,15 +82,20 @@ std::string shell_quote(const std::string& word) {
   return out + "'";
 }
 
-// This program's own path, so the printed command runs whatever PATH holds.
+// The program as the user started it (argv[0]): a bare name was found on PATH and is printed
+// as it is (an installed greenbench); a path is made absolute, so the command runs from any
+// directory. /proc/self/cmdline holds argv[0] as given, before anything resolved it.
 std::string self_path() {
-  std::error_code ec;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string("greenbench") : exe.string();
+  std::ifstream cmdline("/proc/self/cmdline", std::ios::binary);
+  std::string argv0;
+  std::getline(cmdline, argv0, '\0');
+  if (argv0.empty()) return "greenbench";
+  if (argv0.find('/') == std::string::npos) return argv0;
+  return std::filesystem::absolute(argv0).lexically_normal().string();
 }
 
-// The command that continues a study, runnable as printed from any directory: our real path,
-// absolute paths, the options given, quoted words, then `tail`.
+// The command that continues a study, runnable as printed from any directory: the program as
+// started, absolute paths, the options given, quoted words, then `tail`.
 std::string continue_command(const std::optional<std::string>& study_file, const std::string& dir,
                              const std::vector<std::string>& override_args,
                              const std::vector<std::string>& tail) {
@@ -153,6 +163,8 @@ int cmd_run(const Args& args) {
   std::vector<std::string> override_args;  // repeated in the command that continues the study
   bool resume = false, dry_run = false;
   bool slurm = false, wait = true;
+  // Source options: --source and the watts are study settings; the roots are this machine's.
+  SourceOptions source_cli = SourceOptions::from_environment();
   SlurmSettings slurm_cli;  // --slurm-* options; override the study file's [slurm] table
   bool slurm_args_given = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -162,9 +174,17 @@ int cmd_run(const Args& args) {
       return args[++i];
     };
     if (a == "--help" || a == "-h") {
-      std::fputs(kHelp, stdout);
+      std::string help = kHelp;
+      help.replace(help.find("%SOURCES%"), 9, kSourceOptionsHelp);
+      std::fputs(help.c_str(), stdout);
       return 0;
-    } else if (a == "--out") {
+    }
+    if (const size_t first = i; parse_source_option(args, i, source_cli)) {
+      override_args.insert(override_args.end(), args.begin() + long(first),
+                           args.begin() + long(i) + 1);
+      continue;
+    }
+    if (a == "--out") {
       out_dir = value("--out");
     } else if (a == "--resume") {
       resume = true;
@@ -222,6 +242,10 @@ int cmd_run(const Args& args) {
     }
   }
 
+  if (!source_cli.only.empty()) overrides.sources = source_cli.only;
+  if (source_cli.cpu_watts_per_core >= 0)
+    overrides.cpu_watts_per_core = source_cli.cpu_watts_per_core;
+  if (source_cli.cpu_idle_watts >= 0) overrides.cpu_idle_watts = source_cli.cpu_idle_watts;
   StudySettings settings = study_file ? parse_study_file(*study_file) : StudySettings{};
   apply_overrides(settings, overrides);
   apply_slurm_options(settings.slurm, slurm_cli, slurm_args_given);
@@ -237,6 +261,10 @@ int cmd_run(const Args& args) {
   }
 
   if (slurm) {
+    // The tasks read the roots from the environment, which sbatch passes on.
+    setenv("GREENBENCH_POWERCAP_ROOT", source_cli.powercap_root.c_str(), 1);
+    setenv("GREENBENCH_PERF_ROOT", source_cli.perf_root.c_str(), 1);
+    setenv("GREENBENCH_NVML_LIB", source_cli.nvml_lib.c_str(), 1);
     SlurmCliRequest request;
     request.out_dir = dir;
     request.study_file = study_file;
@@ -256,6 +284,7 @@ int cmd_run(const Args& args) {
   RunnerOptions options;
   options.out_dir = dir;
   options.resume = resume;
+  options.sources = source_cli;
   options.measure = measure_command;
   options.idle_power = measure_idle_power;
   options.idle_power_measurable = idle_power_measurable;

@@ -1,5 +1,7 @@
 // greenbench sources: which energy sources this machine has, what they read, and how to enable
 // the ones that cannot be read.
+#include <unistd.h>
+
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -8,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/source_options.hpp"
 #include "core/json_dump.hpp"
+#include "energy/diagnosis.hpp"
 #include "energy/sources.hpp"
 #include "greenbench/energy.hpp"
 #include "greenbench/measure.hpp"
@@ -15,19 +18,26 @@
 namespace greenbench::cli {
 namespace {
 
+constexpr const char* kParanoidPath = "/proc/sys/kernel/perf_event_paranoid";
+
 constexpr const char* kHelp =
     "usage: greenbench sources [OPTIONS]\n"
     "\n"
     "Lists the energy sources greenbench tries (RAPL through powercap, RAPL through perf,\n"
     "NVIDIA GPUs through NVML, and the CPU estimate), the domains each can read, why a source\n"
-    "cannot be read and how to fix it. The CPU estimate is used only where no CPU energy\n"
-    "counter is readable, and is always marked 'estimated' with its power model.\n"
+    "cannot be read and how to fix it. The CPU estimate is not a counter: it turns the CPU time\n"
+    "of the measured processes into joules with a fixed power model, is used only where no CPU\n"
+    "energy counter is readable, and is always marked 'estimated' with that model. Where no\n"
+    "counter is readable, it says why in plain words (no RAPL in this machine or VM, counters\n"
+    "readable by root only, perf not allowed) and what to do about it.\n"
     "\n"
     "options:\n";
 
 std::string describe(const DomainInfo& d) {
   char text[160];
-  if (d.kind == DomainKind::kPower) {
+  if (d.quality == Quality::kEstimated) {
+    std::snprintf(text, sizeof text, "estimate from CPU time (not an energy counter)");
+  } else if (d.kind == DomainKind::kPower) {
     std::snprintf(text, sizeof text, "power gauge (W, integrated over time)");
   } else if (d.range_j > 0) {
     std::snprintf(text, sizeof text, "energy counter, wraps at %.1f J", d.range_j);
@@ -39,7 +49,6 @@ std::string describe(const DomainInfo& d) {
     std::snprintf(text, sizeof text, ", at most %.0f W", d.max_power_w);
     out += text;
   }
-  if (d.quality == Quality::kEstimated) out += ", estimated";
   if (!counts_in_total(d.domain)) out += ", not in total";
   return out;
 }
@@ -90,6 +99,20 @@ int cmd_sources(const Args& args) {
   const auto sources = detect_sources(options, &statuses);
   std::map<std::string, const EnergySource*> used;
   for (const auto& s : sources) used[s->name()] = s.get();
+  bool cpu_measured = false;
+  for (const auto& s : sources) {
+    for (const auto& d : s->domains()) {
+      if (d.quality == Quality::kMeasured && d.domain == "cpu_package") cpu_measured = true;
+    }
+  }
+  const std::vector<energy::CounterDiagnosis> diagnosis =
+      cpu_measured ? std::vector<energy::CounterDiagnosis>{}
+                   : energy::diagnose_cpu_counters(options.powercap_root, options.perf_root,
+                                                   kParanoidPath, ::geteuid());
+  const double watts_per_core =
+      options.cpu_watts_per_core >= 0 ? options.cpu_watts_per_core : energy::kDefaultWattsPerCore;
+  const double idle_watts =
+      options.cpu_idle_watts >= 0 ? options.cpu_idle_watts : energy::kDefaultIdleWatts;
 
   if (json) {
     nlohmann::json out;
@@ -112,11 +135,20 @@ int cmd_sources(const Args& args) {
         out["gpus"].push_back(std::move(jg));
       }
     }
+    out["cpu_counter_readable"] = cpu_measured;
+    out["cpu_counter_diagnosis"] = nlohmann::json::array();
+    for (const auto& d : diagnosis) {
+      out["cpu_counter_diagnosis"].push_back(
+          {{"cause", d.cause}, {"explanation", d.explanation}, {"fix", d.fix}});
+    }
+    out["cpu_estimate"] = {{"watts_per_core", watts_per_core},
+                           {"idle_watts", idle_watts},
+                           {"model", energy::cpu_estimate_model_text(watts_per_core, idle_watts)},
+                           {"bias", energy::kCpuEstimateBias}};
     std::printf("%s\n", dump_json(out, 2).c_str());
     return 0;
   }
 
-  bool cpu_measured = false;
   bool gpu_measured = false;
   std::string using_line;
   for (const auto& st : statuses) {
@@ -132,7 +164,6 @@ int cmd_sources(const Args& args) {
           text += " (" + nvml->gpu_names()[k] + ")";
         std::printf("    %-16s %s\n", d.id.c_str(), text.c_str());
         if (nvml != nullptr) std::printf("    %-16s %s\n", "", gpu_reading(nvml, k).c_str());
-        if (d.quality == Quality::kMeasured && d.domain == "cpu_package") cpu_measured = true;
         if (d.domain == "gpu") gpu_measured = true;
       }
       if (!using_line.empty()) using_line += ", ";
@@ -152,6 +183,17 @@ int cmd_sources(const Args& args) {
     std::printf(
         "No CPU energy counter is readable here: CPU energy is %s.\n",
         used.contains("cpu-estimate") ? "estimated from CPU time, not measured" : "not measured");
+    if (!diagnosis.empty()) std::printf("\nWhy there is no CPU energy counter here:\n");
+    for (const auto& d : diagnosis) {
+      std::printf("  - %s.\n    What you can do: %s.\n", d.explanation.c_str(), d.fix.c_str());
+    }
+    if (used.contains("cpu-estimate")) {
+      std::printf(
+          "\nThe CPU estimate is a model, not a measurement:\n  %s\n"
+          "  (set the watts with --cpu-watts-per-core and --cpu-idle-watts)\n  Known bias: %s.\n",
+          energy::cpu_estimate_model_text(watts_per_core, idle_watts).c_str(),
+          energy::kCpuEstimateBias);
+    }
   }
   if (!gpu_measured) std::printf("No GPU energy is measured here.\n");
   return 0;

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "greenbench/error.hpp"
+#include "greenbench/label.hpp"
 #include "greenbench/store.hpp"
 
 namespace greenbench {
@@ -54,6 +55,12 @@ std::string to_long_csv(const ResultSet& results, ExportSummary* summary) {
     if (!std::isfinite(o.value)) {
       ++s.nonfinite_skipped;
       continue;
+    }
+    // What import would refuse is refused here, so an export always reads back.
+    for (const std::string* label : {&o.model, &o.framework, &o.phase}) {
+      if (const std::string why = label_problem(*label); !why.empty()) {
+        throw Error(results.path + ": cannot export: " + why);
+      }
     }
     const bool energy = o.metric.rfind("energy_", 0) == 0;
     out << csv_field(o.model) << ',' << csv_field(o.framework) << ',' << csv_field(o.phase) << ','

@@ -2,6 +2,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -9,6 +10,7 @@
 #include <tuple>
 
 #include "greenbench/error.hpp"
+#include "greenbench/label.hpp"
 #include "greenbench/store.hpp"
 
 namespace greenbench {
@@ -156,9 +158,8 @@ std::vector<Observation> parse_long_csv(const std::string& text, const std::stri
     Observation o;
     bool ok = true;
     for (size_t c = 0; c < 3; ++c) {
-      if (!is_name(f[c])) {
-        error(row, c + 1,
-              "expected a name (letters, digits, _ . - :), got \"" + printable(f[c]) + "\"");
+      if (const std::string why = label_problem(f[c]); !why.empty()) {
+        error(row, c + 1, why);
         ok = false;
       }
     }
@@ -261,7 +262,11 @@ std::vector<Observation> parse_long_csv(const std::string& text, const std::stri
 
 ImportSummary import_csv(const std::string& csv_path, const std::string& out_dir) {
   std::ifstream in(csv_path, std::ios::binary);
-  if (!in) throw Error(printable(csv_path, 200) + ": cannot read the CSV file");
+  if (!in) {
+    const int err = errno;
+    throw Error("cannot read CSV file " + printable(csv_path, 200) + ": " +
+                (err != 0 ? std::strerror(err) : "cannot open it"));
+  }
   std::ostringstream text;
   text << in.rdbuf();
   std::vector<Observation> observations = parse_long_csv(text.str(), csv_path);

@@ -1,10 +1,14 @@
 // The results store: schema, migrations, writing one run per transaction, reading result sets.
 #include "greenbench/store.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <map>
@@ -231,6 +235,20 @@ struct ResultStore::Db {
   Database db;
 };
 
+// Throws unless `file` is a results store we can open for reading, with the OS's reason.
+static void require_readable_store(const std::string& file) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec)) {
+    throw Error("cannot read results store " + file + ": is a folder");
+  }
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    throw Error("cannot read results store " + file + ": " + std::strerror(err));
+  }
+  ::close(fd);
+}
+
 std::string store_file_path(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -269,10 +287,7 @@ ResultStore ResultStore::create(const std::string& file, const json& settings,
 }
 
 ResultStore ResultStore::open(const std::string& file) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) {
-    throw Error(file + ": no results store there");
-  }
+  require_readable_store(file);
   auto db = std::make_unique<Db>(file, SQLITE_OPEN_READWRITE);
   migrate(db->db);
   return ResultStore(file, std::move(db));
@@ -561,8 +576,7 @@ EnergyBasis parse_energy_basis(const std::string& text) {
 
 ResultSet load_results(const std::string& path, EnergyBasis basis) {
   const std::string file = store_file_path(path);
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) throw Error(path + ": no results store there");
+  require_readable_store(file);
   Database db(file, SQLITE_OPEN_READONLY);
   const int version = schema_version(db);
   if (version > kStoreSchemaVersion) {
@@ -650,8 +664,7 @@ ResultSet load_results(const std::string& path, EnergyBasis basis) {
 
 std::vector<RunTrace> load_traces(const std::string& path, bool representative_only) {
   const std::string file = store_file_path(path);
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(file, ec)) throw Error(path + ": no results store there");
+  require_readable_store(file);
   Database db(file, SQLITE_OPEN_READONLY);
   schema_version(db);
 

@@ -21,6 +21,7 @@
 #include "greenbench/report.hpp"
 #include "greenbench/store.hpp"
 #include "greenbench/study.hpp"
+#include "study/progress.hpp"
 
 namespace greenbench {
 
@@ -50,19 +51,6 @@ std::string worker_name(const std::string& framework) {
   if (framework == "pytorch") return "greenbench-torch";
   if (framework == "tensorflow") return "greenbench-tf";
   throw Error("no built-in worker for framework '" + framework + "'");
-}
-
-std::string format_duration(double seconds) {
-  if (seconds < 0) seconds = 0;
-  const long s = std::lround(seconds);
-  char text[32];
-  if (s >= 3600)
-    std::snprintf(text, sizeof text, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
-  else if (s >= 60)
-    std::snprintf(text, sizeof text, "%ldm%02lds", s / 60, s % 60);
-  else
-    std::snprintf(text, sizeof text, "%lds", s);
-  return text;
 }
 
 std::string last_line_of(const std::string& path) {
@@ -403,6 +391,11 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
   const std::string file = o.store_file.empty() ? (out / "results.sqlite").string() : o.store_file;
   const fs::path out_absolute = fs::absolute(out);
   const std::string worker_dir = o.worker_dir.empty() ? self_dir() : o.worker_dir;
+  // The study's choice of sources and power model over the caller's (the machine's roots stay).
+  SourceOptions sources = o.sources;
+  if (!s.sources.empty()) sources.only = s.sources;
+  if (s.cpu_watts_per_core >= 0) sources.cpu_watts_per_core = s.cpu_watts_per_core;
+  if (s.cpu_idle_watts >= 0) sources.cpu_idle_watts = s.cpu_idle_watts;
 
   // Everything that can be refused is checked before the idle baseline makes the user wait.
   for (const auto& c : e.configurations) {
@@ -592,7 +585,7 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
 
   // The idle baseline: interruptible, and skipped at once where the sources cannot see idle.
   MeasureOptions idle_options;
-  idle_options.sources = o.sources;
+  idle_options.sources = sources;
   idle_options.stop = o.stop;
   std::map<std::string, double> idle;
   if (s.idle_baseline_s > 0) {
@@ -632,10 +625,50 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
 
   // A resumed study's new idle baseline is written with its first run.
   bool env_dirty = existing && !idle.empty();
-  const int remaining_total =
-      o.positions.empty() ? int(plan.size()) - outcome.already_stored : int(o.positions.size());
-  int finished_now = 0;
-  const double session_start = steady_now_s();
+  // The ETA: per configuration, the measured time of each finished run (its cooldown included,
+  // failed runs too); a resumed study starts from its stored runs' durations.
+  std::map<int, std::vector<double>> durations;
+  if (existing) {
+    for (const auto& r : store->runs()) {
+      if (r.duration_s > 0 && r.position >= 0 && r.position < int(plan.size()))
+        durations[plan[size_t(r.position)].configuration].push_back(r.duration_s);
+    }
+  }
+  int done_ok = outcome.already_stored - outcome.failed_before;
+  int done_failed = outcome.failed_before;
+  auto remaining_configs = [&] {
+    std::vector<int> left;
+    for (const auto& r : plan) {
+      if (done.count(r.position) || (!o.positions.empty() && !o.positions.count(r.position)))
+        continue;
+      left.push_back(r.configuration);
+    }
+    return left;
+  };
+  auto progress_counts = [&] {
+    const std::vector<int> left = remaining_configs();
+    const auto eta = estimate_remaining_s(durations, left);
+    std::ostringstream text;
+    text << " · " << done_ok << " done, " << done_failed << " failed, " << left.size() << " left · "
+         << (eta ? std::string("ETA ") + (s.repetitions_auto ? "at most " : "") + format_eta(*eta)
+                 : std::string("ETA unknown"));
+    return text.str();
+  };
+  // Cooldown lines: on a terminal one line rewritten each second, else a plain line at most
+  // every 10 s, so a log is not flooded.
+  double last_cooldown_line = -1e9;
+  auto cooldown_status = [&](const std::string& text, bool force) {
+    if (!o.progress) return;
+    const double now = steady_now_s();
+    if (o.progress_in_place) {
+      if (!force && now - last_cooldown_line < 1) return;
+      *o.progress << "\r\033[K" << text << std::flush;
+    } else {
+      if (now - last_cooldown_line < 10) return;
+      *o.progress << text << "\n" << std::flush;
+    }
+    last_cooldown_line = now;
+  };
   bool first_run = true;
   bool warned_cooldown = false;
   for (const PlannedRun& run : plan) {
@@ -671,19 +704,28 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
       env_dirty = sequential_dirty = false;
       done.insert(run.position);
       ++outcome.skipped;
+      ++done_failed;
       continue;
     }
 
     // Cooldown before every run but the first of this session, so the machine starts each
     // measured run from the same state; the last run needs none after it.
+    const double slot_start = steady_now_s();
     if (!first_run) {
       if (s.cooldown_s > 0) {
         const double until = steady_now_s() + s.cooldown_s;
+        bool first_line = true;
         while (steady_now_s() < until && !stop_requested(o)) {
+          char text[96];
+          std::snprintf(text, sizeof text, "cooldown: %.0f s left of %g s",
+                        std::ceil(until - steady_now_s()), s.cooldown_s);
+          cooldown_status(text, first_line);
+          first_line = false;
           std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
       } else if (s.cooldown_s < 0 && !cool_keys.empty() && s.cooldown_max_s > 0) {
         const double until = steady_now_s() + s.cooldown_max_s;
+        bool first_line = true;
         while (!stop_requested(o)) {
           const auto now = o.idle_power(idle_options, kCooldownWindowS);
           // Cool once every reference power is back within tolerance of its idle value.
@@ -697,6 +739,16 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
           }
           if (cool_key.empty()) break;
           const auto it = now.find(cool_key);
+          const double limit = idle.at(cool_key) * (1 + s.cooldown_tolerance);
+          char text[200];
+          std::snprintf(text, sizeof text,
+                        "cooldown: %s %.1f W, waiting for <= %.1f W (idle %.1f W + %g%%), at most "
+                        "%.0f s more",
+                        cool_key.c_str(), it->second, limit, idle.at(cool_key),
+                        s.cooldown_tolerance * 100,
+                        std::max(0.0, std::ceil(until - steady_now_s())));
+          cooldown_status(text, first_line);
+          first_line = false;
           if (steady_now_s() >= until) {
             // Said once: on a machine whose idle power rose since the baseline (another load),
             // every cooldown lasts cooldown_max, and the user should know why the study crawls.
@@ -728,12 +780,7 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     if (s.repetitions_auto && !run.warmup && !looks.empty()) {
       label << " · " << looks.rbegin()->second.undecided << " undecided";
     }
-    std::string eta;
-    if (finished_now > 0) {
-      const double per_run = (steady_now_s() - session_start) / finished_now;
-      eta = std::string(" · ETA ") + (s.repetitions_auto ? "at most " : "") +
-            format_duration(per_run * (remaining_total - finished_now));
-    }
+    const std::string eta = progress_counts();
     if (o.progress) {
       if (o.progress_in_place)
         *o.progress << "\r\033[K" << label.str() << eta << std::flush;
@@ -767,7 +814,7 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     const std::string stderr_path = (out / "logs" / (run.id + ".err")).string();
     if (runnable) {
       MeasureOptions mo;
-      mo.sources = o.sources;
+      mo.sources = sources;
       mo.timeout_s = s.timeout_s;
       mo.forward_signals = true;
       mo.keep_trace = true;
@@ -815,7 +862,9 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     env_dirty = sequential_dirty = false;
     if (!run.warmup) last_block = std::max(last_block, run.repetition);
     done.insert(run.position);
-    ++finished_now;
+    // Failed runs took their time too, and a configuration that fails tends to fail alike.
+    if (runnable) durations[run.configuration].push_back(steady_now_s() - slot_start);
+    ++(stored.status == "ok" ? done_ok : done_failed);
     if (stored.status == "ok")
       ++outcome.ok;
     else if (stored.status == "timeout")

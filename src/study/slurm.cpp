@@ -141,6 +141,9 @@ json overrides_json(const StudyOverrides& o) {
   if (o.frameworks) j["frameworks"] = *o.frameworks;
   if (o.phases) j["phases"] = *o.phases;
   if (o.scale) j["scale"] = *o.scale;
+  if (o.sources) j["sources"] = *o.sources;
+  if (o.cpu_watts_per_core) j["cpu_watts_per_core"] = *o.cpu_watts_per_core;
+  if (o.cpu_idle_watts) j["cpu_idle_watts"] = *o.cpu_idle_watts;
   return j;
 }
 
@@ -151,6 +154,10 @@ StudyOverrides overrides_from(const json& j) {
   if (j.contains("frameworks")) o.frameworks = j["frameworks"].get<std::vector<std::string>>();
   if (j.contains("phases")) o.phases = j["phases"].get<std::vector<std::string>>();
   if (j.contains("scale")) o.scale = j["scale"].get<std::string>();
+  if (j.contains("sources")) o.sources = j["sources"].get<std::vector<std::string>>();
+  if (j.contains("cpu_watts_per_core"))
+    o.cpu_watts_per_core = j["cpu_watts_per_core"].get<double>();
+  if (j.contains("cpu_idle_watts")) o.cpu_idle_watts = j["cpu_idle_watts"].get<double>();
   return o;
 }
 

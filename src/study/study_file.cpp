@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -12,6 +14,7 @@
 #include <thread>
 
 #include "greenbench/error.hpp"
+#include "greenbench/label.hpp"
 #include "greenbench/study.hpp"
 #include "study/slurm_toml.hpp"
 
@@ -35,6 +38,9 @@ namespace {
 const std::vector<std::string> kPhases{"train", "infer"};
 const std::vector<std::string> kScales{"tiny", "small", "paper"};
 const std::vector<std::string> kOrders{"interleaved", "sequential"};
+// The names `measure --source` takes; the same power-model bound as the CLI's (none but >= 0).
+const std::vector<std::string> kSourceNames{"rapl-powercap", "rapl-perf", "nvml", "cpu-estimate"};
+constexpr double kMaxWatts = 1e6;
 const std::vector<std::string> kTopKeys{"name",
                                         "frameworks",
                                         "models",
@@ -57,6 +63,9 @@ const std::vector<std::string> kTopKeys{"name",
                                         "numerics",
                                         "device",
                                         "precision",
+                                        "sources",
+                                        "cpu_watts_per_core",
+                                        "cpu_idle_watts",
                                         "command",
                                         "slurm"};
 const std::vector<std::string> kCommandKeys{"framework", "model", "phase", "argv", "cwd"};
@@ -142,14 +151,6 @@ bool valid_device(const std::string& s) {
   return n.find_first_not_of("0123456789") == std::string::npos && (n == "0" || n[0] != '0') &&
          std::stoi(n) <= 1023;
 }
-
-bool valid_label(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
-  });
-}
-
 // Collects every problem of a study file with its line, so one run of the parser reports them all.
 class Checker {
  public:
@@ -274,9 +275,8 @@ class Checker {
       const std::string shown = prefix + "." + name;
       if (name == "framework" || name == "model") {
         auto s = string(node, shown);
-        if (s && !valid_label(*s)) {
-          error(node.source(), shown,
-                "expected a name of 1 to 64 characters a-z 0-9 _ . -, got " + describe_node(node));
+        if (s && !label_problem(*s).empty()) {
+          error(node.source(), shown, label_problem(*s));
           s.reset();
         }
         if (!s)
@@ -531,6 +531,12 @@ StudySettings parse_study(const std::string& text, const std::string& source,
       }
     } else if (name == "precision") {
       if (auto v = check.choice(node, name, "precision", kPrecisions)) s.precision = *v;
+    } else if (name == "sources") {
+      if (auto v = check.name_list(node, name, "source", kSourceNames)) s.sources = *v;
+    } else if (name == "cpu_watts_per_core" || name == "cpu_idle_watts") {
+      if (auto v = check.number(node, name, 0, false, kMaxWatts, "a number of watts >= 0")) {
+        (name == "cpu_idle_watts" ? s.cpu_idle_watts : s.cpu_watts_per_core) = *v;
+      }
     } else if (name == "slurm") {
       for (const auto& [where, key_shown, message] : parse_slurm_table(node, s.slurm)) {
         check.error(where, key_shown, message);
@@ -566,7 +572,11 @@ StudySettings parse_study_file(const std::string& path) {
   if (fs::is_directory(path, ec))
     throw Error(printable(path, 200) + ": is a folder, not a study file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(printable(path, 200) + ": cannot read the study file");
+  if (!in) {
+    const int err = errno;
+    throw Error("cannot read study file " + printable(path, 200) + ": " +
+                (err != 0 ? std::strerror(err) : "cannot open it"));
+  }
   // Read one byte more than allowed, to know the file is too big without reading all of it.
   constexpr std::streamsize kMaxBytes = 1 << 20;
   std::string text(kMaxBytes + 1, '\0');
@@ -619,6 +629,9 @@ void apply_overrides(StudySettings& s, const StudyOverrides& o) {
       s.scale = *o.scale;
     }
   }
+  names(o.sources, "--source", "source", kSourceNames, s.sources);
+  if (o.cpu_watts_per_core) s.cpu_watts_per_core = *o.cpu_watts_per_core;
+  if (o.cpu_idle_watts) s.cpu_idle_watts = *o.cpu_idle_watts;
   throw_if_errors(errors);
 }
 
@@ -704,6 +717,10 @@ nlohmann::json to_json(const EffectiveSettings& e) {
   j["numerics"] = s.numerics;
   j["device"] = s.device;
   j["precision"] = s.precision;
+  // Written only when chosen, so the stores of studies that did not choose them still resume.
+  if (!s.sources.empty()) j["sources"] = s.sources;
+  if (s.cpu_watts_per_core >= 0) j["cpu_watts_per_core"] = s.cpu_watts_per_core;
+  if (s.cpu_idle_watts >= 0) j["cpu_idle_watts"] = s.cpu_idle_watts;
   j["configurations"] = nlohmann::json::array();
   for (const auto& c : e.configurations) {
     nlohmann::json jc = {{"framework", c.framework}, {"model", c.model}, {"phase", c.phase}};
@@ -751,6 +768,14 @@ std::string describe(const EffectiveSettings& e) {
     out << "  repetitions auto: looks from " << s.min_repetitions << " to " << s.max_repetitions
         << " runs per configuration, alpha " << s.alpha << ", equivalence within ±"
         << s.equivalence_margin * 100 << "%\n";
+  }
+  if (!s.sources.empty() || s.cpu_watts_per_core >= 0 || s.cpu_idle_watts >= 0) {
+    out << "  sources ";
+    for (size_t i = 0; i < s.sources.size(); ++i) out << (i ? "," : "") << s.sources[i];
+    if (s.sources.empty()) out << "all readable";
+    if (s.cpu_watts_per_core >= 0) out << ", CPU estimate " << s.cpu_watts_per_core << " W/core";
+    if (s.cpu_idle_watts >= 0) out << ", CPU estimate idle " << s.cpu_idle_watts << " W";
+    out << "\n";
   }
   for (const auto& w : e.warnings) out << "  warning: " << w << "\n";
   return out.str();

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "energy/diagnosis.hpp"
 #include "energy/fake_sysfs.hpp"
 
 namespace greenbench {
@@ -210,6 +211,88 @@ TEST(SourcesCli, MeasureNeverShowsAFailedCounterAsMeasured) {
   }
   EXPECT_TRUE(warned) << j["warnings"].dump();
   EXPECT_THAT(text, HasSubstr("failed"));
+}
+
+TEST(SourcesCli, TheEstimateIsNotCalledACounterAndItsModelAndBiasAreShown) {
+  const auto r = run("", kNoHardware + " --cpu-watts-per-core 8 --cpu-idle-watts 2");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("estimate from CPU time (not an energy counter)"));
+  EXPECT_THAT(r.out, Not(HasSubstr("energy counter, ")));
+  EXPECT_THAT(r.out, HasSubstr("energy = 8 W per busy core x CPU seconds of the measured "
+                               "processes + 2 W idle x elapsed seconds"));
+  EXPECT_THAT(r.out, HasSubstr("Known bias:"));
+  EXPECT_THAT(r.out, HasSubstr("spin-wait"));
+}
+
+TEST(SourcesCli, SaysInPlainWordsWhyThereIsNoCounterAndWhatToDo) {
+  const auto r = run("", kNoHardware);
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("Why there is no CPU energy counter here:"));
+  EXPECT_THAT(r.out, HasSubstr("no /nonexistent/powercap/intel-rapl*"));
+  EXPECT_THAT(r.out, HasSubstr("virtual machine"));
+  EXPECT_THAT(r.out, HasSubstr("no RAPL 'power' PMU"));
+  EXPECT_THAT(r.out, HasSubstr("What you can do: run on bare metal"));
+
+  // Where a counter is measured, there is nothing to explain.
+  TempDir dir;
+  make_two_socket_powercap(dir.path());
+  const auto measured = run("", "--powercap-root " + dir.path().string() +
+                                    " --perf-root /nonexistent --nvml-lib /nonexistent");
+  EXPECT_THAT(measured.out, Not(HasSubstr("Why there is no CPU energy counter")));
+}
+
+TEST(SourcesCli, JsonKeepsItsFieldsAndAddsTheDiagnosisAndTheEstimate) {
+  const auto r = run("", kNoHardware + " --json --cpu-watts-per-core 8");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.contains("options"));
+  ASSERT_TRUE(j["sources"].is_array());
+  for (const auto& s : j["sources"]) {
+    for (const char* key :
+         {"name", "readable", "used", "quality", "domains", "reason", "fix", "parameters"}) {
+      EXPECT_TRUE(s.contains(key)) << key;
+    }
+  }
+  EXPECT_EQ(j["cpu_counter_readable"], false);
+  std::vector<std::string> causes;
+  for (const auto& d : j["cpu_counter_diagnosis"]) causes.push_back(d["cause"]);
+  EXPECT_THAT(causes, ::testing::ElementsAre("no-rapl-zones", "no-perf-pmu"));
+  EXPECT_EQ(j["cpu_estimate"]["watts_per_core"], 8.0);
+  EXPECT_THAT(j["cpu_estimate"]["bias"].get<std::string>(), HasSubstr("spin"));
+}
+
+// Root-only counters and a paranoid perf, as a normal user (uid 1000) sees them.
+TEST(CounterDiagnosis, RootOnlyZonesAndParanoidPerfAreNamedWithTheirFix) {
+  TempDir dir;
+  make_two_socket_powercap(dir.path() / "powercap");
+  for (const char* zone : {"intel-rapl:0", "intel-rapl:1", "intel-rapl:2"}) {
+    std::filesystem::permissions(dir.path() / "powercap" / zone / "energy_uj",
+                                 std::filesystem::perms::owner_read);
+  }
+  greenbench::testing::write_file(dir.path() / "perf" / "power" / "type", "23\n");
+  greenbench::testing::write_file(dir.path() / "paranoid", "2\n");
+  const auto found = energy::diagnose_cpu_counters((dir.path() / "powercap").string(),
+                                                   (dir.path() / "perf").string(),
+                                                   (dir.path() / "paranoid").string(), 1000);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].cause, "root-only");
+  EXPECT_THAT(found[0].fix, HasSubstr("udev rule"));
+  EXPECT_EQ(found[1].cause, "perf-paranoid");
+  EXPECT_THAT(found[1].explanation, HasSubstr("perf_event_paranoid is 2"));
+  EXPECT_THAT(found[1].fix, HasSubstr("kernel.perf_event_paranoid=0"));
+
+  // Readable by all, and perf allowed: nothing to say.
+  for (const char* zone : {"intel-rapl:0", "intel-rapl:1", "intel-rapl:2"}) {
+    std::filesystem::permissions(dir.path() / "powercap" / zone / "energy_uj",
+                                 std::filesystem::perms::owner_read |
+                                     std::filesystem::perms::group_read |
+                                     std::filesystem::perms::others_read);
+  }
+  greenbench::testing::write_file(dir.path() / "paranoid", "0\n");
+  EXPECT_TRUE(energy::diagnose_cpu_counters((dir.path() / "powercap").string(),
+                                            (dir.path() / "perf").string(),
+                                            (dir.path() / "paranoid").string(), 1000)
+                  .empty());
 }
 
 }  // namespace

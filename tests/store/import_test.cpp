@@ -76,8 +76,8 @@ TEST(ImportCsv, EveryBadFieldIsNamedWithLineAndColumn) {
             "data.csv:6:7 (unit): duration needs a unit of s, ms, us, min or h, got \"parsecs\"\n"
             "data.csv:7: expected 7 fields, got 6\n"
             "data.csv:8: duplicate of line 2 (ncf pytorch train run 1 duration)\n"
-            "data.csv:9:2 (framework): expected a name (letters, digits, _ . - :), got "
-            "\"py torch\"\n"
+            "data.csv:9:2 (framework): \"py torch\" is not a label (1 to 64 characters A-Z a-z "
+            "0-9 _ . -, starting with a letter or digit)\n"
             "data.csv:9:5 (metric): expected a metric name such as energy_total, got \"energy "
             "total\"");
 }
@@ -121,7 +121,7 @@ TEST(ImportCsv, EnergiesAndDurationsAreFiniteAndNonNegative) {
 TEST(ImportCsv, MessagesCutLongValuesAndEscapeControlCharacters) {
   const std::string message = error_of(std::string(kHeader) + "ncf,\"\x1b[2J" +
                                        std::string(500, 'p') + "\",train,1,x,1,\n");
-  EXPECT_THAT(message, HasSubstr("got \"\\x1b[2J" + std::string(53, 'p') + "\u2026\""));
+  EXPECT_THAT(message, HasSubstr("\"\\x1b[2J" + std::string(53, 'p') + "\u2026\" is not a label"));
   EXPECT_LT(message.size(), 200u);
   for (const char c : message) EXPECT_GE(static_cast<unsigned char>(c), 0x20) << message;
 }

@@ -207,6 +207,23 @@ TEST_F(SlurmClusterTest, CommandsStudyIsMergedOnceAndComparesAsLocally) {
   EXPECT_THAT(html, HasSubstr("<td>" + short_hostname() + "</td>"));
 }
 
+// run's source options reach every task: the study's power model and sources are the ones used.
+TEST_F(SlurmClusterTest, SourceOptionsReachTheTasks) {
+  const std::string study =
+      write("study.toml", "cpu_idle_watts = 2\n" + std::string(kCommandsStudy));
+  const Result r =
+      run({kGreenbench, "run", study, "--out", dir_ + "/out", "--slurm", "--slurm-time", "5",
+           "--source", "cpu-estimate", "--cpu-watts-per-core", "3"},
+          dir_ + "/run.log");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const ResultSet stored = load_results(dir_ + "/out");
+  EXPECT_EQ(stored.settings["cpu_watts_per_core"], 3.0);
+  EXPECT_EQ(stored.settings["cpu_idle_watts"], 2.0);
+  EXPECT_EQ(stored.settings["sources"], nlohmann::json::array({"cpu-estimate"}));
+  EXPECT_THAT(stored.environment.dump(), HasSubstr("3 W per busy core"));
+  EXPECT_THAT(stored.environment.dump(), HasSubstr("2 W idle"));
+}
+
 TEST_F(SlurmClusterTest, CancelledTaskIsFailedAndResumeCompletesIt) {
   const std::string study = write("study.toml", R"(name = "slurm-cancel"
 repetitions = 2

@@ -876,6 +876,11 @@ TEST_F(RunnerTest, AdaptiveCooldownWaitsUntilPowerIsBackNearIdle) {
   EXPECT_DOUBLE_EQ(windows[0], 3);
   EXPECT_DOUBLE_EQ(windows[1], 0.5);
   EXPECT_EQ(load_results(out_).environment["idle_power_w"]["total"], 10);
+  // It says what it waits for; off a terminal once, not once per window.
+  const std::string text = progress_.str();
+  EXPECT_THAT(text, HasSubstr("cooldown: total 30.0 W, waiting for <= 11.0 W (idle 10.0 W + 10%), "
+                              "at most 60 s more\n"));
+  EXPECT_EQ(text.find("cooldown:"), text.rfind("cooldown:")) << text;
 }
 
 TEST_F(RunnerTest, AdaptiveCooldownStopsAtItsMaximum) {
@@ -942,8 +947,10 @@ TEST_F(RunnerTest, InPlaceProgressShowsTheWorkersPhase) {
   run_study(make_effective(s), o);
   const std::string text = progress_.str();
   EXPECT_THAT(text, HasSubstr("\r\033[K[1/2] pytorch ncf train rep "));
-  EXPECT_THAT(text, HasSubstr(" · train\r\033[K[2/2] pytorch ncf train rep "));
-  EXPECT_THAT(text, HasSubstr(" · train · ETA "));
+  EXPECT_THAT(text, HasSubstr(" · train · 0 done, 0 failed, 2 left · ETA unknown\r\033[K[2/2] "
+                              "pytorch ncf train rep "));
+  EXPECT_THAT(text, HasSubstr(" · train · 0 done, 0 failed, 2 left · ETA unknown"));
+  EXPECT_THAT(text, HasSubstr(" · train · 1 done, 0 failed, 1 left · ETA "));
   EXPECT_EQ(text.back(), '\n');
 }
 
