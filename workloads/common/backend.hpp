@@ -66,9 +66,17 @@ class Backend {
   /// train_step (training = true) or predict (false). Called after build(), outside any measured
   /// phase.
   virtual std::unique_ptr<PreparedBatch> prepare(const Batch& batch, bool training) = 0;
-  /// One optimisation step on the batch at this learning rate (the driver owns the schedule);
-  /// returns the loss before the update.
-  virtual float train_step(const PreparedBatch& batch, float learning_rate) = 0;
+  /// The outcome of one train_step.
+  struct StepResult {
+    float loss = 0.0f;    ///< the loss before the update (unscaled)
+    bool applied = true;  ///< false: fp16 gradients were not finite, so no parameter changed
+  };
+  /// One optimisation step on the batch at this learning rate (the driver owns the schedule and,
+  /// for fp16, the loss scale: the loss is multiplied by `loss_scale` before the gradient and the
+  /// gradients divided by it; a step whose gradients are not all finite changes no parameter or
+  /// optimizer state). Other precisions get loss_scale 1 and always apply the update.
+  virtual StepResult train_step(const PreparedBatch& batch, float learning_rate,
+                                float loss_scale) = 0;
   /// Inference-mode forward pass (batch norm uses running statistics, no state is changed except
   /// recurrent memory); returns the logits in the canonical layout, copied to the host.
   virtual HostTensor predict(const PreparedBatch& batch) = 0;

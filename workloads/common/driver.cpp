@@ -12,6 +12,7 @@
 
 #include "common/checkpoint.hpp"
 #include "common/data.hpp"
+#include "common/loss_scale.hpp"
 #include "common/weights.hpp"
 #include "greenbench/error.hpp"
 #include "greenbench/markers.hpp"
@@ -192,6 +193,7 @@ nlohmann::json describe(const ModelSpec& spec, const Settings& s, Backend& backe
           {"base_lr", spec.schedule.base_lr},
           {"warmup_steps", spec.schedule.warmup_steps},
           {"min_lr", spec.schedule.min_lr}}},
+        {"precision", s.precision},
         {"dtype", "float32"},
         {"dropout", 0.0}}},
   };
@@ -320,15 +322,32 @@ void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
   losses.reserve(static_cast<size_t>(s.steps));
   step_s.reserve(static_cast<size_t>(s.steps));
   int64_t samples = 0;
+  const bool fp16 = s.precision == "fp16";
+  LossScale loss_scale;
   backend.reset_state();
   const auto start = std::chrono::steady_clock::now();
   for (int64_t t = 0; t < s.steps; ++t) {
     const auto k = static_cast<size_t>(t % s.train_pool_batches);
     const double lr = learning_rate_at(spec.schedule, t, s.steps);
     const auto step_start = std::chrono::steady_clock::now();
-    const float loss = backend.train_step(*train.batches[k], static_cast<float>(lr));
+    const Backend::StepResult step = backend.train_step(*train.batches[k], static_cast<float>(lr),
+                                                        fp16 ? loss_scale.scale() : 1.0f);
     backend.synchronize();
     step_s.push_back(seconds_since(step_start));
+    const float loss = step.loss;
+    if (fp16) {
+      loss_scale.update(step.applied);
+      if (!step.applied) {
+        markers::info("skipped_step", std::to_string(t) + " (gradients not finite at loss scale " +
+                                          std::to_string(loss_scale.scale() / LossScale::kBackoff) +
+                                          ")");
+      }
+    }
+    if (fp16 && !step.applied && !std::isfinite(loss)) {
+      // An fp16 forward pass that overflowed: the step was skipped like one whose gradients did.
+      samples += train.samples[k];
+      continue;
+    }
     if (!std::isfinite(loss)) {
       throw Error("training diverged: loss " + std::to_string(loss) + " at step " +
                   std::to_string(t));
@@ -341,6 +360,10 @@ void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
   markers::end("train");
 
   report_data(train.bytes + eval.bytes, data_s);
+  if (losses.empty()) {
+    throw Error("training diverged: every one of " + std::to_string(s.steps) +
+                " fp16 steps overflowed");
+  }
   report("loss_first", losses.front());
   report("loss", mean_tail(losses, 10));
   report("samples_per_s", static_cast<double>(samples) / train_s, "samples/s");
@@ -348,6 +371,10 @@ void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
   report("step_s_first", step_s.front(), "s");
   report("step_s_median", median(step_s), "s");
   report("step_s_sum", sum(step_s), "s");
+  if (fp16) {
+    report("skipped_steps", static_cast<double>(loss_scale.skipped()));
+    report("loss_scale_final", loss_scale.scale());
+  }
 
   markers::begin("eval");
   evaluate(backend, *data, eval, s);
@@ -416,6 +443,20 @@ int64_t parse_bytes(const std::string& flag, const std::string& text) {
   }
 }
 
+// "cpu", "cuda" (= "cuda:0") or "cuda:N".
+std::string parse_device(const std::string& value) {
+  if (value == "cpu") return value;
+  if (value == "cuda") return "cuda:0";
+  if (value.rfind("cuda:", 0) == 0) {
+    const std::string index = value.substr(5);
+    if (!index.empty() && index.size() <= 4 &&
+        std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return "cuda:" + std::to_string(std::stoi(index));
+    }
+  }
+  throw Error("option --device: unknown value '" + value + "' (expected cpu, cuda or cuda:N)");
+}
+
 }  // namespace
 
 std::string worker_usage(const std::string& program) {
@@ -427,7 +468,12 @@ std::string worker_usage(const std::string& program) {
          "  --steps N                  training steps (default: the preset's)\n"
          "  --batch-size N             training batch size (default: the preset's)\n"
          "  --eval-batches N           evaluation forward passes (default: the preset's)\n"
-         "  --device cpu|cuda          (default cpu)\n"
+         "  --device cpu|cuda|cuda:N   where the model runs (default cpu; cuda = cuda:0)\n"
+         "  --precision fp32|tf32|bf16|fp16\n"
+         "                             numerics of conv/matmul (MODELS.md, Precision): fp32;\n"
+         "                             TF32 matmuls (CUDA); bf16 or fp16 mixed precision with\n"
+         "                             float32 weights (fp16: dynamic loss scale; CUDA, or CPU\n"
+         "                             for ncf and resnet50) (default fp32)\n"
          "  --checkpoint FILE          train: save weights after training; infer: load them\n"
          "                             (default infer weights: the seed's initial weights)\n"
          "  --dump-logits FILE         logits of the first evaluation batch, float32 LE\n"
@@ -470,9 +516,9 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
       continue;
     }
     static const std::vector<std::string> with_value = {
-        "--model",    "--phase",       "--scale",       "--seed",        "--threads",
-        "--steps",    "--device",      "--checkpoint",  "--dump-logits", "--batch-size",
-        "--numerics", "--data-budget", "--eval-batches"};
+        "--model",    "--phase",       "--scale",        "--seed",        "--threads",
+        "--steps",    "--device",      "--checkpoint",   "--dump-logits", "--batch-size",
+        "--numerics", "--data-budget", "--eval-batches", "--precision"};
     if (std::find(with_value.begin(), with_value.end(), flag) == with_value.end()) {
       throw Error("unknown option '" + args[i] + "' (see --help)");
     }
@@ -505,7 +551,9 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
     } else if (flag == "--data-budget") {
       s.data_budget_bytes = parse_bytes(flag, value);
     } else if (flag == "--device") {
-      s.device = one_of(flag, value, {"cpu", "cuda"});
+      s.device = parse_device(value);
+    } else if (flag == "--precision") {
+      s.precision = one_of(flag, value, {"fp32", "tf32", "bf16", "fp16"});
     } else if (flag == "--checkpoint") {
       if (value.empty()) {
         throw Error("option --checkpoint: empty file name");
@@ -526,6 +574,11 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
       throw Error("option --phase is required (train or infer)");
     }
     s.phase = "train";
+  }
+  if (s.precision == "fp16" && s.device == "cpu" && s.model == "transformer_xl") {
+    throw Error(
+        "option --precision fp16: transformer_xl needs --device cuda (TensorFlow's CPU build has "
+        "no float16 BatchMatMulV3 kernel, which the attention's gradient uses)");
   }
   const ModelSpec spec = make_model_spec(s.model, s.scale);
   s.steps = steps > 0 ? steps : spec.train_steps;
@@ -579,6 +632,7 @@ int run_worker(int argc, char** argv, Backend& backend) {
     markers::info("device", s.device);
     markers::info("model", s.model + " " + s.scale + " seed " + std::to_string(s.seed));
     markers::info("numerics", s.numerics);
+    markers::info("precision", s.precision);
     markers::info("data", "budget " + std::to_string(s.data_budget_bytes) + " B, train pool " +
                               std::to_string(s.train_pool_batches) + " of " +
                               std::to_string(s.steps) + " steps, eval pool " +

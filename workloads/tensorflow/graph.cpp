@@ -97,7 +97,9 @@ HostTensor to_host(const TF_Tensor* t) {
 }
 
 OpBuilder::OpBuilder(Graph& graph, const char* type, const std::string& name)
-    : graph_(graph), type_(type), desc_(TF_NewOperation(graph.get(), type, name.c_str())) {}
+    : graph_(graph), type_(type), desc_(TF_NewOperation(graph.get(), type, name.c_str())) {
+  if (!graph.device().empty()) TF_SetDevice(desc_, graph.device().c_str());
+}
 
 OpBuilder& OpBuilder::in(TF_Output input) {
   if (input.oper == nullptr) throw Error("tensorflow: " + type_ + ": missing input");
@@ -298,7 +300,8 @@ std::vector<TF_Output> Graph::gradients(TF_Output y, const std::vector<TF_Output
   return dx;
 }
 
-std::string session_config_proto(int intra_threads, int inter_threads, bool grappler) {
+std::string session_config_proto(int intra_threads, int inter_threads, bool grappler,
+                                 bool soft_placement) {
   std::string proto;
   proto.push_back(static_cast<char>((2 << 3) | 0));  // field 2, varint
   append_varint(proto, static_cast<uint64_t>(intra_threads));
@@ -308,17 +311,34 @@ std::string session_config_proto(int intra_threads, int inter_threads, bool grap
   // numerics run the graph exactly as built (Grappler's remapper fuses ops into kernels whose
   // rounding differs, and it spends seconds on the first run of the training graph).
   if (!grappler) proto += std::string("\x52\x05\x52\x03\x98\x01\x01", 7);
+  if (soft_placement) proto += std::string("\x38\x01", 2);  // field 7, varint 1
   return proto;
 }
 
-Session::Session(Graph& graph, int intra_threads, int inter_threads, bool grappler) {
+Session::Session(Graph& graph, int intra_threads, int inter_threads, bool grappler,
+                 bool soft_placement) {
   std::unique_ptr<TF_SessionOptions, OptionsDeleter> options(TF_NewSessionOptions());
-  const std::string config = session_config_proto(intra_threads, inter_threads, grappler);
+  const std::string config =
+      session_config_proto(intra_threads, inter_threads, grappler, soft_placement);
   Status s;
   TF_SetConfig(options.get(), config.data(), config.size(), s.get());
   s.check("session thread configuration");
   s_ = TF_NewSession(graph.get(), options.get(), s.get());
   s.check("creating the session");
+}
+
+std::vector<std::string> Session::devices() const {
+  Status s;
+  TF_DeviceList* list = TF_SessionListDevices(s_, s.get());
+  s.check("listing the session's devices");
+  std::vector<std::string> out;
+  const int n = TF_DeviceListCount(list);
+  for (int i = 0; i < n; ++i) {
+    const char* name = TF_DeviceListName(list, i, s.get());
+    if (TF_GetCode(s.get()) == TF_OK && name != nullptr) out.emplace_back(name);
+  }
+  TF_DeleteDeviceList(list);
+  return out;
 }
 
 Session::~Session() {

@@ -94,6 +94,10 @@ class Graph {
   TF_Output op(const char* type, std::initializer_list<TF_Output> inputs);
   /// Names new ops under this prefix (for readable error messages); "" clears it.
   void set_scope(std::string scope) { scope_ = std::move(scope); }
+  /// Places every op added from now on on this device ("/device:GPU:0"); "" leaves placement to
+  /// TensorFlow (the CPU).
+  void set_device(std::string device) { device_ = std::move(device); }
+  [[nodiscard]] const std::string& device() const { return device_; }
   std::string unique_name(std::string_view type);
 
   TF_Output placeholder(TF_DataType dtype, const std::vector<int64_t>& shape,
@@ -136,13 +140,18 @@ class Graph {
  private:
   std::unique_ptr<TF_Graph, GraphDeleter> g_;
   std::string scope_;
+  std::string device_;
   int64_t counter_ = 0;
 };
 
-/// A session on a graph with fixed intra-/inter-op thread counts, with or without Grappler.
+/// A session on a graph with fixed intra-/inter-op thread counts, with or without Grappler;
+/// `soft_placement` lets ops without a kernel on the graph's device run on the CPU.
 class Session {
  public:
-  Session(Graph& graph, int intra_threads, int inter_threads, bool grappler);
+  Session(Graph& graph, int intra_threads, int inter_threads, bool grappler,
+          bool soft_placement = false);
+  /// The names of the devices the session can use ("/job:localhost/.../device:GPU:0", ...).
+  [[nodiscard]] std::vector<std::string> devices() const;
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -157,7 +166,9 @@ class Session {
 
 /// The serialised ConfigProto with intra_op_parallelism_threads (field 2),
 /// inter_op_parallelism_threads (field 5) and, unless `grappler`, Grappler's meta optimizer
-/// disabled; encoded by hand so no protobuf headers are needed.
-std::string session_config_proto(int intra_threads, int inter_threads, bool grappler);
+/// disabled, and allow_soft_placement (field 7) when asked; encoded by hand so no protobuf headers
+/// are needed.
+std::string session_config_proto(int intra_threads, int inter_threads, bool grappler,
+                                 bool soft_placement = false);
 
 }  // namespace greenbench::workloads::tf

@@ -20,10 +20,10 @@ TF_Output forward(ModelBuilder& b, Mode mode) {
   for (size_t i = 1; i < c.mlp_sizes.size(); ++i) {
     const std::string p = "mlp." + std::to_string(i - 1);
     TF_Output bias = b.param(p + ".bias");
-    x = g.relu(g.linear(x, b.param(p + ".weight"), &bias));
+    x = g.relu(b.linear(x, b.param(p + ".weight"), &bias));
   }
   TF_Output bias = b.param("final.bias");
-  return g.linear(g.concat({gmf, x}, 1), b.param("final.weight"), &bias);  // [batch, 1]
+  return b.linear(g.concat({gmf, x}, 1), b.param("final.weight"), &bias);  // [batch, 1]
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ class ResNetForward {
     }
     TF_Output pooled = g_.mean(x, {1, 2});
     TF_Output bias = b_.param("fc.bias");
-    return g_.linear(pooled, b_.param("fc.weight"), &bias);
+    return b_.linear(pooled, b_.param("fc.weight"), &bias);
   }
 
  private:
@@ -50,13 +50,7 @@ class ResNetForward {
   TF_Output conv(TF_Output x, const std::string& weight, int kernel, int stride, int padding) {
     const bool same = padding > 0 && stride == 1 && kernel == 2 * padding + 1;
     if (padding > 0 && !same) x = pad(x, padding);
-    return g_.build("Conv2D")
-        .in(x)
-        .in(b_.param(weight))
-        .attr("strides", std::vector<int64_t>{1, stride, stride, 1})
-        .attr("padding", same ? "SAME" : "VALID")
-        .attr("data_format", "NHWC")
-        .out();
+    return b_.conv2d(x, b_.param(weight), stride, same ? "SAME" : "VALID");
   }
 
   // FusedBatchNormV3 matches MODELS.md: in training it normalises with the biased batch variance

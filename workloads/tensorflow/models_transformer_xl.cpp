@@ -58,7 +58,7 @@ class TxlForward {
       h = layer(l, h, cat, r_emb, mask_bias);
     }
     TF_Output bias = b_.param("crit.out_layers.0.bias");
-    TF_Output logits2 = g_.linear(g_.reshape(h, {-1, static_cast<int32_t>(d)}),
+    TF_Output logits2 = b_.linear(g_.reshape(h, {-1, static_cast<int32_t>(d)}),
                                   b_.param("word_emb.weight"), &bias);  // [Q·B, V]
     if (train) {
       TF_Output target = g_.reshape(b_.input(mode_, "target", TF_INT64, {q_len, -1}), {-1});
@@ -111,7 +111,7 @@ class TxlForward {
 
   // x [..., in] · Wᵀ over the last axis, as one 2-D MatMul.
   TF_Output project(TF_Output x, const std::string& weight, const TF_Output* bias, int32_t in) {
-    return g_.linear(g_.reshape(x, {-1, in}), b_.param(weight), bias);
+    return b_.linear(g_.reshape(x, {-1, in}), b_.param(weight), bias);
   }
 
   // R [Kl, D]: sinusoids of the relative positions Kl−1 … 0 (clamped when clamp_len > 0).
@@ -205,25 +205,25 @@ class TxlForward {
         g_.transpose(reshape(TF_Output{parts, 2}, {kl_, batch_, n_head, d_head}), {1, 2, 0, 3});
     // r: [H, Kl, d]
     TF_Output r = g_.transpose(
-        g_.reshape(g_.matmul(r_emb, b_.param(p + ".dec_attn.r_net.weight"), false, true),
+        g_.reshape(b_.matmul(r_emb, b_.param(p + ".dec_attn.r_net.weight"), false, true),
                    {-1, n_head, d_head}),
         {1, 0, 2});
     TF_Output w_bias = g_.reshape(b_.param("r_w_bias"), {n_head, 1, d_head});
     TF_Output r_bias = g_.reshape(b_.param("r_r_bias"), {n_head, 1, d_head});
-    TF_Output ac = g_.batch_matmul(g_.add(q, w_bias), k, false, true);  // [B, H, Q, Kl]
-    TF_Output bd = rel_shift(g_.batch_matmul(g_.add(q, r_bias), r, false, true));
+    TF_Output ac = b_.batch_matmul(g_.add(q, w_bias), k, false, true);  // [B, H, Q, Kl]
+    TF_Output bd = rel_shift(b_.batch_matmul(g_.add(q, r_bias), r, false, true));
     TF_Output score =
         g_.add(g_.mul(g_.add(ac, bd), g_.scalar(static_cast<float>(1.0 / std::sqrt(c_.d_head)))),
                mask_bias);
     TF_Output prob = g_.op("Softmax", {score});
-    TF_Output attn = g_.batch_matmul(prob, v);                      // [B, H, Q, d]
+    TF_Output attn = b_.batch_matmul(prob, v);                      // [B, H, Q, d]
     attn = g_.reshape(g_.transpose(attn, {2, 0, 1, 3}), {-1, hd});  // [Q·B, hd]
-    TF_Output out = g_.matmul(attn, b_.param(p + ".dec_attn.o_net.weight"), false, true);
+    TF_Output out = b_.matmul(attn, b_.param(p + ".dec_attn.o_net.weight"), false, true);
     TF_Output h_rows = g_.reshape(h, {-1, d_model});
     TF_Output a = layer_norm(g_.add(h_rows, out), p + ".dec_attn.layer_norm");
     TF_Output b0 = b_.param(p + ".pos_ff.CoreNet.0.bias");
     TF_Output b3 = b_.param(p + ".pos_ff.CoreNet.3.bias");
-    TF_Output f = g_.linear(g_.relu(g_.linear(a, b_.param(p + ".pos_ff.CoreNet.0.weight"), &b0)),
+    TF_Output f = b_.linear(g_.relu(b_.linear(a, b_.param(p + ".pos_ff.CoreNet.0.weight"), &b0)),
                             b_.param(p + ".pos_ff.CoreNet.3.weight"), &b3);
     TF_Output next = layer_norm(g_.add(a, f), p + ".pos_ff.layer_norm");
     g_.set_scope(mode_ == Mode::kTrain ? "train" : "infer");

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "common/cuda_probe.hpp"
 #include "common/driver.hpp"
 #include "greenbench/error.hpp"
 
@@ -76,7 +77,51 @@ std::string onednn_state() {
   return out;
 }
 
+// A function of the loaded libtensorflow_framework.so.2, or nullptr.
+void* framework_symbol(const char* name) {
+  void* lib = dlopen("libtensorflow_framework.so.2", RTLD_LAZY | RTLD_NOLOAD);
+  if (lib == nullptr) return nullptr;
+  void* fn = dlsym(lib, name);
+  dlclose(lib);  // NOLOAD took a reference to a library that stays loaded
+  return fn;
+}
+
 }  // namespace
+
+TF_Output ModelBuilder::lp(TF_Output x) {
+  return graph_.cast(x, settings_.precision == "fp16" ? TF_HALF : TF_BFLOAT16);
+}
+
+TF_Output ModelBuilder::linear(TF_Output x, TF_Output w, const TF_Output* b) {
+  if (!mixed()) return graph_.linear(x, w, b);
+  TF_Output y = f32(graph_.matmul(lp(x), lp(w), false, true));
+  return b == nullptr ? y : graph_.build("BiasAdd").in(y).in(*b).out();
+}
+
+TF_Output ModelBuilder::matmul(TF_Output a, TF_Output b, bool transpose_a, bool transpose_b) {
+  if (!mixed()) return graph_.matmul(a, b, transpose_a, transpose_b);
+  return f32(graph_.matmul(lp(a), lp(b), transpose_a, transpose_b));
+}
+
+TF_Output ModelBuilder::batch_matmul(TF_Output a, TF_Output b, bool adj_x, bool adj_y) {
+  if (!mixed()) return graph_.batch_matmul(a, b, adj_x, adj_y);
+  return f32(graph_.batch_matmul(lp(a), lp(b), adj_x, adj_y));
+}
+
+TF_Output ModelBuilder::conv2d(TF_Output x, TF_Output kernel, int stride, const char* padding) {
+  if (mixed()) {
+    x = lp(x);
+    kernel = lp(kernel);
+  }
+  TF_Output y = graph_.build("Conv2D")
+                    .in(x)
+                    .in(kernel)
+                    .attr("strides", std::vector<int64_t>{1, stride, stride, 1})
+                    .attr("padding", padding)
+                    .attr("data_format", "NHWC")
+                    .out();
+  return mixed() ? f32(y) : y;
+}
 
 TF_Output ModelBuilder::param(const std::string& name) const {
   auto it = params_.find(name);
@@ -127,18 +172,70 @@ TfBackend::~TfBackend() = default;
 
 std::string TfBackend::framework_version() const { return TF_Version(); }
 
-void TfBackend::build(const ModelSpec& spec, const Settings& settings, const Weights& initial) {
-  if (settings.device != "cpu") {
-    throw DeviceUnavailable("tensorflow worker: --device " + settings.device +
-                            " is not available: the tensorflow-cpu wheel has no CUDA support");
+// Throws DeviceUnavailable unless this TensorFlow can run on GPU `tf_device` (after the driver
+// probe has found the GPU): a CPU-only build, or a CUDA build whose runtime finds no GPU.
+void TfBackend::check_gpu(const std::string& tf_device) {
+  const std::string what = "--device " + settings_.device + ": ";
+  using Flag = bool (*)();
+  auto cuda_enabled =
+      reinterpret_cast<Flag>(framework_symbol("_ZN10tensorflow19IsGoogleCudaEnabledEv"));
+  Graph empty;
+  const std::vector<std::string> devices = Session(empty, 1, 1, true).devices();
+  int gpus = 0;
+  bool found = false;
+  for (const std::string& d : devices) {
+    if (d.find("/device:GPU:") == std::string::npos) continue;
+    ++gpus;
+    if (d.size() >= tf_device.size() &&
+        d.compare(d.size() - tf_device.size(), tf_device.size(), tf_device) == 0) {
+      found = true;
+    }
   }
+  if (found) return;
+  if ((cuda_enabled != nullptr && !cuda_enabled()) || (cuda_enabled == nullptr && gpus == 0)) {
+    throw DeviceUnavailable(what + "this TensorFlow build (" + std::string(TF_Version()) +
+                            ") has no CUDA support: run scripts/setup.sh --gpu and rebuild");
+  }
+  if (gpus == 0) {
+    throw DeviceUnavailable(what + "TensorFlow " + std::string(TF_Version()) +
+                            " finds no usable GPU although the driver reports one (its CUDA "
+                            "libraries are missing or need a newer driver: run scripts/setup.sh "
+                            "--gpu)");
+  }
+  throw DeviceUnavailable(what + "out of range: TensorFlow sees " + std::to_string(gpus) +
+                          " GPU(s)");
+}
+
+void TfBackend::build(const ModelSpec& spec, const Settings& settings, const Weights& initial) {
   // A rebuild drops the previous session and model before the graph they refer to.
   session_.reset();
   model_.reset();
   spec_ = spec;
   settings_ = settings;
+  loss_scale_ = all_finite_ = TF_Output{nullptr, 0};
+  tf32_ = "n/a (CPU)";
+  std::string tf_device;
+  if (settings.cuda_index() >= 0) {
+    require_cuda_device(settings.device);
+    tf_device = "/device:GPU:" + std::to_string(settings.cuda_index());
+    check_gpu(tf_device);
+    // MODELS.md, Precision: fp32 means no TF32 (TensorFlow allows it by default on Ampere and
+    // newer); tf32 allows it. TensorFlow has only this process-wide switch.
+    using Enable = void (*)(bool);
+    auto enable =
+        reinterpret_cast<Enable>(framework_symbol("_ZN3tsl32enable_tensor_float_32_executionEb"));
+    if (enable == nullptr) {
+      throw Error(
+          "tensorflow worker: cannot find tsl::enable_tensor_float_32_execution in "
+          "libtensorflow_framework.so.2, so TF32 cannot be set for --precision " +
+          settings.precision);
+    }
+    enable(settings.precision == "tf32");
+    tf32_ = settings.precision == "tf32" ? "on" : "off";
+  }
   graph_ = std::make_unique<Graph>();
   Graph& g = *graph_;
+  g.set_device(tf_device);
   vars_.clear();
   param_values_.clear();
   init_feeds_.clear();
@@ -173,7 +270,8 @@ void TfBackend::build(const ModelSpec& spec, const Settings& settings, const Wei
   }
   build_optimizer(*model_);
   session_ = std::make_unique<Session>(g, settings_.threads, 1,
-                                       /*grappler=*/settings_.numerics != "strict");
+                                       /*grappler=*/settings_.numerics != "strict",
+                                       /*soft_placement=*/!tf_device.empty());
   initialise(initial);
   reset_state();
 }
@@ -190,7 +288,41 @@ void TfBackend::build_optimizer(ModelBuilder& b) {
     }
   }
   g.set_scope("optimizer");
-  const std::vector<TF_Output> grads = g.gradients(b.loss, xs);
+  const bool fp16 = settings_.precision == "fp16";
+  // MODELS.md, Precision: fp16 takes the gradient of scale·loss and divides it by the scale in
+  // float32; if any gradient is not finite, every parameter and optimizer slot keeps its value.
+  TF_Output scaled_loss = b.loss;
+  if (fp16) {
+    loss_scale_ = g.placeholder(TF_FLOAT, {}, "optimizer/loss_scale");
+    scaled_loss = g.mul(b.loss, loss_scale_);
+  }
+  std::vector<TF_Output> grads = g.gradients(scaled_loss, xs);
+  TF_Output all_finite{nullptr, 0};
+  if (fp16) {
+    std::vector<TF_Output> finite;
+    for (TF_Output& grad : grads) {
+      if (grad.oper == nullptr) continue;
+      grad = g.div(grad, loss_scale_);
+      finite.push_back(g.build("All")
+                           .in(g.op("IsFinite", {g.reshape(grad, {-1})}))
+                           .in(g.constant_i32({0}))
+                           .attr("keep_dims", false)
+                           .out());
+    }
+    all_finite = g.build("All")
+                     .in(g.build("Pack")
+                             .in_list(finite)
+                             .attr("N", static_cast<int64_t>(finite.size()))
+                             .attr("axis", 0)
+                             .out())
+                     .in(g.constant_i32({0}))
+                     .attr("keep_dims", false)
+                     .out();
+    all_finite_ = all_finite;
+  }
+  auto guard = [&](TF_Output next, TF_Output old) {
+    return fp16 ? g.build("SelectV2").in(all_finite).in(next).in(old).out() : next;
+  };
   // Every update waits for the loss, so no variable changes before the whole forward pass (and
   // with it every ReadVariableOp) has run.
   std::vector<TF_Operation*> after{b.loss.oper};
@@ -225,9 +357,9 @@ void TfBackend::build_optimizer(ModelBuilder& b) {
       TF_Output denom =
           g.add(g.div(g.op("Sqrt", {s_new}), bc2_sqrt_), g.scalar(static_cast<float>(opt.eps)));
       TF_Output p_new = g.sub(p, g.mul(step_size_, g.div(m_new, denom)));
-      updates.push_back(g.assign(m, m_new, after));
-      updates.push_back(g.assign(s, s_new, after));
-      updates.push_back(g.assign(v.handle, p_new, after));
+      updates.push_back(g.assign(m, fp16 ? guard(m_new, g.read(m)) : m_new, after));
+      updates.push_back(g.assign(s, fp16 ? guard(s_new, g.read(s)) : s_new, after));
+      updates.push_back(g.assign(v.handle, guard(p_new, p), after));
     } else if (opt.name == "sgd") {
       // PyTorch SGD: g += wd·p (coupled); buf = momentum·buf + g (buf starts at 0, so the first
       // step gives buf = g); p -= lr·buf.
@@ -237,10 +369,11 @@ void TfBackend::build_optimizer(ModelBuilder& b) {
       TF_Output step = grad;
       if (opt.momentum != 0.0) {
         TF_Output buf = slot(v, "momentum");
-        step = g.add(g.mul(g.read(buf), g.scalar(static_cast<float>(opt.momentum))), grad);
-        updates.push_back(g.assign(buf, step, after));
+        TF_Output old = g.read(buf);
+        step = g.add(g.mul(old, g.scalar(static_cast<float>(opt.momentum))), grad);
+        updates.push_back(g.assign(buf, guard(step, old), after));
       }
-      updates.push_back(g.assign(v.handle, g.sub(p, g.mul(lr_, step)), after));
+      updates.push_back(g.assign(v.handle, guard(g.sub(p, g.mul(lr_, step)), p), after));
     } else {
       throw Error("tensorflow worker: unknown optimizer '" + opt.name + "'");
     }
@@ -292,10 +425,20 @@ FrameworkOptions TfBackend::framework_options() const {
           {"grappler", strict ? "off (disable_meta_optimizer)" : "on (TensorFlow's defaults)"},
           {"image_layout", "NHWC (TensorFlow's CPU layout), kernels HWIO"},
           {"recurrent_state", "resource variables (stays in TensorFlow between steps)"},
-          {"device", settings_.device}};
+          {"batches", settings_.cuda_index() >= 0
+                          ? "host tensors fed to each step (copied to the GPU every step)"
+                          : "host tensors fed to each step"},
+          {"device", settings_.device},
+          {"precision", settings_.precision},
+          {"compute_dtype", settings_.mixed_precision()
+                                ? (settings_.precision == "fp16" ? "float16" : "bfloat16")
+                                : "float32"},
+          {"tf32", tf32_}};
 }
 
 std::unique_ptr<PreparedBatch> TfBackend::prepare(const Batch& batch, bool training) {
+  // Host TF_Tensors, fed to every step that uses the batch: TensorFlow copies them to a GPU
+  // each step (resource handles of device variables cannot be fed; see MODELS.md).
   const ModelBuilder::Inputs& in = training ? model_->train : model_->infer;
   auto out = std::make_unique<TfBatch>();
   for (const auto& [name, placeholder] : in.inputs) {
@@ -305,7 +448,8 @@ std::unique_ptr<PreparedBatch> TfBackend::prepare(const Batch& batch, bool train
   return out;
 }
 
-float TfBackend::train_step(const PreparedBatch& prepared, float learning_rate) {
+Backend::StepResult TfBackend::train_step(const PreparedBatch& prepared, float learning_rate,
+                                          float loss_scale) {
   const auto& batch = static_cast<const TfBatch&>(prepared);
   ++step_;
   const OptimizerSpec& opt = spec_.optimizer;
@@ -321,11 +465,23 @@ float TfBackend::train_step(const PreparedBatch& prepared, float learning_rate) 
   feeds.emplace_back(lr_, lr.get());
   feeds.emplace_back(step_size_, step_size.get());
   feeds.emplace_back(bc2_sqrt_, bc2_sqrt.get());
+  const Tensor scale = scalar_tf(loss_scale);
+  std::vector<TF_Output> fetches{model_->loss};
+  if (all_finite_.oper != nullptr) {
+    feeds.emplace_back(loss_scale_, scale.get());
+    fetches.push_back(all_finite_);
+  }
   std::vector<TF_Operation*> targets{train_op_};
   targets.insert(targets.end(), model_->train.state_updates.begin(),
                  model_->train.state_updates.end());
-  std::vector<Tensor> out = session_->run(feeds, {model_->loss}, targets);
-  return static_cast<const float*>(TF_TensorData(out[0].get()))[0];
+  std::vector<Tensor> out = session_->run(feeds, fetches, targets);
+  StepResult result;
+  result.loss = static_cast<const float*>(TF_TensorData(out[0].get()))[0];
+  if (all_finite_.oper != nullptr) {
+    result.applied = *static_cast<const bool*>(TF_TensorData(out[1].get()));
+    if (!result.applied) --step_;  // Adam's step count advances only with an applied update
+  }
+  return result;
 }
 
 HostTensor TfBackend::predict(const PreparedBatch& prepared) {

@@ -36,6 +36,15 @@ class ModelBuilder {
   /// A batch input of this mode, fed from Batch::get(name).
   TF_Output input(Mode mode, const std::string& name, TF_DataType dtype,
                   const std::vector<int64_t>& shape);
+  /// The ops MODELS.md's Precision section computes in bf16/fp16. With mixed precision their
+  /// inputs are cast (Cast nodes) to the 16-bit type, the op runs in it and its output is cast
+  /// back to float32; biases are added in float32. fp32/tf32 build the plain float32 ops.
+  [[nodiscard]] bool mixed() const { return settings_.mixed_precision(); }
+  TF_Output linear(TF_Output x, TF_Output w, const TF_Output* b);
+  TF_Output matmul(TF_Output a, TF_Output b, bool transpose_a, bool transpose_b);
+  TF_Output batch_matmul(TF_Output a, TF_Output b, bool adj_x = false, bool adj_y = false);
+  /// Conv2D (NHWC, HWIO kernel) with these strides and padding ("SAME" or "VALID").
+  TF_Output conv2d(TF_Output x, TF_Output kernel, int stride, const char* padding);
   /// A buffer update run with the training step (batch-norm running statistics).
   void update(const std::string& param_name, TF_Output value);
   /// Recurrent state (Transformer-XL memory): a resource variable shared by both modes, so it
@@ -57,6 +66,9 @@ class ModelBuilder {
   TF_Output logits{nullptr, 0};  ///< inference logits (set by the model)
 
  private:
+  TF_Output lp(TF_Output x);
+  TF_Output f32(TF_Output x) { return graph_.cast(x, TF_FLOAT); }
+
   Graph& graph_;
   const ModelSpec& spec_;
   const Settings& settings_;
@@ -79,7 +91,7 @@ class TfBackend final : public Backend {
   void build(const ModelSpec& spec, const Settings& settings, const Weights& initial) override;
   [[nodiscard]] FrameworkOptions framework_options() const override;
   std::unique_ptr<PreparedBatch> prepare(const Batch& batch, bool training) override;
-  float train_step(const PreparedBatch& batch, float learning_rate) override;
+  StepResult train_step(const PreparedBatch& batch, float learning_rate, float loss_scale) override;
   HostTensor predict(const PreparedBatch& batch) override;
   Weights weights() override;
   void reset_state() override;
@@ -93,6 +105,7 @@ class TfBackend final : public Backend {
   };
   void build_optimizer(ModelBuilder& b);
   void initialise(const Weights& initial);
+  void check_gpu(const std::string& tf_device);
 
   ModelSpec spec_;
   Settings settings_;
@@ -103,9 +116,12 @@ class TfBackend final : public Backend {
   std::map<std::string, TF_Output> param_values_;
   std::vector<std::pair<TF_Output, TF_Output>> init_feeds_;  ///< (placeholder, variable handle)
   std::vector<TF_Operation*> init_ops_;
-  TF_Output lr_{nullptr, 0};         ///< SGD learning rate
-  TF_Output step_size_{nullptr, 0};  ///< Adam lr / (1 − β1^t)
-  TF_Output bc2_sqrt_{nullptr, 0};   ///< Adam sqrt(1 − β2^t)
+  TF_Output lr_{nullptr, 0};          ///< SGD learning rate
+  TF_Output step_size_{nullptr, 0};   ///< Adam lr / (1 − β1^t)
+  TF_Output bc2_sqrt_{nullptr, 0};    ///< Adam sqrt(1 − β2^t)
+  TF_Output loss_scale_{nullptr, 0};  ///< fp16: the driver's loss scale
+  TF_Output all_finite_{nullptr, 0};  ///< fp16: whether every gradient was finite (bool)
+  std::string tf32_ = "n/a (CPU)";
   TF_Operation* train_op_ = nullptr;
   int64_t step_ = 0;
 };

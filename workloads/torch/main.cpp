@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/backend.hpp"
+#include "common/cuda_probe.hpp"
 #include "common/driver.hpp"
 #include "common/models.hpp"
 #include "common/settings.hpp"
@@ -42,19 +43,51 @@ HostTensor to_host(const at::Tensor& t) {
 }
 
 // Loads the CUDA part of LibTorch on demand: the CPU-only build of the worker must run where no
-// CUDA libraries are installed.
-at::Device cuda_device() {
+// CUDA libraries are installed. The driver is probed first (common/cuda_probe), so a machine
+// without a driver or GPU is told so rather than about libraries.
+at::Device cuda_device(const Settings& s) {
+  const CudaDriverInfo driver = require_cuda_device(s.device);
+  // The wheel's CUDA version (torch/version.py, read at build time).
+  require_driver_for_runtime(s.device, driver, GREENBENCH_TORCH_CUDA_VERSION,
+                             "LibTorch " TORCH_VERSION);
   const std::string lib = std::string(GREENBENCH_TORCH_LIBRARY_DIR) + "/libtorch_cuda.so";
   if (dlopen(lib.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
     const char* why = dlerror();
     throw DeviceUnavailable(
-        std::string("no CUDA device available (cannot load libtorch_cuda.so: ") +
-        (why ? why : "unknown reason") + ")");
+        "--device " + s.device + ": LibTorch's CUDA libraries are not installed (" +
+        (why ? why : "libtorch_cuda.so cannot be loaded") + "): run scripts/setup.sh --gpu");
   }
+  // libtorch_cuda links the CUDA runtime, so its entry points are now in the process.
+  using IntOut = int (*)(int*);
+  auto runtime_version = reinterpret_cast<IntOut>(dlsym(RTLD_DEFAULT, "cudaRuntimeGetVersion"));
+  int runtime = 0;
+  if (runtime_version != nullptr && runtime_version(&runtime) != 0) runtime = 0;
+  require_driver_for_runtime(s.device, driver, runtime, "LibTorch " TORCH_VERSION);
   if (!at::hasCUDA() || at::getNumGPUs() == 0) {
-    throw DeviceUnavailable("no CUDA device available (LibTorch found no CUDA GPU)");
+    auto count = reinterpret_cast<IntOut>(dlsym(RTLD_DEFAULT, "cudaGetDeviceCount"));
+    int n = 0;
+    const int rc = count != nullptr ? count(&n) : -1;
+    constexpr int kInsufficientDriver = 35;  // cudaErrorInsufficientDriver
+    if (rc == kInsufficientDriver) {
+      throw DeviceUnavailable("--device " + s.device + ": the NVIDIA driver (CUDA " +
+                              cuda_version_text(driver.driver_version) +
+                              ") is too old for LibTorch's CUDA runtime " +
+                              cuda_version_text(runtime) + ": update the driver");
+    }
+    throw DeviceUnavailable("--device " + s.device + ": LibTorch's CUDA runtime finds no GPU (" +
+                            "cudaGetDeviceCount returned " + std::to_string(rc) + ", the driver " +
+                            "reports " + std::to_string(driver.device_count) + ")");
   }
-  return at::Device(at::kCUDA, 0);
+  const int index = s.cuda_index();
+  if (index >= static_cast<int>(at::getNumGPUs())) {
+    throw DeviceUnavailable("--device " + s.device + ": out of range: LibTorch sees " +
+                            std::to_string(at::getNumGPUs()) + " GPU(s)");
+  }
+  // MODELS.md, Precision: fp32 means no TF32 anywhere (LibTorch lets cuDNN use it by default);
+  // tf32 allows it in cuBLAS and cuDNN.
+  at::globalContext().setAllowTF32CuBLAS(s.precision == "tf32");
+  at::globalContext().setAllowTF32CuDNN(s.precision == "tf32");
+  return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
 // A batch as LibTorch tensors on the run's device, in LibTorch's native (NCHW) layout.
@@ -84,7 +117,10 @@ class TorchBackend final : public Backend {
     }
     at::set_num_threads(settings.threads);
     numerics_ = settings.numerics;
-    device_ = settings.device == "cuda" ? cuda_device() : at::Device(at::kCPU);
+    precision_ = settings.precision;
+    mixed_ = settings.mixed_precision();
+    half_ = settings.precision == "fp16" ? at::kHalf : at::kBFloat16;
+    device_ = settings.cuda_index() >= 0 ? cuda_device(settings) : at::Device(at::kCPU);
     params_.clear();
     index_.clear();
     for (size_t i = 0; i < spec.params.size(); ++i) {
@@ -117,7 +153,11 @@ class TorchBackend final : public Backend {
             {"inter_op_threads", std::to_string(at::get_num_interop_threads())},
             {"mkldnn", at::globalContext().userEnabledMkldnn() ? "on" : "off"},
             {"image_layout", "NCHW (contiguous, LibTorch's default)"},
-            {"device", device_.str()}};
+            {"device", device_.str()},
+            {"precision", precision_},
+            {"compute_dtype", mixed_ ? (precision_ == "fp16" ? "float16" : "bfloat16") : "float32"},
+            {"tf32", device_.is_cuda() ? (at::globalContext().allowTF32CuBLAS() ? "on" : "off")
+                                       : "n/a (CPU)"}};
   }
 
   std::unique_ptr<PreparedBatch> prepare(const Batch& batch, bool /*training*/) override {
@@ -127,15 +167,33 @@ class TorchBackend final : public Backend {
     return out;
   }
 
-  float train_step(const PreparedBatch& prepared, float learning_rate) override {
+  StepResult train_step(const PreparedBatch& prepared, float learning_rate,
+                        float loss_scale) override {
     const auto& batch = static_cast<const TorchBatch&>(prepared);
     for (at::Tensor& p : params_) {
       if (p.requires_grad()) p.mutable_grad() = at::Tensor();
     }
     const at::Tensor loss = forward_loss(batch);
-    loss.backward();
-    update(learning_rate);
-    return loss.item<float>();
+    if (precision_ != "fp16") {
+      loss.backward();
+      update(learning_rate);
+      return {loss.item<float>(), true};
+    }
+    // MODELS.md, Precision: gradients of scale·loss, divided by the scale in float32; a step with
+    // any non-finite gradient changes no parameter and no optimizer state.
+    (loss * static_cast<double>(loss_scale)).backward();
+    at::Tensor bad = at::zeros({}, at::TensorOptions().dtype(at::kBool).device(device_));
+    {
+      c10::NoGradGuard no_grad;
+      for (at::Tensor& p : params_) {
+        if (!p.requires_grad() || !p.grad().defined()) continue;
+        p.mutable_grad().div_(static_cast<double>(loss_scale));
+        bad = bad.logical_or(at::isfinite(p.grad()).logical_not().any());
+      }
+    }
+    const bool applied = !bad.item<bool>();
+    if (applied) update(learning_rate);
+    return {loss.item<float>(), applied};
   }
 
   HostTensor predict(const PreparedBatch& prepared) override {
@@ -189,6 +247,28 @@ class TorchBackend final : public Backend {
     return transformer_xl(batch, training);
   }
 
+  // --- The ops MODELS.md's Precision section computes in bf16/fp16 ----------------------------
+  // With mixed precision their inputs are cast to the 16-bit type, the op runs in it, and its
+  // output is cast back to float32 (explicit casts, not autocast, whose op lists are LibTorch's
+  // own). Biases are added in float32 after the cast back. fp32/tf32 call the plain ops.
+  at::Tensor lp(const at::Tensor& x) const { return x.to(half_); }
+
+  at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {}) const {
+    if (!mixed_) return at::linear(x, w, b);
+    at::Tensor y = at::matmul(lp(x), lp(w).t()).to(at::kFloat);
+    return b.defined() ? y + b : y;
+  }
+
+  at::Tensor conv(const at::Tensor& x, const at::Tensor& w, int64_t stride, int64_t pad) const {
+    if (!mixed_) return at::conv2d(x, w, {}, stride, pad);
+    return at::conv2d(lp(x), lp(w), {}, stride, pad).to(at::kFloat);
+  }
+
+  at::Tensor einsum(const char* eq, const at::Tensor& a, const at::Tensor& b) const {
+    if (!mixed_) return at::einsum(eq, {a, b});
+    return at::einsum(eq, {lp(a), lp(b)}).to(at::kFloat);
+  }
+
   // --- NCF -------------------------------------------------------------------------------------
   at::Tensor ncf(const TorchBatch& batch) {
     const at::Tensor users = batch.get("users");
@@ -200,9 +280,9 @@ class TorchBackend final : public Backend {
                            1);
     for (size_t j = 0; j + 1 < spec_.ncf.mlp_sizes.size(); ++j) {
       const std::string p = "mlp." + std::to_string(j);
-      h = at::relu(at::linear(h, P(p + ".weight"), P(p + ".bias")));
+      h = at::relu(linear(h, P(p + ".weight"), P(p + ".bias")));
     }
-    return at::linear(at::cat({gmf, h}, 1), P("final.weight"), P("final.bias"));
+    return linear(at::cat({gmf, h}, 1), P("final.weight"), P("final.bias"));
   }
 
   // --- ResNet-50 v1.5 --------------------------------------------------------------------------
@@ -215,7 +295,7 @@ class TorchBackend final : public Backend {
 
   at::Tensor resnet(const TorchBatch& batch, bool training) {
     at::Tensor x = batch.get("images");
-    x = at::conv2d(x, P("conv1.weight"), {}, 2, 3);
+    x = conv(x, P("conv1.weight"), 2, 3);
     x = at::relu(bn(x, "bn1", training));
     x = at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
     const ResNetConfig& c = spec_.resnet;
@@ -223,18 +303,17 @@ class TorchBackend final : public Backend {
       for (int64_t block = 0; block < c.blocks[stage]; ++block) {
         const std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(block);
         const int64_t stride = (stage > 0 && block == 0) ? 2 : 1;
-        at::Tensor y = at::relu(bn(at::conv2d(x, P(p + ".conv1.weight")), p + ".bn1", training));
-        y = at::relu(
-            bn(at::conv2d(y, P(p + ".conv2.weight"), {}, stride, 1), p + ".bn2", training));
-        y = bn(at::conv2d(y, P(p + ".conv3.weight")), p + ".bn3", training);
-        const at::Tensor shortcut =
-            block == 0 ? bn(at::conv2d(x, P(p + ".downsample.0.weight"), {}, stride),
-                            p + ".downsample.1", training)
-                       : x;
+        at::Tensor y = at::relu(bn(conv(x, P(p + ".conv1.weight"), 1, 0), p + ".bn1", training));
+        y = at::relu(bn(conv(y, P(p + ".conv2.weight"), stride, 1), p + ".bn2", training));
+        y = bn(conv(y, P(p + ".conv3.weight"), 1, 0), p + ".bn3", training);
+        const at::Tensor shortcut = block == 0
+                                        ? bn(conv(x, P(p + ".downsample.0.weight"), stride, 0),
+                                             p + ".downsample.1", training)
+                                        : x;
         x = at::relu(y + shortcut);
       }
     }
-    return at::linear(x.mean({2, 3}), P("fc.weight"), P("fc.bias"));
+    return linear(x.mean({2, 3}), P("fc.weight"), P("fc.bias"));
   }
 
   // --- Transformer-XL --------------------------------------------------------------------------
@@ -252,20 +331,20 @@ class TorchBackend final : public Backend {
     const int64_t q_len = h.size(0), bsz = h.size(1);
     const at::Tensor cat = mem.defined() && mem.size(0) > 0 ? at::cat({mem, h}, 0) : h;
     const int64_t k_len = cat.size(0);
-    const std::vector<at::Tensor> heads = at::linear(cat, P(p + ".qkv_net.weight")).chunk(3, -1);
+    const std::vector<at::Tensor> heads = linear(cat, P(p + ".qkv_net.weight")).chunk(3, -1);
     const at::Tensor q = heads[0].slice(0, k_len - q_len).view({q_len, bsz, c.n_head, c.d_head});
     const at::Tensor k = heads[1].view({k_len, bsz, c.n_head, c.d_head});
     const at::Tensor v = heads[2].view({k_len, bsz, c.n_head, c.d_head});
-    const at::Tensor rk = at::linear(r, P(p + ".r_net.weight")).view({k_len, c.n_head, c.d_head});
-    const at::Tensor ac = at::einsum("ibnd,jbnd->bnij", {q + P("r_w_bias"), k});
-    const at::Tensor bd = rel_shift(at::einsum("ibnd,jnd->bnij", {q + P("r_r_bias"), rk}));
+    const at::Tensor rk = linear(r, P(p + ".r_net.weight")).view({k_len, c.n_head, c.d_head});
+    const at::Tensor ac = einsum("ibnd,jbnd->bnij", q + P("r_w_bias"), k);
+    const at::Tensor bd = rel_shift(einsum("ibnd,jnd->bnij", q + P("r_r_bias"), rk));
     at::Tensor score = (ac + bd) * (1.0 / std::sqrt(static_cast<double>(c.d_head)));
     score =
         score.masked_fill(mask.unsqueeze(0).unsqueeze(0), -std::numeric_limits<float>::infinity());
     const at::Tensor prob = at::softmax(score, 3);
     const at::Tensor vec =
-        at::einsum("bnij,jbnd->ibnd", {prob, v}).reshape({q_len, bsz, c.n_head * c.d_head});
-    const at::Tensor out = at::linear(vec, P(p + ".o_net.weight"));
+        einsum("bnij,jbnd->ibnd", prob, v).reshape({q_len, bsz, c.n_head * c.d_head});
+    const at::Tensor out = linear(vec, P(p + ".o_net.weight"));
     return at::layer_norm(h + out, {c.d_model}, P(p + ".layer_norm.weight"),
                           P(p + ".layer_norm.bias"), c.layer_norm_eps);
   }
@@ -273,8 +352,8 @@ class TorchBackend final : public Backend {
   at::Tensor feed_forward(const at::Tensor& a, const std::string& p) {
     const TransformerXlConfig& c = spec_.txl;
     const at::Tensor inner =
-        at::relu(at::linear(a, P(p + ".CoreNet.0.weight"), P(p + ".CoreNet.0.bias")));
-    const at::Tensor f = at::linear(inner, P(p + ".CoreNet.3.weight"), P(p + ".CoreNet.3.bias"));
+        at::relu(linear(a, P(p + ".CoreNet.0.weight"), P(p + ".CoreNet.0.bias")));
+    const at::Tensor f = linear(inner, P(p + ".CoreNet.3.weight"), P(p + ".CoreNet.3.bias"));
     return at::layer_norm(a + f, {c.d_model}, P(p + ".layer_norm.weight"),
                           P(p + ".layer_norm.bias"), c.layer_norm_eps);
   }
@@ -324,7 +403,7 @@ class TorchBackend final : public Backend {
       }
       mems_ = std::move(next);
     }
-    return at::linear(h, P("word_emb.weight"), P("crit.out_layers.0.bias"));
+    return linear(h, P("word_emb.weight"), P("crit.out_layers.0.bias"));
   }
 
   // --- Optimizers (MODELS.md; written out so both workers apply the same arithmetic) ----------
@@ -368,6 +447,9 @@ class TorchBackend final : public Backend {
   int64_t step_ = 0;
   std::vector<at::Tensor> mems_;
   std::string numerics_ = "default";
+  std::string precision_ = "fp32";
+  bool mixed_ = false;
+  at::ScalarType half_ = at::kBFloat16;
 };
 
 }  // namespace
