@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "greenbench/carbon.hpp"
 #include "greenbench/energy.hpp"
 #include "greenbench/measure.hpp"
 #include "greenbench/random.hpp"
@@ -61,7 +62,8 @@ struct StudySettings {
   /// Built-in workers' --numerics: "default" (each framework as it ships) or "strict".
   std::string numerics = "default";
   std::vector<CommandSpec> commands;
-  SlurmSettings slurm;  ///< `[slurm]`: used by `run --slurm` only, never part of the settings
+  CarbonSettings carbon;  ///< carbon_intensity | region, pue, price, currency (shown, not applied)
+  SlurmSettings slurm;    ///< `[slurm]`: used by `run --slurm` only, never part of the settings
   std::string
       base_dir;  ///< absolute folder of the study file, which [[command]] paths are relative to
 };
@@ -95,6 +97,7 @@ struct EffectiveSettings {
   StudySettings settings;  ///< threads resolved
   std::vector<Configuration> configurations;
   std::vector<std::string> warnings;
+  CarbonFactors carbon;  ///< the conversion keys validated, a region resolved
 };
 
 /// Validates settings into effective settings; throws Error listing every problem.

@@ -55,6 +55,11 @@ const std::vector<std::string> kTopKeys{"name",
                                         "idle_baseline",
                                         "threads",
                                         "numerics",
+                                        "carbon_intensity",
+                                        "region",
+                                        "pue",
+                                        "price",
+                                        "currency",
                                         "command",
                                         "slurm"};
 const std::vector<std::string> kCommandKeys{"framework", "model", "phase", "argv", "cwd"};
@@ -506,6 +511,21 @@ StudySettings parse_study(const std::string& text, const std::string& source,
       if (auto v = check.integer(node, name, 1, kMaxThreads)) s.threads = int(*v);
     } else if (name == "numerics") {
       if (auto v = check.choice(node, name, "numerics", {"default", "strict"})) s.numerics = *v;
+    } else if (name == "carbon_intensity" || name == "pue" || name == "price") {
+      // Conversion factors (README, "Energy as kWh, CO2e and cost"): shown, never applied to
+      // the measured values. Ranges as check_carbon_intensity, check_pue, check_price.
+      const double max = name == "pue" ? 3 : std::numeric_limits<double>::max();
+      const char* expected = name == "pue"                ? "a PUE from 1 to 3"
+                             : name == "carbon_intensity" ? "g CO2e per kWh, a number >= 0"
+                                                          : "a price per kWh, a number >= 0";
+      if (auto v = check.number(node, name, name == "pue" ? 1 : 0, false, max, expected)) {
+        (name == "pue"     ? s.carbon.pue
+         : name == "price" ? s.carbon.price
+                           : s.carbon.carbon_intensity) = *v;
+      }
+    } else if (name == "region" || name == "currency") {
+      if (auto v = check.string(node, name))
+        (name == "region" ? s.carbon.region : s.carbon.currency) = *v;
     } else if (name == "slurm") {
       for (const auto& [where, key_shown, message] : parse_slurm_table(node, s.slurm)) {
         check.error(where, key_shown, message);
@@ -595,6 +615,7 @@ void apply_overrides(StudySettings& s, const StudyOverrides& o) {
 EffectiveSettings make_effective(const StudySettings& settings) {
   EffectiveSettings e;
   e.settings = settings;
+  if (settings.carbon.any()) e.carbon = resolve_carbon(settings.carbon, "study key");
   if (e.settings.threads <= 0) {
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
     e.settings.threads = online > 0 ? int(online) : 1;
@@ -672,6 +693,7 @@ nlohmann::json to_json(const EffectiveSettings& e) {
   j["idle_baseline"] = s.idle_baseline_s;
   j["threads"] = s.threads;
   j["numerics"] = s.numerics;
+  if (e.carbon.any()) j["conversion"] = carbon_json(e.carbon);
   j["configurations"] = nlohmann::json::array();
   for (const auto& c : e.configurations) {
     nlohmann::json jc = {{"framework", c.framework}, {"model", c.model}, {"phase", c.phase}};
