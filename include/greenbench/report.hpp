@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "greenbench/carbon.hpp"
 #include "greenbench/results.hpp"
 #include "greenbench/stats.hpp"
 
@@ -69,6 +70,7 @@ struct CompareSettings {
   stats::CompareOptions stats;  ///< test method, exact limit, bootstrap seed and resamples
   bool sequential = false;      ///< replay the sequential rule over the runs in run order
   stats::SequentialOptions sequential_options;  ///< min/max runs, alpha, equivalence margin
+  CarbonFactors carbon;  ///< kWh/CO2e/cost shown next to energy medians when any() is true
 };
 
 /// The result of one compare call. The verdict comparisons (primary energy and duration of each
@@ -94,6 +96,7 @@ struct ComparisonSet {
   stats::SequentialOptions sequential_options;
   std::map<std::string, int> node_runs;  ///< measured runs per Slurm node (empty: local)
   std::string node_method;  ///< how nodes enter the tests ("single node", "blocked on node ...")
+  CarbonFactors carbon;     ///< CompareSettings::carbon, recorded with the set
 };
 
 /// True for metrics where lower is better: energy_* and duration.
@@ -101,7 +104,8 @@ bool is_cost_metric(const std::string& metric);
 
 /// Compares frameworks per model × phase × metric (warm-up excluded), adjusts the p-values with
 /// Holm and Bonferroni within families, and gives verdicts per phase; the
-/// bootstrap seed is the study's `seed` setting (1 if none). Throws Error when the set has fewer
+/// bootstrap seed is the study's `seed` setting (1 if none), the conversion factors its recorded
+/// "conversion" (study keys). Throws Error when the set has fewer
 /// than two frameworks or the baseline is not one of them.
 ComparisonSet compare_results(const ResultSet& results, const std::string& baseline = "");
 /// As above, with every setting explicit.
@@ -113,6 +117,12 @@ void print_comparison(const ComparisonSet& set, std::ostream& out);
 /// "settings": {...} (with "energy_basis": "above-idle"
 /// when the energies are above idle), "lines": [...], "correlations": [...]}.
 nlohmann::json comparison_json(const ComparisonSet& set);
+
+/// True for energy_* metrics in joules, the ones converted to kWh, CO2e and cost.
+bool is_convertible_energy(const MetricComparison& c);
+/// The comparison rows as CSV (contract: README, "compare --csv"): one row per comparison
+/// compare prints, numbers with full precision, empty for values that could not be computed.
+void write_comparison_csv(const ComparisonSet& set, std::ostream& out);
 
 /// One self-contained HTML file: settings, environment, tables, box plots, power traces,
 /// quality next to cost, estimated values marked, failed runs; nothing fetched from a network.

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "greenbench/carbon.hpp"
 #include "greenbench/energy.hpp"
 #include "greenbench/measure.hpp"
 #include "greenbench/random.hpp"
@@ -67,7 +68,8 @@ struct StudySettings {
   double cpu_watts_per_core = -1;  ///< CPU estimate: W per busy core; < 0 = the estimate's default
   double cpu_idle_watts = -1;      ///< CPU estimate: idle W; < 0 = the estimate's default
   std::vector<CommandSpec> commands;
-  SlurmSettings slurm;  ///< `[slurm]`: used by `run --slurm` only, never part of the settings
+  CarbonSettings carbon;  ///< carbon_intensity | region, pue, price, currency (shown, not applied)
+  SlurmSettings slurm;    ///< `[slurm]`: used by `run --slurm` only, never part of the settings
   std::string
       base_dir;  ///< absolute folder of the study file, which [[command]] paths are relative to
 };
@@ -104,6 +106,7 @@ struct EffectiveSettings {
   StudySettings settings;  ///< threads resolved
   std::vector<Configuration> configurations;
   std::vector<std::string> warnings;
+  CarbonFactors carbon;  ///< the conversion keys validated, a region resolved
 };
 
 /// Validates settings into effective settings; throws Error listing every problem.

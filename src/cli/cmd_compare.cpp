@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "cli/carbon_options.hpp"
 #include "cli/commands.hpp"
 #include "core/json_dump.hpp"
 #include "greenbench/error.hpp"
@@ -19,8 +20,9 @@ namespace greenbench::cli {
 namespace {
 
 constexpr const char* kHelp =
-    "usage: greenbench compare RESULTS [--json FILE] [--baseline FRAMEWORK] [--metric PATTERN]\n"
-    "                          [--energy gross|above-idle] [--sequential]\n"
+    "usage: greenbench compare RESULTS [--json FILE] [--csv FILE] [--baseline FRAMEWORK]\n"
+    "                          [--metric PATTERN] [--energy gross|above-idle] [--sequential]\n"
+    "                          [--carbon-intensity G | --region CODE] [--pue X] [--price P]\n"
     "\n"
     "Compares the frameworks in a results store (a results directory or its results.sqlite)\n"
     "per model x phase x metric, warm-up runs excluded: means per energy domain and run time\n"
@@ -51,6 +53,8 @@ constexpr const char* kHelp =
     "\n"
     "options:\n"
     "  --json FILE               also write the comparisons as JSON to FILE ('-' = stdout only)\n"
+    "  --csv FILE                also write the comparison rows as CSV to FILE ('-' = stdout\n"
+    "                            only); columns in the README, 'compare --csv'\n"
     "  --baseline FRAMEWORK      the reference framework (b)\n"
     "  --metric PATTERN          only metrics matching these comma-separated globs,\n"
     "                            e.g. 'energy_*,duration'; one that matches no metric is\n"
@@ -60,6 +64,9 @@ constexpr const char* kHelp =
     "                            duration (refused when the study measured no idle power)\n"
     "  --sequential              replay the sequential decision rule over the stored runs\n"
     "  --help                    this text\n"
+    "\n"
+    "With conversion factors (options, or the study's keys, which options override) every\n"
+    "energy median is also shown as kWh x PUE, g CO2e and cost, the factors printed above.\n"
     "\n"
     "exit status: 0 done; 2 bad arguments, not a results store, fewer than two frameworks, an\n"
     "unknown baseline, a --metric that matches nothing or --energy above-idle without idle\n"
@@ -73,14 +80,22 @@ int usage_error(const std::string& message) {
 }  // namespace
 
 int cmd_compare(const Args& args) {
-  std::string results_path, json_path;
+  std::string results_path, json_path, csv_path;
+  CarbonOptions carbon;
   CompareSettings settings;
   EnergyBasis basis = EnergyBasis::kGross;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(kHelp, stdout);
+      std::fputs(kCarbonOptionsHelp, stdout);
       return 0;
+    }
+    if (parse_carbon_option(args, i, carbon)) continue;
+    if (arg == "--csv") {
+      if (i + 1 >= args.size()) return usage_error(arg + " needs a value");
+      csv_path = args[++i];
+      continue;
     }
     if (arg == "--json" || arg == "--baseline" || arg == "--metric" || arg == "--energy") {
       if (i + 1 >= args.size()) return usage_error(arg + " needs a value");
@@ -104,7 +119,13 @@ int cmd_compare(const Args& args) {
     if (!results_path.empty()) return usage_error("more than one RESULTS path: '" + arg + "'");
     results_path = arg;
   }
+  if (carbon.list_regions) {
+    print_region_list(stdout);
+    return 0;
+  }
   if (results_path.empty()) return usage_error("missing RESULTS (a results directory or .sqlite)");
+  if (json_path == "-" && csv_path == "-")
+    return usage_error("--json and --csv cannot both be '-'");
 
   const ResultSet results = load_results(results_path, basis);
   if (!settings.metric_pattern.empty()) {
@@ -126,6 +147,7 @@ int cmd_compare(const Args& args) {
       return 2;
     }
   }
+  settings.carbon = effective_carbon(results.settings, carbon);
   if (results.settings.contains("seed") && results.settings["seed"].is_number_integer()) {
     settings.stats.bootstrap.seed = results.settings["seed"].get<std::uint64_t>();
   }
@@ -148,12 +170,23 @@ int cmd_compare(const Args& args) {
     std::cout << dump_json(comparison_json(set), 2) << "\n";
     return 0;
   }
+  if (csv_path == "-") {
+    write_comparison_csv(set, std::cout);
+    return 0;
+  }
   print_comparison(set, std::cout);
   if (!json_path.empty()) {
     std::ofstream out(json_path);
     out << dump_json(comparison_json(set), 2) << "\n";
     if (!out) throw Error("cannot write '" + printable(json_path, 200) + "'");
     std::cout << "JSON written to " << json_path << "\n";
+  }
+  if (!csv_path.empty()) {
+    std::ofstream out(csv_path);
+    write_comparison_csv(set, out);
+    out.flush();
+    if (!out) throw Error("--csv: cannot write '" + printable(csv_path, 200) + "'");
+    std::cout << "CSV written to " << csv_path << "\n";
   }
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/carbon_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/source_options.hpp"
 #include "greenbench/error.hpp"
@@ -207,6 +208,7 @@ int cmd_measure(const Args& args) {
   std::string json_path;
   std::string trace_path;
   bool quiet = false;
+  CarbonOptions carbon;
   std::vector<std::string> command;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -218,6 +220,7 @@ int cmd_measure(const Args& args) {
     if (arg == "--help" || arg == "-h") {
       std::fputs(kHelp, stdout);
       std::fputs(kSourceOptionsHelp, stdout);
+      std::fputs(kCarbonOptionsHelp, stdout);
       return 0;
     }
     if (arg == "--quiet" || arg == "-q") {
@@ -225,6 +228,7 @@ int cmd_measure(const Args& args) {
       continue;
     }
     if (parse_source_option(args, i, options.sources)) continue;
+    if (parse_carbon_option(args, i, carbon)) continue;
     std::string option = arg;
     std::string value;
     bool has_value = false;
@@ -256,6 +260,11 @@ int cmd_measure(const Args& args) {
       throw Error("unexpected argument '" + printable(arg) + "': put the command after '--'");
     }
   }
+  if (carbon.list_regions) {
+    print_region_list(stdout);
+    return 0;
+  }
+  const CarbonFactors conversion = command_line_carbon(carbon);  // checked before CMD runs
   if (command.empty())
     throw Error("missing command: greenbench measure [OPTIONS] -- CMD [ARGS...]");
   if (json_path == "-" && trace_path == "-") throw Error("--json and --trace cannot both be '-'");
@@ -293,12 +302,15 @@ int cmd_measure(const Args& args) {
   }
   if (!not_started && !quiet) {
     print_table(record, stderr);
+    print_measure_conversion(record, conversion, stderr);
   }
   if (!json_path.empty()) {
     // Replace, not throw on, bytes that are not UTF-8 (argv may hold any bytes): losing the
     // record of a finished run over one odd byte would be far worse.
+    nlohmann::json document = to_json(record);
+    if (conversion.any()) document["conversion"] = measure_conversion_json(record, conversion);
     const std::string text =
-        to_json(record).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        document.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     if (json_out) {
       *json_out << text;
       json_out->flush();

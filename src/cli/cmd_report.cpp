@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "cli/carbon_options.hpp"
 #include "cli/commands.hpp"
 #include "greenbench/error.hpp"
 #include "greenbench/report.hpp"
@@ -17,6 +18,7 @@ namespace {
 constexpr const char* kHelp =
     "usage: greenbench report RESULTS [--out FILE.html] [--markdown FILE.md]\n"
     "                         [--energy gross|above-idle]\n"
+    "                         [--carbon-intensity G | --region CODE] [--pue X] [--price P]\n"
     "\n"
     "Writes one self-contained HTML file (inline CSS and SVG, no scripts, nothing fetched from\n"
     "a network) with the effective settings and the environment, the comparison tables of\n"
@@ -64,13 +66,16 @@ void write_file(const std::string& path, Writer&& write) {
 
 int cmd_report(const Args& args) {
   std::string results_path, out_path, markdown_path;
+  CarbonOptions carbon;
   EnergyBasis basis = EnergyBasis::kGross;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(kHelp, stdout);
+      std::fputs(kCarbonOptionsHelp, stdout);
       return 0;
     }
+    if (parse_carbon_option(args, i, carbon)) continue;
     if (arg == "--energy") {
       if (i + 1 >= args.size()) return usage_error(arg + " needs a value");
       const std::string& v = args[++i];
@@ -89,6 +94,10 @@ int cmd_report(const Args& args) {
     if (!results_path.empty()) return usage_error("more than one RESULTS path: '" + arg + "'");
     results_path = arg;
   }
+  if (carbon.list_regions) {
+    print_region_list(stdout);
+    return 0;
+  }
   if (results_path.empty()) return usage_error("missing RESULTS (a results directory or .sqlite)");
 
   const ResultSet results = load_results(results_path, basis);
@@ -99,6 +108,7 @@ int cmd_report(const Args& args) {
   ComparisonSet set;
   if (frameworks.size() >= 2) {
     set = compare_results(results);
+    set.carbon = effective_carbon(results.settings, carbon);
   } else {
     set.frameworks.assign(frameworks.begin(), frameworks.end());
     std::fprintf(stderr, "greenbench report: %zu framework(s) in '%s': nothing to compare\n",

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -211,6 +212,10 @@ ComparisonSet compare_results(const ResultSet& results, const std::string& basel
   if (results.settings.contains("seed") && results.settings["seed"].is_number_integer()) {
     settings.stats.bootstrap.seed = results.settings["seed"].get<std::uint64_t>();
   }
+  // The study's recorded conversion factors (study keys), shown with the medians.
+  if (results.settings.contains("conversion")) {
+    settings.carbon = carbon_from_json(results.settings["conversion"]);
+  }
   return compare_results(results, settings);
 }
 
@@ -227,6 +232,7 @@ ComparisonSet compare_results(const ResultSet& results, const CompareSettings& s
   set.bootstrap_seed = settings.stats.bootstrap.seed;
   set.bootstrap_resamples = settings.stats.bootstrap.resamples;
   set.energy_basis = results.energy_basis;
+  set.carbon = settings.carbon;
   const auto patterns = split_patterns(settings.metric_pattern);
 
   // (phase, model, metric) -> framework -> values; the unit of each metric.
@@ -553,6 +559,23 @@ nlohmann::json comparison_json(const ComparisonSet& set) {
         {"sentence", c.sentence.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.sentence)},
         {"notes", s.notes},
     });
+    if (set.carbon.any() && is_convertible_energy(c)) {
+      // Medians converted with the set's factors (settings.conversion); the statistics are
+      // those of the joules, which the conversion (a positive factor) leaves unchanged.
+      const auto& f = set.carbon;
+      auto optional = [](std::optional<double> x) {
+        return x ? number(*x) : nlohmann::json(nullptr);
+      };
+      comparisons.back()["converted"] = {
+          {"kwh_median_a", number(facility_kwh(s.median_a, f))},
+          {"kwh_median_b", number(facility_kwh(s.median_b, f))},
+          {"co2e_g_median_a", optional(co2e_g(s.median_a, f))},
+          {"co2e_g_median_b", optional(co2e_g(s.median_b, f))},
+          {"cost_median_a", optional(energy_cost(s.median_a, f))},
+          {"cost_median_b", optional(energy_cost(s.median_b, f))},
+          {"estimated", c.estimated_a || c.estimated_b},
+      };
+    }
     if (set.sequential) {
       comparisons.back()["decision"] =
           c.decision.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.decision);
@@ -604,10 +627,139 @@ nlohmann::json comparison_json(const ComparisonSet& set) {
   };
   // Said only when it differs from what a gross-energy reader expects (gross is the default).
   if (set.energy_basis != "gross") out["settings"]["energy_basis"] = set.energy_basis;
+  if (set.carbon.any()) out["settings"]["conversion"] = carbon_json(set.carbon);
   if (!set.node_runs.empty()) {
     out["settings"]["nodes"] = {{"method", set.node_method}, {"runs", set.node_runs}};
   }
   return out;
+}
+
+bool is_convertible_energy(const MetricComparison& c) {
+  return c.metric.rfind("energy_", 0) == 0 && c.unit == "J";
+}
+
+namespace {
+
+// Full precision, so that a value read back equals the one compare computed (and --json
+// prints); empty where it could not be computed.
+std::string csv_number(double x) {
+  if (!std::isfinite(x)) return "";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", x);
+  return buf;
+}
+
+std::string csv_number(std::optional<double> x) { return x ? csv_number(*x) : ""; }
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+}  // namespace
+
+void write_comparison_csv(const ComparisonSet& set, std::ostream& out) {
+  std::vector<std::string> header = {"phase",
+                                     "model",
+                                     "metric",
+                                     "domain",
+                                     "unit",
+                                     "a",
+                                     "b",
+                                     "role",
+                                     "n_a",
+                                     "n_b",
+                                     "mean_a",
+                                     "mean_b",
+                                     "median_a",
+                                     "median_b",
+                                     "hl_ratio",
+                                     "hl_ci_low",
+                                     "hl_ci_high",
+                                     "ratio_median",
+                                     "ratio_ci_low",
+                                     "ratio_ci_high",
+                                     "test",
+                                     "p_method",
+                                     "p_value",
+                                     "p_holm",
+                                     "a12",
+                                     "magnitude",
+                                     "cliffs_delta",
+                                     "verdict",
+                                     "decision",
+                                     "decided_at",
+                                     "estimated",
+                                     "estimated_a",
+                                     "estimated_b"};
+  const bool convert = set.carbon.any();
+  if (convert) {
+    for (const char* column :
+         {"kwh_median_a", "kwh_median_b", "co2e_g_median_a", "co2e_g_median_b", "cost_median_a",
+          "cost_median_b", "currency", "pue", "carbon_intensity_g_per_kwh", "price_per_kwh"}) {
+      header.emplace_back(column);
+    }
+  }
+  auto line = [&out](const std::vector<std::string>& fields) {
+    for (std::size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << csv_field(fields[i]);
+    out << "\n";
+  };
+  line(header);
+  for (const auto& c : set.comparisons) {
+    const auto& s = c.stats;
+    const bool energy = c.metric.rfind("energy_", 0) == 0;
+    std::vector<std::string> row = {c.phase,
+                                    c.model,
+                                    c.metric,
+                                    energy ? c.metric.substr(7) : "",
+                                    c.unit,
+                                    c.a,
+                                    c.b,
+                                    c.role,
+                                    std::to_string(s.n_a),
+                                    std::to_string(s.n_b),
+                                    csv_number(s.mean_a),
+                                    csv_number(s.mean_b),
+                                    csv_number(s.median_a),
+                                    csv_number(s.median_b),
+                                    csv_number(s.hl_ratio),
+                                    csv_number(s.hl_ci_low),
+                                    csv_number(s.hl_ci_high),
+                                    csv_number(s.ratio_median),
+                                    csv_number(s.ratio_ci_low),
+                                    csv_number(s.ratio_ci_high),
+                                    s.test,
+                                    s.p_method,
+                                    csv_number(s.p_value),
+                                    csv_number(s.p_holm),
+                                    csv_number(s.a12),
+                                    s.magnitude,
+                                    csv_number(s.cliffs_delta),
+                                    c.verdict,
+                                    c.decision,
+                                    c.decided_at > 0 ? std::to_string(c.decided_at) : "",
+                                    c.estimated_a || c.estimated_b ? "true" : "false",
+                                    c.estimated_a ? "true" : "false",
+                                    c.estimated_b ? "true" : "false"};
+    if (convert) {
+      const auto& f = set.carbon;
+      const bool yes = is_convertible_energy(c);
+      auto at = [&](double joules, auto fn) { return yes ? csv_number(fn(joules, f)) : ""; };
+      row.push_back(at(s.median_a, facility_kwh));
+      row.push_back(at(s.median_b, facility_kwh));
+      row.push_back(at(s.median_a, co2e_g));
+      row.push_back(at(s.median_b, co2e_g));
+      row.push_back(at(s.median_a, energy_cost));
+      row.push_back(at(s.median_b, energy_cost));
+      row.push_back(yes ? f.currency : "");
+      row.push_back(yes ? csv_number(f.effective_pue()) : "");
+      row.push_back(yes ? csv_number(f.intensity_g_per_kwh) : "");
+      row.push_back(yes ? csv_number(f.price_per_kwh) : "");
+    }
+    line(row);
+  }
 }
 
 }  // namespace greenbench

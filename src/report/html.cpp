@@ -12,6 +12,7 @@
 
 #include "core/json_dump.hpp"
 #include "greenbench/report.hpp"
+#include "report/carbon_report.hpp"
 #include "report/format.hpp"
 #include "report/nodes.hpp"
 #include "report/quality.hpp"
@@ -622,6 +623,7 @@ void write_html_report(const ResultSet& results, const ComparisonSet& set,
   }
   out << "</section>\n";
 
+  out << report::carbon_html(set);
   out << "<section id=\"boxplots\"><h2>Box plots</h2>\n<p>One box per framework: median, "
          "quartiles, whiskers at 1.5 IQR, and every run as a point; dashed = estimated.</p>\n";
   for (const auto& block : blocks) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "greenbench/report.hpp"
+#include "report/carbon_report.hpp"
 #include "report/format.hpp"
 #include "report/quality.hpp"
 
@@ -53,6 +54,7 @@ void write_markdown_report(const ResultSet& results, const ComparisonSet& set, s
            "bootstrap 95% CI.\n\n";
     out << report::render_markdown(report::stats_table(block, set.alpha)) << "\n";
   }
+  out << report::carbon_markdown(set);
   if (!set.correlations.empty()) {
     out << "## Energy vs run time\n\n"
         << report::render_markdown(report::correlation_table(set)) << "\n";

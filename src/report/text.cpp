@@ -2,6 +2,7 @@
 #include <ostream>
 
 #include "greenbench/report.hpp"
+#include "report/carbon_report.hpp"
 #include "report/format.hpp"
 
 namespace greenbench {
@@ -30,6 +31,7 @@ void print_comparison(const ComparisonSet& set, std::ostream& out) {
            "95%; verdict counted only for the primary energy metric and duration)\n";
     out << report::render_text(report::stats_table(block, set.alpha), "  ") << "\n";
   }
+  out << report::carbon_text(set);
   if (!set.correlations.empty()) {
     out << "== energy vs run time ==\n\n";
     out << report::render_text(report::correlation_table(set), "  ") << "\n";

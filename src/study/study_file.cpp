@@ -66,6 +66,11 @@ const std::vector<std::string> kTopKeys{"name",
                                         "sources",
                                         "cpu_watts_per_core",
                                         "cpu_idle_watts",
+                                        "carbon_intensity",
+                                        "region",
+                                        "pue",
+                                        "price",
+                                        "currency",
                                         "command",
                                         "slurm"};
 const std::vector<std::string> kCommandKeys{"framework", "model", "phase", "argv", "cwd"};
@@ -537,6 +542,21 @@ StudySettings parse_study(const std::string& text, const std::string& source,
       if (auto v = check.number(node, name, 0, false, kMaxWatts, "a number of watts >= 0")) {
         (name == "cpu_idle_watts" ? s.cpu_idle_watts : s.cpu_watts_per_core) = *v;
       }
+    } else if (name == "carbon_intensity" || name == "pue" || name == "price") {
+      // Conversion factors (README, "Energy as kWh, CO2e and cost"): shown, never applied to
+      // the measured values. Ranges as check_carbon_intensity, check_pue, check_price.
+      const double max = name == "pue" ? 3 : std::numeric_limits<double>::max();
+      const char* expected = name == "pue"                ? "a PUE from 1 to 3"
+                             : name == "carbon_intensity" ? "g CO2e per kWh, a number >= 0"
+                                                          : "a price per kWh, a number >= 0";
+      if (auto v = check.number(node, name, name == "pue" ? 1 : 0, false, max, expected)) {
+        (name == "pue"     ? s.carbon.pue
+         : name == "price" ? s.carbon.price
+                           : s.carbon.carbon_intensity) = *v;
+      }
+    } else if (name == "region" || name == "currency") {
+      if (auto v = check.string(node, name))
+        (name == "region" ? s.carbon.region : s.carbon.currency) = *v;
     } else if (name == "slurm") {
       for (const auto& [where, key_shown, message] : parse_slurm_table(node, s.slurm)) {
         check.error(where, key_shown, message);
@@ -638,6 +658,7 @@ void apply_overrides(StudySettings& s, const StudyOverrides& o) {
 EffectiveSettings make_effective(const StudySettings& settings) {
   EffectiveSettings e;
   e.settings = settings;
+  if (settings.carbon.any()) e.carbon = resolve_carbon(settings.carbon, "study key");
   if (e.settings.threads <= 0) {
     const long online = sysconf(_SC_NPROCESSORS_ONLN);
     e.settings.threads = online > 0 ? int(online) : 1;
@@ -721,6 +742,7 @@ nlohmann::json to_json(const EffectiveSettings& e) {
   if (!s.sources.empty()) j["sources"] = s.sources;
   if (s.cpu_watts_per_core >= 0) j["cpu_watts_per_core"] = s.cpu_watts_per_core;
   if (s.cpu_idle_watts >= 0) j["cpu_idle_watts"] = s.cpu_idle_watts;
+  if (e.carbon.any()) j["conversion"] = carbon_json(e.carbon);
   j["configurations"] = nlohmann::json::array();
   for (const auto& c : e.configurations) {
     nlohmann::json jc = {{"framework", c.framework}, {"model", c.model}, {"phase", c.phase}};

@@ -208,7 +208,7 @@ TEST(StudyFile, UnknownKeysAndValuesSuggestTheNearestName) {
             "repetitions, min_repetitions, max_repetitions, alpha, equivalence_margin, warmup, "
             "order, seed, cooldown, cooldown_tolerance, cooldown_max, timeout, idle_baseline, "
             "threads, numerics, device, precision, sources, cpu_watts_per_core, cpu_idle_watts, "
-            "command, slurm");
+            "carbon_intensity, region, pue, price, currency, command, slurm");
   EXPECT_EQ(error_of("frameworks = [\"pytorch\", \"tensorflw\"]"),
             "study.toml:1: key 'frameworks[1]': unknown framework 'tensorflw' (did you mean "
             "'tensorflow'?); expected one of pytorch, tensorflow");
@@ -240,7 +240,8 @@ timeout = "long"
             "models, phases, scale, repetitions, min_repetitions, max_repetitions, alpha, "
             "equivalence_margin, warmup, order, seed, cooldown, "
             "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, numerics, device, "
-            "precision, sources, cpu_watts_per_core, cpu_idle_watts, command, slurm\n"
+            "precision, sources, cpu_watts_per_core, cpu_idle_watts, carbon_intensity, region, "
+            "pue, price, currency, command, slurm\n"
             "study.toml:5: key 'timeout': expected a number of seconds above 0 and at most 604800 "
             "(7 days), got \"long\"");
 }
