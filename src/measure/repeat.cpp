@@ -123,7 +123,9 @@ std::string label(const QuantitySummary& q) {
 std::vector<std::string> summary_cells(const QuantitySummary& q) {
   const auto& s = q.summary;
   const Scale sc = scale_for(q.unit, s.median);
-  const std::string sd = std::isnan(s.sd) ? "n/a" : report::format_quantity(s.sd * sc.factor);
+  // Equal values summed in a different order differ in the last bits: that is no spread.
+  const double spread = s.sd <= 1e-12 * std::fabs(s.mean) ? 0.0 : s.sd;
+  const std::string sd = std::isnan(s.sd) ? "n/a" : report::format_quantity(spread * sc.factor);
   return {q.phase,
           label(q),
           report::format_quantity(s.mean * sc.factor) + " ± " + sd + (sc.unit.empty() ? "" : " ") +
