@@ -11,6 +11,15 @@
 
 namespace greenbench {
 
+/// What a running measurement shows on a live status line (MeasureOptions::on_status).
+struct LiveStatus {
+  double elapsed_s = 0;           ///< since the command started
+  std::string phase = "run";      ///< innermost open marker phase; "run" when none is open
+  std::vector<std::string> keys;  ///< "total", then domain sums ("cpu_package", "gpu", ...)
+  std::vector<double> power_w;    ///< parallel to keys: mean power since the previous status
+  std::vector<bool> estimated;    ///< parallel to keys: the value comes from a model
+};
+
 /// How to measure one command.
 struct MeasureOptions {
   SourceOptions sources;               ///< which energy sources, where to find them
@@ -32,6 +41,10 @@ struct MeasureOptions {
   std::string run_id;
   /// Called from the measuring thread on each marker line the command writes (for progress).
   std::function<void(const std::string& line)> on_marker;
+  /// Called from the measuring thread about every status_interval_s while the command runs (for
+  /// a live status line); never called when empty.
+  std::function<void(const LiveStatus& status)> on_status;
+  double status_interval_s = 0.25;  ///< period of on_status
 };
 
 /// Runs argv (execvp, no shell) under measurement and returns its record; never throws for

@@ -16,26 +16,46 @@
 
 #include "cli/carbon_options.hpp"
 #include "cli/commands.hpp"
+#include "cli/measure_repeat.hpp"
 #include "cli/source_options.hpp"
+#include "cli/status_line.hpp"
 #include "greenbench/error.hpp"
 #include "greenbench/measure.hpp"
 #include "greenbench/record.hpp"
+#include "greenbench/shell.hpp"
 #include "greenbench/trace.hpp"
 
 namespace greenbench::cli {
 namespace {
 
+constexpr int kTimeoutExitStatus = 124;
+
 constexpr const char* kHelp =
     "usage: greenbench measure [OPTIONS] -- CMD [ARGS...]\n"
+    "       greenbench measure --runs N [OPTIONS] -- CMD1 [ARGS...] [-- CMD2 [ARGS...] ...]\n"
     "\n"
     "Runs CMD (no shell), reads the energy counters every interval and whenever CMD writes a\n"
     "marker line to the descriptor in $GREENBENCH_MARKER_FD, and prints energy and time per\n"
     "phase ('run' is the whole command). Exits with CMD's exit status: 127 when it cannot be\n"
-    "started, 128+N when a signal N killed it. Estimated values are marked '(est.)'.\n"
+    "started, 128+N when a signal N killed it, 124 when --timeout stopped it (as coreutils\n"
+    "timeout does; an outside SIGTERM gives 143). Estimated values are marked '(est.)'.\n"
+    "On a terminal, a status line on stderr shows the elapsed time, the current phase and the\n"
+    "power per domain while CMD runs; it is erased at the end and never written elsewhere.\n"
     "\n"
     "Every process CMD starts ends with it: what it leaves running when it exits (also\n"
     "double-forked or in another process group) gets SIGTERM, then SIGKILL 5 s later, with a\n"
     "warning; if greenbench itself is killed, even by SIGKILL, a watchdog ends them.\n"
+    "\n"
+    "With --runs N every command runs N times, the runs of different commands interleaved\n"
+    "(A B A B ...) so that drift (temperature, clock, background load) hits all alike; each\n"
+    "'--' starts the next command. It prints per command, phase and quantity (energy per\n"
+    "domain, duration, metrics) mean ± sd, median, min…max and n, and for two or more\n"
+    "commands the ratio of each against the first: the Hodges-Lehmann estimate with its\n"
+    "distribution-free interval, the two-sided Mann-Whitney U p-value (Holm-adjusted) and\n"
+    "A12, as `greenbench compare` does. The commands read /dev/null and their output is\n"
+    "discarded (the last line of stderr is kept for the reason of a failed run) unless\n"
+    "--show-output. Exit status: 0 when every measured run succeeded, 1 when one failed (a\n"
+    "line says which), 127 when a command cannot be started, 128+N when stopped by signal N.\n"
     "\n"
     "options:\n"
     "  --json FILE               write the run record as JSON ('-' = stdout)\n"
@@ -44,8 +64,20 @@ constexpr const char* kHelp =
     "  --idle-baseline SECONDS   measure idle power first and report energy above idle\n"
     "                            (skipped, with a warning, where only the CPU estimate is read)\n"
     "  --timeout SECONDS         stop CMD after this long (SIGTERM to its process group,\n"
-    "                            SIGKILL 5 s later)\n"
-    "  --quiet                   print no table (only the cannot-start message)\n"
+    "                            SIGKILL 5 s later); greenbench then exits 124\n"
+    "  --quiet                   print no table and no status line (only the cannot-start\n"
+    "                            message)\n"
+    "  --no-status               no live status line on a terminal\n"
+    "  --runs N                  measure every command N times (interleaved), print statistics\n"
+    "  --warmup K                with --runs: K unmeasured runs of every command first\n"
+    "  --prepare CMD             with --runs: run CMD with /bin/sh -c before every run\n"
+    "                            (warm-ups too), unmeasured; stops everything if it fails\n"
+    "  --show-output             with --runs: the commands read our stdin and write our\n"
+    "                            stdout and stderr\n"
+    "  --export-json FILE        with --runs: every run's record, the statistics and the\n"
+    "                            comparisons as JSON ('-' = stdout)\n"
+    "  --export-csv FILE         with --runs: one row per command x run x phase x quantity\n"
+    "  --export-markdown FILE    with --runs: the statistics and comparisons as Markdown\n"
     "  --help                    this text\n";
 
 double parse_number(const std::string& option, const std::string& value, double min,
@@ -104,13 +136,18 @@ std::vector<std::string> table_domains(const RunRecord& r) {
 }
 
 void print_table(const RunRecord& r, std::FILE* out) {
-  std::string command;
-  for (const auto& a : r.command) command += (command.empty() ? "" : " ") + a;
-  if (r.term_signal != 0) {
-    std::fprintf(out, "greenbench measure: '%s' was killed by signal %d after %.3f s\n",
+  // Quoted as a shell reads it back, so that the line can be pasted to run it again.
+  const std::string command = shell_join(r.command);
+  if (r.timed_out) {
+    std::fprintf(out,
+                 "greenbench measure: %s timed out after %.3f s (stopped by --timeout; exit "
+                 "status 124)\n",
+                 command.c_str(), r.duration_s);
+  } else if (r.term_signal != 0) {
+    std::fprintf(out, "greenbench measure: %s was killed by signal %d after %.3f s\n",
                  command.c_str(), r.term_signal, r.duration_s);
   } else {
-    std::fprintf(out, "greenbench measure: '%s' exited with status %d after %.3f s\n",
+    std::fprintf(out, "greenbench measure: %s exited with status %d after %.3f s\n",
                  command.c_str(), r.exit_code, r.duration_s);
   }
   const auto domains = table_domains(r);
@@ -200,6 +237,18 @@ std::unique_ptr<std::ofstream> open_output(const std::string& option, const std:
   return out;
 }
 
+// Parses a whole number option from `min` to `max`.
+int parse_count(const std::string& option, const std::string& value, long min, long max) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(value.c_str(), &end, 10);
+  if (value.empty() || errno != 0 || *end != '\0' || v < min || v > max) {
+    throw Error(option + ": expected a whole number from " + std::to_string(min) + " to " +
+                std::to_string(max) + ", got '" + printable(value) + "'");
+  }
+  return static_cast<int>(v);
+}
+
 }  // namespace
 
 int cmd_measure(const Args& args) {
@@ -209,11 +258,17 @@ int cmd_measure(const Args& args) {
   std::string trace_path;
   bool quiet = false;
   CarbonOptions carbon;
+  bool status_line = true;
+  RepeatRequest repeat;
+  bool repeat_only_option = false;  // an option that needs --runs
+  std::string repeat_option_seen;
   std::vector<std::string> command;
+  std::size_t command_start = args.size();
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") {
       command.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+      command_start = i + 1;
       if (command.empty()) throw Error("missing command after '--'");
       break;
     }
@@ -225,6 +280,16 @@ int cmd_measure(const Args& args) {
     }
     if (arg == "--quiet" || arg == "-q") {
       quiet = true;
+      continue;
+    }
+    if (arg == "--no-status") {
+      status_line = false;
+      continue;
+    }
+    if (arg == "--show-output") {
+      repeat.show_output = true;
+      repeat_only_option = true;
+      repeat_option_seen = arg;
       continue;
     }
     if (parse_source_option(args, i, options.sources)) continue;
@@ -244,6 +309,10 @@ int cmd_measure(const Args& args) {
       }
       return value;
     };
+    auto repeat_only = [&] {
+      repeat_only_option = true;
+      repeat_option_seen = option;
+    };
     if (option == "--json") {
       json_path = take_value();
     } else if (option == "--trace") {
@@ -254,6 +323,24 @@ int cmd_measure(const Args& args) {
       options.idle_baseline_s = parse_number(option, take_value(), 0, true);
     } else if (option == "--timeout") {
       options.timeout_s = parse_number(option, take_value(), 0, false);
+    } else if (option == "--runs") {
+      repeat.runs = parse_count(option, take_value(), 1, 100000);
+    } else if (option == "--warmup") {
+      repeat.warmup = parse_count(option, take_value(), 0, 100000);
+      repeat_only();
+    } else if (option == "--prepare") {
+      repeat.prepare = take_value();
+      if (repeat.prepare.empty()) throw Error("--prepare: empty command");
+      repeat_only();
+    } else if (option == "--export-json") {
+      repeat.export_json = take_value();
+      repeat_only();
+    } else if (option == "--export-csv") {
+      repeat.export_csv = take_value();
+      repeat_only();
+    } else if (option == "--export-markdown") {
+      repeat.export_markdown = take_value();
+      repeat_only();
     } else if (arg.rfind("-", 0) == 0) {
       throw Error("unknown option '" + printable(arg) + "' (see greenbench measure --help)");
     } else {
@@ -265,6 +352,42 @@ int cmd_measure(const Args& args) {
     return 0;
   }
   const CarbonFactors conversion = command_line_carbon(carbon);  // checked before CMD runs
+  if (repeat_only_option && repeat.runs == 0) {
+    throw Error(repeat_option_seen + ": only with --runs N");
+  }
+  if (repeat.runs > 0) {
+    if (conversion.any()) {
+      throw Error(
+          "--carbon-intensity, --region, --pue and --price: not with --runs yet (they "
+          "apply to a single measurement, compare and report)");
+    }
+    if (!json_path.empty() || !trace_path.empty()) {
+      throw Error(std::string(json_path.empty() ? "--trace" : "--json") +
+                  ": not with --runs (use --export-json FILE for every run's record)");
+    }
+    // Each '--' starts the next command.
+    std::vector<std::string> current;
+    for (std::size_t i = command_start; i <= args.size(); ++i) {
+      if (i == args.size() || args[i] == "--") {
+        if (current.empty()) {
+          throw Error("missing command " + std::to_string(repeat.commands.size() + 1) +
+                      ": an empty one between two '--'");
+        }
+        repeat.commands.push_back(std::move(current));
+        current.clear();
+        continue;
+      }
+      current.push_back(args[i]);
+    }
+    if (command.empty() || repeat.commands.empty()) {
+      throw Error("missing command: greenbench measure --runs N [OPTIONS] -- CMD [-- CMD2 ...]");
+    }
+    check_requested_sources(options.sources);
+    repeat.options = options;
+    repeat.quiet = quiet;
+    repeat.status_line = status_line;
+    return measure_repeated(std::move(repeat));
+  }
   if (command.empty())
     throw Error("missing command: greenbench measure [OPTIONS] -- CMD [ARGS...]");
   if (json_path == "-" && trace_path == "-") throw Error("--json and --trace cannot both be '-'");
@@ -288,8 +411,13 @@ int cmd_measure(const Args& args) {
                 printable(json_path, 200) + "', '" + printable(trace_path, 200) + "')");
   }
   options.keep_trace = !trace_path.empty();
+  // A source asked for by name that cannot be read is an error before the command runs.
+  check_requested_sources(options.sources);
 
+  StatusLine status(status_line && !quiet);
+  if (status.active()) options.on_status = [&status](const LiveStatus& s) { status.show(s); };
   const RunRecord record = measure_command(command, options);
+  status.clear();
   // Not started (its record has only a zero-length 'run'): one line, like a shell says it.
   bool not_started = false;
   if (record.exit_code == 127) {
@@ -331,7 +459,8 @@ int cmd_measure(const Args& args) {
       write_chrome_trace(record, std::cout);
     }
   }
-  return record.exit_code;
+  // As coreutils timeout: 124 tells a timeout apart from a SIGTERM sent from outside (143).
+  return record.timed_out ? kTimeoutExitStatus : record.exit_code;
 }
 
 }  // namespace greenbench::cli

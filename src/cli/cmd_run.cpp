@@ -275,6 +275,12 @@ int cmd_run(const Args& args) {
     return run_slurm(effective, request);
   }
 
+  // A source asked for (by --source or the study's `sources`) that cannot be read here is an
+  // error before anything runs, as in measure. (Under --slurm the nodes decide, above.)
+  SourceOptions requested = source_cli;
+  requested.only = effective.settings.sources;
+  check_requested_sources(requested);
+
   struct sigaction sa {};
   sa.sa_handler = request_stop;
   sigemptyset(&sa.sa_mask);

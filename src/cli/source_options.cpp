@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "greenbench/error.hpp"
 
@@ -80,6 +81,21 @@ bool parse_source_option(const Args& args, std::size_t& i, SourceOptions& option
     }
   }
   return true;
+}
+
+void check_requested_sources(const SourceOptions& options) {
+  if (options.only.empty()) return;
+  std::vector<SourceStatus> statuses;
+  detect_sources(options, &statuses);
+  for (const auto& name : options.only) {
+    for (const auto& s : statuses) {
+      if (s.name != name || s.used || s.readable || s.reason.rfind("not used:", 0) == 0) continue;
+      std::string line = "--source " + name + ": cannot be read here: " +
+                         (s.reason.empty() ? "no domain found" : s.reason);
+      if (!s.fix.empty()) line += " (to fix: " + s.fix + ")";
+      throw Error(printable(line, 1000));
+    }
+  }
 }
 
 }  // namespace greenbench::cli

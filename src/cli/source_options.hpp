@@ -16,4 +16,10 @@ extern const char* const kSourceOptionsHelp;
 /// false for any other argument. Throws Error when the value is missing or invalid.
 bool parse_source_option(const Args& args, std::size_t& i, SourceOptions& options);
 
+/// Throws Error, before anything is measured, when a source asked for by name (--source, or a
+/// study's `sources`) cannot be read here: one line naming the source, why, and the fix.
+/// A source that is readable but left unused (perf where powercap reads every RAPL domain, the
+/// CPU estimate where a CPU counter is readable) is not an error.
+void check_requested_sources(const SourceOptions& options);
+
 }  // namespace greenbench::cli

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -69,6 +70,10 @@ class Sampler {
         next_tick += interval_s_;
         if (next_tick <= now) next_tick = now + interval_s_;  // we fell behind: do not burst
       }
+      if (status_due_ > 0 && now >= status_due_) {
+        report_status(now - t0);
+        status_due_ = now + options_.status_interval_s;
+      }
       if (timeout_s > 0 && !term_sent_ && now - t0 >= timeout_s) {
         term_sent_ = true;
         timed_out_ = true;
@@ -92,6 +97,7 @@ class Sampler {
                              " s after SIGTERM; sent SIGKILL");
       }
       double wake_at = next_tick;
+      if (status_due_ > 0) wake_at = std::min(wake_at, status_due_);
       if (timeout_s > 0 && !term_sent_) wake_at = std::min(wake_at, t0 + timeout_s);
       if (term_sent_ && !kill_sent) wake_at = std::min(wake_at, kill_at_);
       const double wait_s = std::max(0.0, wake_at - now);
@@ -109,12 +115,44 @@ class Sampler {
     drain();
   }
 
+  /// Starts calling options.on_status (if set), the first time one period after the start.
+  void enable_status() {
+    if (!options_.on_status || !(options_.status_interval_s > 0)) return;
+    status_due_ = meter_->start_time() + options_.status_interval_s;
+    status_j_ = meter_->cumulative_j();
+    status_t_ = meter_->start_time();
+    for (std::size_t i = 0; i < meter_->keys().size(); ++i) {
+      if (meter_->keys()[i].find(':') != std::string::npos) continue;  // per-device detail
+      status_keys_.push_back(i);
+      status_.keys.push_back(meter_->keys()[i]);
+      status_.estimated.push_back(meter_->key_estimated(i));
+    }
+    status_.power_w.assign(status_keys_.size(), std::numeric_limits<double>::quiet_NaN());
+  }
+
   /// Whether SIGTERM went to the group (timeout or stop), and when SIGKILL is (was) due.
   [[nodiscard]] bool term_sent() const { return term_sent_; }
   [[nodiscard]] double kill_at() const { return kill_at_; }
   [[nodiscard]] bool timed_out() const { return timed_out_; }
 
  private:
+  // Power since the previous status, from the meter's latest reading (no reading of its own: a
+  // status between two ticks repeats the last power).
+  void report_status(double elapsed_s) {
+    const double dt = meter_->last_time() - status_t_;
+    if (dt > 0) {
+      meter_->key_power(status_j_, meter_->cumulative_j(), dt, &power_);
+      for (std::size_t k = 0; k < status_keys_.size(); ++k) {
+        status_.power_w[k] = power_[status_keys_[k]];
+      }
+      status_j_ = meter_->cumulative_j();
+      status_t_ = meter_->last_time();
+    }
+    status_.elapsed_s = elapsed_s;
+    status_.phase = session_->current_phase();
+    options_.on_status(status_);
+  }
+
   // Reads what the pipe holds now; stamps it once, on receipt.
   void drain() {
     if (marker_fd_ < 0) return;
@@ -138,6 +176,12 @@ class Sampler {
   const MeasureOptions& options_;
   const ProcessTree* tree_;
   std::vector<std::string>* warnings_;
+  double status_due_ = 0;  // 0 = no status line
+  std::vector<double> status_j_;
+  double status_t_ = 0;
+  std::vector<std::size_t> status_keys_;
+  std::vector<double> power_;
+  LiveStatus status_;
   bool timed_out_ = false;
   bool term_sent_ = false;
   double term_at_ = 0;
@@ -337,6 +381,7 @@ RunRecord measure_with_sources(const std::vector<std::string>& argv, const Measu
 
   Sampler sampler(&meter, &session, marker_read.get(), wake_read.get(), interval_s, options, &tree,
                   &record.warnings);
+  sampler.enable_status();
   std::thread thread([&sampler] { sampler.run(); });
   // Wait for the command to end without reaping it: its zombie keeps /proc/<pid>/stat with the
   // final CPU times, which the last reading below still sees (the CPU estimate needs them).

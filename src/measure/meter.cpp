@@ -111,6 +111,13 @@ void Meter::key_power(const std::vector<double>& from_j, const std::vector<doubl
   }
 }
 
+bool Meter::key_estimated(std::size_t i) const {
+  for (std::size_t k : key_members_.at(i)) {
+    if (domains_[k].quality == Quality::kEstimated) return true;
+  }
+  return false;
+}
+
 double Meter::max_interval_s() const {
   double limit = 0;
   for (const auto& d : domains_) {

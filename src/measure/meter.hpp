@@ -68,6 +68,9 @@ class Meter {
   void key_power(const std::vector<double>& from_j, const std::vector<double>& to_j, double seconds,
                  std::vector<double>* out) const;
 
+  /// Whether key i of keys() has a member domain whose value comes from a model.
+  [[nodiscard]] bool key_estimated(std::size_t i) const;
+
   /// The sources in use (dropped ones included), for the record.
   [[nodiscard]] std::vector<SourceRecord> source_records() const;
 

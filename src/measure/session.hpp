@@ -32,6 +32,10 @@ class Session {
 
   /// Fills phases ("run" first), metrics, info, trace and warnings of `record`.
   void fill(RunRecord* record, bool keep_trace) const;
+  /// The innermost open marker phase, "run" when none is open.
+  [[nodiscard]] const std::string& current_phase() const {
+    return stack_.empty() ? run_.name : phases_[stack_.back().index].name;
+  }
   /// Number of malformed lines seen.
   [[nodiscard]] std::size_t malformed_lines() const { return malformed_; }
 

@@ -311,13 +311,49 @@ TEST_F(MeasureCli, CommandReadingItsTerminalGetsIt) {
   EXPECT_THAT(slurp(path("out.txt")), HasSubstr("x"));
 }
 
-TEST_F(MeasureCli, Timeout) {
+TEST_F(MeasureCli, TimeoutExits124AsCoreutilsTimeoutDoes) {
   const auto r =
       measure({"--timeout", "0.2", "--json", path("run.json").string()}, {"sleep", "20"});
-  EXPECT_EQ(r.rc, 128 + 15);
+  EXPECT_EQ(r.rc, 124);
+  EXPECT_THAT(r.err, HasSubstr("sleep 20 timed out after"));
+  EXPECT_THAT(r.err, HasSubstr("exit status 124"));
+  // The record keeps what happened to the command: SIGTERM, 128 + 15.
   const json j = json::parse(slurp(path("run.json")));
   EXPECT_TRUE(j["timed_out"].get<bool>());
   EXPECT_EQ(j["signal"], 15);
+  EXPECT_EQ(j["exit_code"], 128 + 15);
+  // A command that ends itself cleanly on the timeout's SIGTERM is still a timeout.
+  EXPECT_EQ(
+      measure({"--timeout", "0.2", "--quiet"}, {"sh", "-c", "trap 'exit 0' TERM; sleep 20 & wait"})
+          .rc,
+      124);
+}
+
+TEST_F(MeasureCli, TheCommandIsPrintedQuotedAsAShellReadsItBack) {
+  const auto r = measure({}, {"sh", "-c", "exit 3", "it's"});
+  EXPECT_EQ(r.rc, 3);
+  EXPECT_THAT(r.err,
+              HasSubstr("greenbench measure: sh -c 'exit 3' 'it'\\''s' exited with status 3"));
+}
+
+TEST_F(MeasureCli, ASourceAskedForThatCannotBeReadIsAnErrorAndTheCommandDoesNotRun) {
+  const fs::path marker = path("ran");
+  const std::vector<std::string> cmd = {"sh", "-c", "touch " + quote(marker.string())};
+  const std::string missing = (dir_.path() / "no-powercap").string();
+  const auto r = measure({"--powercap-root", missing, "--source", "rapl-powercap"}, cmd);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_THAT(r.err, HasSubstr("greenbench measure: --source rapl-powercap: cannot be read here: "
+                               "no powercap tree at " +
+                               missing));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(marker));
+  // The same in the repeated mode; a readable source asked for runs.
+  const auto repeated =
+      measure({"--powercap-root", missing, "--source", "rapl-powercap", "--runs", "2"}, cmd);
+  EXPECT_EQ(repeated.rc, 2);
+  EXPECT_FALSE(fs::exists(marker));
+  EXPECT_EQ(measure({"--quiet", "--source", "rapl-powercap"}, cmd).rc, 0);  // the fake tree
+  EXPECT_TRUE(fs::exists(marker));
 }
 
 bool alive(pid_t pid) {

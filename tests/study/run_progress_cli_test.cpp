@@ -161,6 +161,14 @@ TEST_F(RunProgressCli, SourcesAndThePowerModelComeFromTheStudyAndTheCommandLineW
   r = run({"run", study, "--out", dir_ + "/bad", "--source", "nosuch"});
   EXPECT_EQ(r.status, 2);
   EXPECT_THAT(r.output, HasSubstr("--source: unknown source 'nosuch'"));
+  // A source that exists but cannot be read here is refused before anything runs.
+  const std::string empty_root = dir_ + "/no-powercap";
+  std::filesystem::create_directories(empty_root);
+  r = run({"run", study, "--out", dir_ + "/unreadable", "--source", "rapl-powercap",
+           "--powercap-root", empty_root});
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("--source rapl-powercap: cannot be read here"));
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/unreadable/results.sqlite"));
   const std::string bad = write("bad.toml", "sources = [\"rapl\"]\ncpu_watts_per_core = -1\n");
   r = run({"run", bad, "--dry-run"});
   EXPECT_EQ(r.status, 2);
