@@ -7,7 +7,7 @@
 # - the whole script leaves its files in OUTDIR and fails, saying why, where the GPU is missing.
 # Usage: device_check_test.sh SOURCE_DIR BUILD_DIR TORCH_DIR
 set -uo pipefail
-src=$1 build=$2 torch=$3
+src=$1 build=$2 torch=$(cd "$3" && pwd)  # without a trailing lib/.., as CMake prints it
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/greenbench-device-check-test-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 fails=0
