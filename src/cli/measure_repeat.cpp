@@ -23,6 +23,7 @@
 
 #include "cli/status_line.hpp"
 #include "core/json_dump.hpp"
+#include "core/last_line.hpp"
 #include "greenbench/energy.hpp"
 #include "greenbench/error.hpp"
 #include "greenbench/shell.hpp"
@@ -64,22 +65,6 @@ class TempFile {
  private:
   std::string path_;
 };
-
-std::string last_line_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  in.seekg(size > 8192 ? size - 8192 : 0);
-  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string last;
-  std::istringstream lines(tail);
-  for (std::string line; std::getline(lines, line);) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) last = line;
-  }
-  return last;
-}
 
 // Runs the --prepare command through /bin/sh -c; returns "" when it exited 0, else why not.
 std::string run_prepare(const std::string& command, bool show_output, const std::string& err) {

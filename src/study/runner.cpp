@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "core/json_dump.hpp"
+#include "core/last_line.hpp"
 #include "greenbench/error.hpp"
 #include "greenbench/report.hpp"
 #include "greenbench/store.hpp"
@@ -51,25 +52,6 @@ std::string worker_name(const std::string& framework) {
   if (framework == "pytorch") return "greenbench-torch";
   if (framework == "tensorflow") return "greenbench-tf";
   throw Error("no built-in worker for framework '" + framework + "'");
-}
-
-std::string last_line_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return "";
-  // Only the tail matters; a worker may have written megabytes.
-  in.seekg(0, std::ios::end);
-  const std::streamoff size = in.tellg();
-  const std::streamoff start = size > 8192 ? size - 8192 : 0;
-  in.seekg(start);
-  std::string tail((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string last;
-  std::istringstream lines(tail);
-  for (std::string line; std::getline(lines, line);) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) last = line;
-  }
-  if (last.size() > 300) last = last.substr(0, 300) + "...";
-  return last;
 }
 
 std::string signal_name(int sig) {
