@@ -56,7 +56,8 @@ std::string describe(const DomainInfo& d) {
 // How a GPU's energy is read: its counter, or power samples (at the driver's sampling period,
 // where NVML tells it, read by greenbench every --interval-ms).
 std::string gpu_reading(const energy::NvmlSource* nvml, std::size_t k) {
-  const GpuInfo& g = nvml->report().gpus.at(k);
+  const GpuReport report = nvml->report();  // by value: a reference into it must outlive it
+  const GpuInfo& g = report.gpus.at(k);
   if (g.energy_counter) return "has an energy counter: its energy is read from it";
   std::string text = "no energy counter: its energy is integrated from power samples, read every " +
                      std::to_string(MeasureOptions{}.interval_ms) + " ms (--interval-ms)";
@@ -129,7 +130,8 @@ int cmd_sources(const Args& args) {
     }
     if (const auto it = used.find("nvml"); it != used.end()) {
       out["gpus"] = nlohmann::json::array();
-      for (const auto& g : dynamic_cast<const energy::NvmlSource*>(it->second)->report().gpus) {
+      const GpuReport report = dynamic_cast<const energy::NvmlSource*>(it->second)->report();
+      for (const auto& g : report.gpus) {
         nlohmann::json jg = {{"id", g.id}, {"name", g.name}, {"energy_counter", g.energy_counter}};
         if (g.power_sample_interval_s) jg["power_sample_interval_s"] = *g.power_sample_interval_s;
         out["gpus"].push_back(std::move(jg));
