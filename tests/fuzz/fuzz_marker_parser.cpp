@@ -27,7 +27,8 @@ bool spelled_non_finite(std::string_view line) {
     at = line.find_first_of(" \t", at);
     if (at == std::string_view::npos) return false;
   }
-  at = line.find_first_not_of(" \t", at);
+  // The parser reads the value with strtod, which skips every C-locale space first ("\rnan").
+  at = line.find_first_not_of(" \t\n\v\f\r", at);
   if (at == std::string_view::npos) return false;
   if (line[at] == '+' || line[at] == '-') ++at;
   std::string head(line.substr(at, 3));
