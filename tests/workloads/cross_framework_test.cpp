@@ -26,6 +26,7 @@
 #include "common/models.hpp"
 #include "common/settings.hpp"
 #include "common/weights.hpp"
+#include "workloads/worker_run.hpp"
 
 namespace greenbench::workloads {
 namespace {
@@ -35,23 +36,8 @@ namespace fs = std::filesystem;
 const char* const kTorch = "greenbench-torch";
 const char* const kTf = "greenbench-tf";
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-  std::map<std::string, double> metrics;  ///< "name value [unit]" lines of stdout
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using test::read_file;
+using test::RunResult;
 
 class CrossFramework : public ::testing::TestWithParam<std::string> {
  protected:
@@ -74,24 +60,7 @@ class CrossFramework : public ::testing::TestWithParam<std::string> {
   }
 
   RunResult run(const char* worker, const std::vector<std::string>& args) {
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    std::string cmd = quote((bin_ / worker).string());
-    for (const std::string& a : args) cmd += " " + quote(a);
-    cmd += " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_file(out);
-    r.err = read_file(err);
-    std::istringstream lines(r.out);
-    std::string line;
-    while (std::getline(lines, line)) {
-      std::istringstream fields(line);
-      std::string name;
-      double value = 0.0;
-      if (fields >> name >> value) r.metrics[name] = value;
-    }
-    return r;
+    return test::run_worker(bin_, dir_, worker, args);
   }
 
   // Runs a worker that must succeed, in strict numerics, on a scale (tiny unless given) with two

@@ -23,6 +23,8 @@
 #include <tuple>
 #include <vector>
 
+#include "workloads/worker_run.hpp"
+
 namespace greenbench::workloads {
 namespace {
 
@@ -41,23 +43,8 @@ constexpr double kFp32Tolerance = 1e-4;
 // 8u = 2^-5 of the largest logit allows that and still fails a wrong cast or a wrong op.
 constexpr double kBf16Tolerance = 1.0 / 32.0;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-  std::map<std::string, double> metrics;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using test::read_file;
+using test::RunResult;
 
 std::vector<float> read_floats(const fs::path& p) {
   const std::string bytes = read_file(p);
@@ -103,25 +90,7 @@ class WorkerTest : public ::testing::Test {
   // Runs a worker with `env` ("NAME=value ...") prepended to its command line.
   RunResult run(const char* worker, const std::vector<std::string>& args,
                 const std::string& env = "") {
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    std::string cmd = env.empty() ? "" : "env " + env + " ";
-    cmd += quote((bin_ / worker).string());
-    for (const std::string& a : args) cmd += " " + quote(a);
-    cmd += " >" + quote(out.string()) + " 2>" + quote(err.string()) + " </dev/null";
-    const int status = std::system(cmd.c_str());
-    RunResult r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_file(out);
-    r.err = read_file(err);
-    std::istringstream lines(r.out);
-    std::string line;
-    while (std::getline(lines, line)) {
-      std::istringstream fields(line);
-      std::string name;
-      double value = 0.0;
-      if (fields >> name >> value) r.metrics[name] = value;
-    }
-    return r;
+    return test::run_worker(bin_, dir_, worker, args, env);
   }
 
   // The logits of the first evaluation batch of the seed's initial weights.
