@@ -21,4 +21,8 @@ const HostTensor& Batch::get(const std::string& name) const {
   throw Error("batch has no input named '" + name + "'");
 }
 
+void Backend::start_profile() { throw Error(framework() + " worker: this backend cannot profile"); }
+
+OpProfile Backend::stop_profile() { return {}; }
+
 }  // namespace greenbench::workloads

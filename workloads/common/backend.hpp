@@ -45,6 +45,30 @@ class PreparedBatch {
   virtual ~PreparedBatch() = default;
 };
 
+/// One framework operation's time over a profiled phase (MODELS.md, Profiling).
+struct OpTime {
+  std::string name;   ///< the framework's own op name: "Conv2D" (TensorFlow op type), "aten::mm"
+  std::string pass;   ///< "forward" | "backward" | "optimizer"
+  double self_s = 0;  ///< wall time in the op itself, nested ops excluded, summed over its calls
+  int64_t calls = 0;
+};
+
+/// One execution of an operation, for traces.
+struct OpSpan {
+  std::string name;
+  std::string pass;
+  double start_s = 0;  ///< since start_profile(), on the worker's steady clock
+  double dur_s = 0;    ///< self and nested time together
+  int64_t step = -1;   ///< the step (or evaluation batch) it ran in; the driver fills it in
+};
+
+/// What a backend's profiler recorded between start_profile() and stop_profile().
+struct OpProfile {
+  std::string profiler;  ///< which profiler, e.g. "torch::autograd::profiler (Kineto, CPU)"
+  std::vector<OpTime> ops;
+  std::vector<OpSpan> spans;
+};
+
 /// Effective framework options as (name, value) pairs, e.g. ("onednn", "on").
 using FrameworkOptions = std::vector<std::pair<std::string, std::string>>;
 
@@ -86,6 +110,13 @@ class Backend {
   virtual void synchronize() {}
   /// Clears recurrent state carried between batches (Transformer-XL memory); no-op otherwise.
   virtual void reset_state() {}
+  /// Starts the framework's own op profiler: every train_step/predict until stop_profile() is
+  /// recorded op by op. Called after set-up, outside the measured phase. Throws when this backend
+  /// cannot profile.
+  virtual void start_profile();
+  /// Stops the profiler and returns the ops (aggregated by name and pass) and their spans, with
+  /// span times on the steady clock measured from the start_profile() call.
+  virtual OpProfile stop_profile();
 };
 
 }  // namespace greenbench::workloads

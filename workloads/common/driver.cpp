@@ -265,10 +265,81 @@ void report_data(int64_t bytes, double seconds) {
   report("data_mb_per_s", seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0.0, "MB/s");
 }
 
+// The op profile of a measured phase (--profile FILE, MODELS.md "Profiling"): the backend's
+// profiler runs from just before the phase's first step to just after its last; the driver notes
+// when each step starts, so that every op span can be given its step.
+class PhaseProfile {
+ public:
+  PhaseProfile(Backend& backend, const Settings& s) : backend_(backend), s_(s) {}
+  [[nodiscard]] bool on() const { return !s_.profile.empty(); }
+  void start() {
+    if (!on()) return;
+    backend_.start_profile();
+    origin_ = std::chrono::steady_clock::now();
+  }
+  void step_started(std::chrono::steady_clock::time_point t) {
+    if (on()) step_start_s_.push_back(std::chrono::duration<double>(t - origin_).count());
+  }
+  // Stops the profiler and writes the JSON file; phase_s and step_s are the phase's own timings.
+  void finish(const std::string& phase, double phase_s, const std::vector<double>& step_s) {
+    if (!on()) return;
+    OpProfile p = backend_.stop_profile();
+    nlohmann::json ops = nlohmann::json::array();
+    double self_s = 0;
+    for (const OpTime& op : p.ops) {
+      ops.push_back(
+          {{"name", op.name}, {"pass", op.pass}, {"self_s", op.self_s}, {"calls", op.calls}});
+      self_s += op.self_s;
+    }
+    nlohmann::json spans = nlohmann::json::array();
+    for (OpSpan& span : p.spans) {
+      const auto next = std::upper_bound(step_start_s_.begin(), step_start_s_.end(), span.start_s);
+      span.step = std::max<int64_t>(0, (next - step_start_s_.begin()) - 1);
+      if (spans.size() < kMaxSpans) {
+        spans.push_back({{"name", span.name},
+                         {"pass", span.pass},
+                         {"step", span.step},
+                         {"start_s", span.start_s},
+                         {"dur_s", span.dur_s}});
+      }
+    }
+    const nlohmann::json out = {
+        {"framework", backend_.framework()},
+        {"framework_version", backend_.framework_version()},
+        {"profiler", p.profiler},
+        {"model", s_.model},
+        {"scale", s_.scale},
+        {"phase", phase},
+        {"device", s_.device},
+        {"precision", s_.precision},
+        {"threads", s_.threads},
+        {"steps", static_cast<int64_t>(step_s.size())},
+        {"phase_s", phase_s},
+        {"ops_self_s", self_s},
+        {"step_s", step_s},
+        {"step_start_s", step_start_s_},
+        {"ops", ops},
+        {"spans_total", static_cast<int64_t>(p.spans.size())},
+        {"spans", spans},
+    };
+    std::ofstream f(s_.profile, std::ios::trunc);
+    if (!f) throw Error("--profile " + s_.profile + ": cannot create the file");
+    f << out.dump() << '\n';
+    if (!f) throw Error("--profile " + s_.profile + ": write failed");
+  }
+
+ private:
+  static constexpr size_t kMaxSpans = 1'000'000;  // about 100 MB of JSON
+  Backend& backend_;
+  const Settings& s_;
+  std::chrono::steady_clock::time_point origin_;
+  std::vector<double> step_start_s_;
+};
+
 // The evaluation passes: s.eval_batches forward passes over the prepared set, cycled; returns the
 // wall time of each (the forward pass and the copy of its logits to the host, synchronised).
 std::vector<double> evaluate(Backend& backend, TaskData& data, const PreparedSet& eval,
-                             const Settings& s) {
+                             const Settings& s, PhaseProfile* profile = nullptr) {
   backend.reset_state();
   data.begin_eval();
   std::vector<double> batch_s;
@@ -277,6 +348,7 @@ std::vector<double> evaluate(Backend& backend, TaskData& data, const PreparedSet
   for (int64_t i = 0; i < s.eval_batches; ++i) {
     const auto k = static_cast<size_t>(i % pool);
     const auto start = std::chrono::steady_clock::now();
+    if (profile != nullptr) profile->step_started(start);
     const HostTensor logits = backend.predict(*eval.batches[k]);
     backend.synchronize();
     batch_s.push_back(seconds_since(start));
@@ -316,6 +388,8 @@ void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
   const double data_s = seconds_since(data_start);
   markers::end("setup");
 
+  PhaseProfile profile(backend, s);
+  profile.start();
   markers::begin("train");
   std::vector<float> losses;
   std::vector<double> step_s;
@@ -330,6 +404,7 @@ void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
     const auto k = static_cast<size_t>(t % s.train_pool_batches);
     const double lr = learning_rate_at(spec.schedule, t, s.steps);
     const auto step_start = std::chrono::steady_clock::now();
+    profile.step_started(step_start);
     const Backend::StepResult step = backend.train_step(*train.batches[k], static_cast<float>(lr),
                                                         fp16 ? loss_scale.scale() : 1.0f);
     backend.synchronize();
@@ -358,6 +433,7 @@ void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
   backend.synchronize();
   const double train_s = seconds_since(start);
   markers::end("train");
+  profile.finish("train", train_s, step_s);
 
   report_data(train.bytes + eval.bytes, data_s);
   if (losses.empty()) {
@@ -405,12 +481,15 @@ void run_infer(Backend& backend, const ModelSpec& spec, const Settings& s) {
   const double data_s = seconds_since(data_start);
   markers::end("setup");
 
+  PhaseProfile profile(backend, s);
+  profile.start();
   markers::begin("infer");
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<double> batch_s = evaluate(backend, *data, eval, s);
+  const std::vector<double> batch_s = evaluate(backend, *data, eval, s, &profile);
   backend.synchronize();
   const double infer_s = seconds_since(start);
   markers::end("infer");
+  profile.finish("infer", infer_s, batch_s);
 
   report_data(eval.bytes, data_s);
   report("samples_per_s", static_cast<double>(samples) / infer_s, "samples/s");
@@ -477,6 +556,9 @@ std::string worker_usage(const std::string& program) {
          "  --checkpoint FILE          train: save weights after training; infer: load them\n"
          "                             (default infer weights: the seed's initial weights)\n"
          "  --dump-logits FILE         logits of the first evaluation batch, float32 LE\n"
+         "  --profile FILE             profile the measured phase op by op with the framework's\n"
+         "                             own profiler and write it as JSON (MODELS.md, Profiling);\n"
+         "                             profiling slows the run, so never time a profiled run\n"
          "  --numerics default|strict  default: each framework as it ships (TensorFlow with\n"
          "                             oneDNN and Grappler); strict: the configuration the\n"
          "                             cross-framework equality tests need (default: default)\n"
@@ -518,7 +600,7 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
     static const std::vector<std::string> with_value = {
         "--model",    "--phase",       "--scale",        "--seed",        "--threads",
         "--steps",    "--device",      "--checkpoint",   "--dump-logits", "--batch-size",
-        "--numerics", "--data-budget", "--eval-batches", "--precision"};
+        "--numerics", "--data-budget", "--eval-batches", "--precision",   "--profile"};
     if (std::find(with_value.begin(), with_value.end(), flag) == with_value.end()) {
       throw Error("unknown option '" + args[i] + "' (see --help)");
     }
@@ -564,6 +646,11 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
         throw Error("option --dump-logits: empty file name");
       }
       s.dump_logits = value;
+    } else if (flag == "--profile") {
+      if (value.empty()) {
+        throw Error("option --profile: empty file name");
+      }
+      s.profile = value;
     }
   }
   if (!have_model) {

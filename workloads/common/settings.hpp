@@ -22,6 +22,7 @@ struct Settings {
   std::string precision = "fp32";
   std::string checkpoint;   ///< train: written after training; infer: read before inference
   std::string dump_logits;  ///< logits of the first evaluation batch go here (float32 LE)
+  std::string profile;      ///< the measured phase's op profile goes here as JSON (MODELS.md)
   bool describe = false;    ///< print the model and effective settings as JSON and exit
   /// "default": each framework as it ships (TensorFlow with oneDNN and Grappler); "strict": the
   /// configuration the cross-framework equality tests need (TensorFlow without both).
