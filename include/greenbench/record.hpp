@@ -43,6 +43,18 @@ struct MetricRecord {
   std::string phase;  ///< innermost open phase when it arrived ("run" if none)
 };
 
+/// A `step` marker line: the energy of one training step or inference batch, read from the
+/// counters when the line arrived (the previous step line of the same phase, or the phase's
+/// begin, being its start).
+struct StepRecord {
+  std::string phase;  ///< innermost open phase when it arrived
+  int64_t index = 0;  ///< as the command wrote it
+  double t_s = 0;     ///< seconds since the command started, at the end of the step
+  double duration_s = 0;
+  std::map<std::string, double> energy_j;      ///< domain key -> J, as PhaseRecord::energy_j
+  std::map<std::string, std::string> quality;  ///< as PhaseRecord::quality
+};
+
 /// One row of the power trace: average power per domain over the interval ending at t_s.
 struct PowerSample {
   double t_s = 0;
@@ -62,6 +74,7 @@ struct RunRecord {
   std::map<std::string, double> idle_power_w;
   std::vector<std::string> warnings;
   std::map<std::string, std::string> info;  ///< `info` marker lines
+  std::vector<StepRecord> steps;            ///< `step` marker lines, in order
   std::vector<std::string> trace_domains;
   std::vector<PowerSample> trace;
 };
