@@ -301,5 +301,57 @@ TEST_F(CudaErrors, MissingCudaSupportSaysRunSetupGpu) {
                   "has no CUDA support: run scripts/setup.sh --gpu and rebuild", kTf);
 }
 
+// --- TensorFlow's pooled inputs (its GPU input path), run on the CPU
+// ------------------------------
+
+// On a GPU, greenbench-tf keeps every prepared batch in device variables and slices a step's
+// batch out by a fed offset, as LibTorch keeps its prepared batches on the device (MODELS.md).
+// GREENBENCH_TF_POOLED_INPUTS=1 takes that path on the CPU: it must train to the same weights and
+// predict the same logits, bit for bit, as feeding the batches.
+class PooledInputs : public WorkerTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(PooledInputs, TrainToTheSameWeightsAndLogitsAsFedBatches) {
+  const std::string& model = GetParam();
+  std::map<std::string, std::string> checkpoint, logits;
+  for (const std::string pooled : {"0", "1"}) {
+    const fs::path ckpt = dir_ / ("ckpt-" + pooled);
+    const fs::path dump = dir_ / ("logits-" + pooled);
+    const RunResult train = run(kTf,
+                                {"--model", model, "--phase", "train", "--steps", "12", "--threads",
+                                 "2", "--numerics", "strict", "--checkpoint", ckpt.string()},
+                                "GREENBENCH_TF_POOLED_INPUTS=" + pooled);
+    ASSERT_EQ(train.exit_code, 0) << "pooled " << pooled << ": " << train.err;
+    const RunResult infer =
+        run(kTf,
+            {"--model", model, "--phase", "infer", "--threads", "2", "--numerics", "strict",
+             "--checkpoint", ckpt.string(), "--dump-logits", dump.string()},
+            "GREENBENCH_TF_POOLED_INPUTS=" + pooled);
+    ASSERT_EQ(infer.exit_code, 0) << "pooled " << pooled << ": " << infer.err;
+    checkpoint[pooled] = read_file(ckpt);
+    logits[pooled] = read_file(dump);
+  }
+  ASSERT_FALSE(checkpoint["0"].empty());
+  ASSERT_FALSE(logits["0"].empty());
+  EXPECT_TRUE(checkpoint["0"] == checkpoint["1"]) << model << ": trained weights differ";
+  EXPECT_TRUE(logits["0"] == logits["1"]) << model << ": logits differ";
+}
+
+TEST_F(WorkerTest, PooledInputsAreNamedInTheFrameworkOptions) {
+  const RunResult fed = run(kTf, {"--model", "ncf", "--describe"});
+  const RunResult pooled =
+      run(kTf, {"--model", "ncf", "--describe"}, "GREENBENCH_TF_POOLED_INPUTS=1");
+  ASSERT_EQ(fed.exit_code, 0) << fed.err;
+  ASSERT_EQ(pooled.exit_code, 0) << pooled.err;
+  EXPECT_EQ(nlohmann::json::parse(fed.out)["framework_options"]["batches"],
+            "host tensors fed to each step");
+  EXPECT_NE(
+      nlohmann::json::parse(pooled.out)["framework_options"]["batches"].get<std::string>().find(
+          "device variables"),
+      std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, PooledInputs,
+                         ::testing::Values("ncf", "resnet50", "transformer_xl"));
+
 }  // namespace
 }  // namespace greenbench::workloads

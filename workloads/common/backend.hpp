@@ -90,6 +90,9 @@ class Backend {
   /// train_step (training = true) or predict (false). Called after build(), outside any measured
   /// phase.
   virtual std::unique_ptr<PreparedBatch> prepare(const Batch& batch, bool training) = 0;
+  /// Called once after the last prepare() of set-up: a backend that gathers prepared batches
+  /// into device memory in one transfer does it here.
+  virtual void finish_prepare() {}
   /// The outcome of one train_step.
   struct StepResult {
     float loss = 0.0f;    ///< the loss before the update (unscaled)

@@ -384,6 +384,7 @@ void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
   std::unique_ptr<TaskData> data = make_task_data(data_spec(spec, s), s.seed, s.threads);
   const PreparedSet train = materialise(*data, backend, s.train_pool_batches, false, s.threads);
   const PreparedSet eval = materialise(*data, backend, s.eval_pool_batches, true, s.threads);
+  backend.finish_prepare();
   backend.synchronize();
   const double data_s = seconds_since(data_start);
   markers::end("setup");
@@ -477,6 +478,7 @@ void run_infer(Backend& backend, const ModelSpec& spec, const Settings& s) {
   std::unique_ptr<TaskData> data = make_task_data(data_spec(spec, s), s.seed, s.threads);
   const PreparedSet eval = materialise(*data, backend, s.eval_pool_batches, true, s.threads);
   const int64_t samples = eval_samples(eval, s);
+  backend.finish_prepare();
   backend.synchronize();
   const double data_s = seconds_since(data_start);
   markers::end("setup");

@@ -137,10 +137,37 @@ TF_Output ModelBuilder::input(Mode mode, const std::string& name, TF_DataType dt
   for (const auto& [n, out] : in.inputs) {
     if (n == name) return out;
   }
-  TF_Output p = graph_.placeholder(dtype, shape,
-                                   std::string(mode == Mode::kTrain ? "train/" : "infer/") + name);
-  in.inputs.emplace_back(name, p);
-  return p;
+  const std::string prefix = std::string(mode == Mode::kTrain ? "train/" : "infer/") + name;
+  if (!pooled_inputs_) {
+    TF_Output p = graph_.placeholder(dtype, shape, prefix);
+    in.inputs.emplace_back(name, p);
+    return p;
+  }
+  // The pool: a flat variable on the graph's device, filled once by finish_prepare(). A step
+  // reads its batch as Slice(pool, offset, size) reshaped to the batch's shape; EnsureShape gives
+  // the model back the static shape the placeholder would have had.
+  PoolInput pool;
+  pool.dtype = dtype;
+  pool.rank = shape.size();
+  TF_Output handle = graph_.build("VarHandleOp")
+                         .attr("dtype", dtype)
+                         .shape("shape", {-1})
+                         .attr("shared_name", ("pool/" + prefix).c_str())
+                         .out();
+  pool.upload = graph_.placeholder(dtype, {-1}, "pool_upload/" + prefix);
+  pool.assign =
+      graph_.build("AssignVariableOp").in(handle).in(pool.upload).attr("dtype", dtype).finish();
+  pool.offset = graph_.placeholder(TF_INT64, {1}, "pool_offset/" + prefix);
+  pool.size = graph_.placeholder(TF_INT64, {1}, "pool_size/" + prefix);
+  pool.shape =
+      graph_.placeholder(TF_INT64, {static_cast<int64_t>(shape.size())}, "pool_shape/" + prefix);
+  TF_Output all = graph_.build("ReadVariableOp").in(handle).attr("dtype", dtype).out();
+  TF_Output flat = graph_.build("Slice").in(all).in(pool.offset).in(pool.size).out();
+  TF_Output batch = graph_.build("Reshape").in(flat).in(pool.shape).out();
+  TF_Output out = graph_.build("EnsureShape").in(batch).shape("shape", shape).out();
+  in.inputs.emplace_back(name, out);
+  in.pools.push_back(pool);
+  return out;
 }
 
 void ModelBuilder::update(const std::string& param_name, TF_Output value) {
@@ -255,7 +282,13 @@ void TfBackend::build(const ModelSpec& spec, const Settings& settings, const Wei
     param_values_[p.name] = v.value;
     vars_.push_back(v);
   }
-  model_ = std::make_unique<ModelBuilder>(g, spec_, settings_, param_values_);
+  // MODELS.md: on a GPU the batches live in device variables (pooled inputs), as LibTorch's
+  // prepared batches are device tensors; GREENBENCH_TF_POOLED_INPUTS=1 takes that path on the
+  // CPU too (the tests compare it with fed batches there).
+  const char* pooled = std::getenv("GREENBENCH_TF_POOLED_INPUTS");
+  pooled_inputs_ = !tf_device.empty() || (pooled != nullptr && std::string(pooled) == "1");
+  staged_.clear();
+  model_ = std::make_unique<ModelBuilder>(g, spec_, settings_, param_values_, pooled_inputs_);
   if (spec_.model == "ncf") {
     build_ncf(*model_);
   } else if (spec_.model == "resnet50") {
@@ -425,9 +458,9 @@ FrameworkOptions TfBackend::framework_options() const {
           {"grappler", strict ? "off (disable_meta_optimizer)" : "on (TensorFlow's defaults)"},
           {"image_layout", "NHWC (TensorFlow's CPU layout), kernels HWIO"},
           {"recurrent_state", "resource variables (stays in TensorFlow between steps)"},
-          {"batches", settings_.cuda_index() >= 0
-                          ? "host tensors fed to each step (copied to the GPU every step)"
-                          : "host tensors fed to each step"},
+          {"batches", pooled_inputs_ ? "device variables holding every prepared batch, sliced "
+                                       "by a fed offset (no per-step data transfer)"
+                                     : "host tensors fed to each step"},
           {"device", settings_.device},
           {"precision", settings_.precision},
           {"compute_dtype", settings_.mixed_precision()
@@ -441,11 +474,73 @@ std::unique_ptr<PreparedBatch> TfBackend::prepare(const Batch& batch, bool train
   // each step (resource handles of device variables cannot be fed; see MODELS.md).
   const ModelBuilder::Inputs& in = training ? model_->train : model_->infer;
   auto out = std::make_unique<TfBatch>();
-  for (const auto& [name, placeholder] : in.inputs) {
+  for (size_t i = 0; i < in.inputs.size(); ++i) {
+    const auto& [name, placeholder] = in.inputs[i];
     const HostTensor& h = batch.get(name);
-    out->feeds.emplace_back(placeholder, name == "images" ? nchw_to_nhwc(h) : to_tf(h));
+    Tensor t = name == "images" ? nchw_to_nhwc(h) : to_tf(h);
+    if (!pooled_inputs_) {
+      out->feeds.emplace_back(placeholder, std::move(t));
+      continue;
+    }
+    // Pooled: append the batch (already in TensorFlow's layout) to the host staging copy and
+    // feed only where it lies.
+    const ModelBuilder::PoolInput& pool = in.pools[i];
+    if (TF_TensorType(t.get()) != pool.dtype ||
+        static_cast<size_t>(TF_NumDims(t.get())) != pool.rank) {
+      throw Error("tensorflow worker: batch input '" + name + "' does not match its pool");
+    }
+    Staged& staged = staged_[{training, name}];
+    const auto count = static_cast<int64_t>(TF_TensorElementCount(t.get()));
+    int64_t offset = 0;
+    if (pool.dtype == TF_FLOAT) {
+      const auto* v = static_cast<const float*>(TF_TensorData(t.get()));
+      offset = static_cast<int64_t>(staged.f32.size());
+      staged.f32.insert(staged.f32.end(), v, v + count);
+    } else {
+      const auto* v = static_cast<const int64_t*>(TF_TensorData(t.get()));
+      offset = static_cast<int64_t>(staged.i64.size());
+      staged.i64.insert(staged.i64.end(), v, v + count);
+    }
+    std::vector<int64_t> dims(pool.rank);
+    for (size_t d = 0; d < pool.rank; ++d) dims[d] = TF_Dim(t.get(), static_cast<int>(d));
+    out->feeds.emplace_back(pool.offset,
+                            to_tf(HostTensor{HostTensor::DType::kI64, {1}, {}, {offset}}));
+    out->feeds.emplace_back(pool.size,
+                            to_tf(HostTensor{HostTensor::DType::kI64, {1}, {}, {count}}));
+    out->feeds.emplace_back(
+        pool.shape,
+        to_tf(HostTensor{HostTensor::DType::kI64, {static_cast<int64_t>(pool.rank)}, {}, dims}));
   }
   return out;
+}
+
+void TfBackend::finish_prepare() {
+  if (!pooled_inputs_) return;
+  // One transfer per pooled input: the staged batches become the pool variable's value.
+  for (const bool training : {true, false}) {
+    const ModelBuilder::Inputs& in = training ? model_->train : model_->infer;
+    for (size_t i = 0; i < in.inputs.size(); ++i) {
+      auto it = staged_.find({training, in.inputs[i].first});
+      if (it == staged_.end()) continue;
+      const ModelBuilder::PoolInput& pool = in.pools[i];
+      Staged& staged = it->second;
+      HostTensor flat;
+      if (pool.dtype == TF_FLOAT) {
+        flat = HostTensor{HostTensor::DType::kF32,
+                          {static_cast<int64_t>(staged.f32.size())},
+                          std::move(staged.f32),
+                          {}};
+      } else {
+        flat = HostTensor{HostTensor::DType::kI64,
+                          {static_cast<int64_t>(staged.i64.size())},
+                          {},
+                          std::move(staged.i64)};
+      }
+      const Tensor value = to_tf(flat);
+      session_->run({{pool.upload, value.get()}}, {}, {pool.assign});
+    }
+  }
+  staged_.clear();
 }
 
 Backend::StepResult TfBackend::train_step(const PreparedBatch& prepared, float learning_rate,

@@ -22,8 +22,12 @@ enum class Mode { kTrain, kInfer };
 class ModelBuilder {
  public:
   ModelBuilder(Graph& graph, const ModelSpec& spec, const Settings& settings,
-               const std::map<std::string, TF_Output>& params)
-      : graph_(graph), spec_(spec), settings_(settings), params_(params) {}
+               const std::map<std::string, TF_Output>& params, bool pooled_inputs)
+      : graph_(graph),
+        spec_(spec),
+        settings_(settings),
+        params_(params),
+        pooled_inputs_(pooled_inputs) {}
 
   Graph& graph() { return graph_; }
   [[nodiscard]] const ModelSpec& spec() const { return spec_; }
@@ -33,7 +37,8 @@ class ModelBuilder {
   /// The current value of a parameter (convolution kernels come in HWIO, everything else in the
   /// canonical layout).
   TF_Output param(const std::string& name) const;
-  /// A batch input of this mode, fed from Batch::get(name).
+  /// A batch input of this mode, fed from Batch::get(name) (or, pooled, sliced from the mode's
+  /// pool variable).
   TF_Output input(Mode mode, const std::string& name, TF_DataType dtype,
                   const std::vector<int64_t>& shape);
   /// The ops MODELS.md's Precision section computes in bf16/fp16. With mixed precision their
@@ -55,8 +60,21 @@ class ModelBuilder {
   /// The value the state takes after a pass of this mode (assigned by the same session run).
   void set_state_next(Mode mode, const std::string& name, TF_Output next);
 
+  /// Where a batch input of a pooled graph (MODELS.md: TensorFlow on a GPU) comes from: every
+  /// prepared batch of the mode lies end to end in one flat device variable; a step feeds the
+  /// batch's offset, element count and shape (host-memory arguments of Slice and Reshape).
+  struct PoolInput {
+    TF_DataType dtype = TF_FLOAT;
+    size_t rank = 0;
+    TF_Output offset{nullptr, 0};  ///< int64 [1]
+    TF_Output size{nullptr, 0};    ///< int64 [1]
+    TF_Output shape{nullptr, 0};   ///< int64 [rank]
+    TF_Output upload{nullptr, 0};  ///< the whole pool, fed once by finish_prepare()
+    TF_Operation* assign = nullptr;
+  };
   struct Inputs {
     std::vector<std::pair<std::string, TF_Output>> inputs;
+    std::vector<PoolInput> pools;              ///< parallel to inputs when inputs are pooled
     std::vector<TF_Operation*> state_updates;  ///< run with every pass of the mode
   };
   Inputs train, infer;
@@ -74,6 +92,7 @@ class ModelBuilder {
   const Settings& settings_;
   const std::map<std::string, TF_Output>& params_;
   std::map<std::string, TF_Output> state_handles_;
+  bool pooled_inputs_ = false;
 };
 
 /// Builds both forward passes of a model; defined in models_<name>.cpp.
@@ -91,6 +110,7 @@ class TfBackend final : public Backend {
   void build(const ModelSpec& spec, const Settings& settings, const Weights& initial) override;
   [[nodiscard]] FrameworkOptions framework_options() const override;
   std::unique_ptr<PreparedBatch> prepare(const Batch& batch, bool training) override;
+  void finish_prepare() override;
   StepResult train_step(const PreparedBatch& batch, float learning_rate, float loss_scale) override;
   HostTensor predict(const PreparedBatch& batch) override;
   Weights weights() override;
@@ -106,6 +126,11 @@ class TfBackend final : public Backend {
   void build_optimizer(ModelBuilder& b);
   void initialise(const Weights& initial);
   void check_gpu(const std::string& tf_device);
+  /// The host copy of one pooled input's batches until finish_prepare() uploads it.
+  struct Staged {
+    std::vector<float> f32;
+    std::vector<int64_t> i64;
+  };
 
   ModelSpec spec_;
   Settings settings_;
@@ -122,6 +147,8 @@ class TfBackend final : public Backend {
   TF_Output loss_scale_{nullptr, 0};  ///< fp16: the driver's loss scale
   TF_Output all_finite_{nullptr, 0};  ///< fp16: whether every gradient was finite (bool)
   std::string tf32_ = "n/a (CPU)";
+  bool pooled_inputs_ = false;
+  std::map<std::pair<bool, std::string>, Staged> staged_;  ///< (training, input) -> batches
   TF_Operation* train_op_ = nullptr;
   int64_t step_ = 0;
 };
