@@ -77,15 +77,27 @@ MaskExtent mask_extent(const uint8_t* mask, int64_t height, int64_t width) {
   e.row0 = height;
   e.col0 = width;
   for (int64_t r = 0; r < height; ++r) {
-    for (int64_t c = 0; c < width; ++c) {
-      if (mask[r * width + c] != 0) {
-        ++e.area;
-        e.row0 = std::min(e.row0, r);
-        e.row1 = std::max(e.row1, r);
-        e.col0 = std::min(e.col0, c);
-        e.col1 = std::max(e.col1, c);
-      }
+    const uint8_t* row = mask + r * width;
+    int64_t count = 0;
+    for (int64_t c = 0; c < width; ++c) {  // branch-free, so the compiler can vectorise it
+      count += static_cast<int64_t>(row[c] != 0);
     }
+    if (count == 0) {
+      continue;
+    }
+    e.area += count;
+    e.row0 = std::min(e.row0, r);
+    e.row1 = r;
+    int64_t first = 0;
+    while (row[first] == 0) {
+      ++first;
+    }
+    int64_t last = width - 1;
+    while (row[last] == 0) {
+      --last;
+    }
+    e.col0 = std::min(e.col0, first);
+    e.col1 = std::max(e.col1, last);
   }
   return e;
 }
@@ -100,7 +112,7 @@ double mask_iou(const uint8_t* a, const MaskExtent& ea, const uint8_t* b, const 
   int64_t inter = 0;
   for (int64_t r = r0; r <= r1; ++r) {
     for (int64_t c = c0; c <= c1; ++c) {
-      inter += static_cast<int64_t>(a[r * width + c] != 0 && b[r * width + c] != 0);
+      inter += static_cast<int64_t>((a[r * width + c] != 0) & (b[r * width + c] != 0));
     }
   }
   if (inter == 0) {
