@@ -44,7 +44,7 @@ TranslationConfig busy_config() {
 // and a clause, or an object) and write the target.
 class Reference {
  public:
-  Reference(const TranslationConfig& c, const TranslationLexicon& lex) : c_(c), lex_(lex) {}
+  explicit Reference(const TranslationLexicon& lex) : lex_(lex) {}
 
   std::vector<int64_t> translate(const std::vector<int64_t>& src) {
     src_ = &src;
@@ -125,7 +125,6 @@ class Reference {
     }
   }
 
-  const TranslationConfig& c_;
   const TranslationLexicon& lex_;
   const std::vector<int64_t>* src_ = nullptr;
   size_t pos_ = 0;
@@ -161,7 +160,7 @@ TEST(TranslationData, LexiconIsAPartitionOfBothVocabularies) {
 TEST(TranslationData, TargetsFollowTheDocumentedMapping) {
   for (const TranslationConfig& c : {tiny_config(), busy_config()}) {
     const TranslationLexicon lex = make_translation_lexicon(c, 7);
-    Reference ref(c, lex);
+    Reference ref(lex);
     for (int64_t i = 0; i < 3000; ++i) {
       const SentencePair pair = make_sentence_pair(c, lex, 7, i % 2 == 1, i);
       ASSERT_EQ(ref.translate(pair.source), pair.target) << "sentence " << i;

@@ -91,13 +91,13 @@ class Generator {
   // A noun phrase; returns its number (0 singular, 1 plural), which the verb agrees with.
   int noun_phrase(int64_t depth, std::vector<int64_t>& src, std::vector<int64_t>& tgt) {
     const int number = chance(c_.plural_prob) ? 1 : 0;
-    const int kind = chance(kDefiniteProb) ? 0 : (number == 0 ? 1 : 2);  // the, a, some
+    const int64_t kind = chance(kDefiniteProb) ? 0 : (number == 0 ? 1 : 2);  // the, a, some
     std::vector<int64_t> adjs;
     while (static_cast<int>(adjs.size()) < kMaxAdjectives && chance(c_.adjective_prob)) {
       adjs.push_back(draw(lex_.adj_cdf, rng_));
     }
     const int64_t noun = draw(lex_.noun_cdf, rng_);
-    const int gender = lex_.noun_gender[static_cast<size_t>(noun)];
+    const int64_t gender = lex_.noun_gender[static_cast<size_t>(noun)];
     // Source: determiner, adjectives, noun.
     src.push_back(kind == 0 ? lex_.src_the : (kind == 1 ? lex_.src_a : lex_.src_some));
     for (int64_t a : adjs) src.push_back(lex_.src_adj[static_cast<size_t>(a)]);
