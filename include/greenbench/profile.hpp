@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "greenbench/record.hpp"
+
 namespace greenbench {
 
 /// The taxonomy's categories, in report order (contract).
@@ -55,6 +57,12 @@ struct StepEnergySummary {
 /// Summarises step energies (in order); all NaN when empty.
 StepEnergySummary summarise_step_energy(const std::vector<double>& step_energy_j);
 
+/// The "total" energy of each step of `phase` in a run's step markers (RunRecord::steps), and in
+/// `quality` "measured" only when every step's is, else "estimated" (or "failed"); empty, with
+/// quality "", unless every step of the phase has a total.
+std::vector<double> step_energies(const RunRecord& record, const std::string& phase,
+                                  std::string* quality);
+
 /// One op of a profile, with its category and attributed energy.
 struct ProfiledOp {
   std::string name;
@@ -99,8 +107,9 @@ struct Profile {
   double profiler_overhead = std::numeric_limits<double>::quiet_NaN();
   double unprofiled_step_s = std::numeric_limits<double>::quiet_NaN();  ///< its median step
   std::vector<double> step_s;  ///< each profiled step's wall time
-  std::vector<double>
-      step_energy_j;                ///< each unprofiled step's energy (step markers); may be empty
+  /// Each unprofiled step's energy, from its step markers; empty without them.
+  std::vector<double> step_energy_j;
+  std::string step_energy_quality;  ///< "measured" | "estimated" (of step_energy_j); "" = none
   std::vector<ProfiledSpan> spans;  ///< op executions, as the worker kept them (not in JSON)
 };
 

@@ -96,8 +96,9 @@ JSON (--json), one entry of "profiles" per framework x phase:
   categories {name: {self_s, share, energy_j}}, framework_overhead_s, framework_overhead_share,
   framework_overhead_energy_j, unmapped [names], phase_energy_j (the unprofiled run's),
   energy_quality, energy_attribution, profiler_overhead, unprofiled_step_s, step_s,
-  step_energy_j (the unprofiled run's steps; empty without step markers), step_energy
-  {steps, first_j, steady_median_j, drift}. energy_j values are attributed; null = not known.
+  step_energy_j (the unprofiled run's steps; empty without step markers),
+  step_energy_quality, step_energy {steps, first_j, steady_median_j, drift}.
+  Every energy_j is attributed; null = not known.
 
 exit status: 0 every profile made, 1 a run failed (the others are still shown), 130 stopped,
 2 bad usage (one line on stderr).
@@ -236,19 +237,6 @@ double metric_value(const RunRecord& record, const std::string& name) {
   return std::nan("");
 }
 
-// The per-step energy ("total") of a phase from the run's step markers; empty unless every step
-// of the phase has it.
-std::vector<double> step_energies(const RunRecord& record, const std::string& phase) {
-  std::vector<double> out;
-  for (const auto& s : record.steps) {
-    if (s.phase != phase) continue;
-    const auto e = s.energy_j.find("total");
-    if (e == s.energy_j.end()) return {};
-    out.push_back(e->second);
-  }
-  return out;
-}
-
 // The sources behind an energy quality, for its label: "estimated (cpu-estimate)".
 std::string quality_label(const RunRecord& record, const std::string& quality) {
   if (quality.empty()) return "not read";
@@ -332,7 +320,12 @@ class Runner {
       if (std::isfinite(unprofiled_step) && unprofiled_step > 0) {
         out.profile.profiler_overhead = median_step_s(out.profile) / unprofiled_step - 1;
       }
-      out.profile.step_energy_j = step_energies(out.unprofiled, phase);
+      out.profile.step_energy_j =
+          step_energies(out.unprofiled, phase, &out.profile.step_energy_quality);
+      if (r_.steps > 0 && out.profile.steps != r_.steps) {
+        throw Error(profile_path + ": " + std::to_string(out.profile.steps) + " steps, not the " +
+                    std::to_string(r_.steps) + " asked for");
+      }
     } catch (const Error& e) {
       out.error = label + ": " + e.what();
     }
@@ -456,9 +449,9 @@ void print_phase(const std::string& model, const std::string& phase,
       std::fprintf(out,
                    "  step energy (%s, unprofiled run, %lld steps): first %s, steady median %s, "
                    "drift %s (last tenth vs first tenth after the first)\n",
-                   p.energy_quality.empty() ? "not read" : p.energy_quality.c_str(),
-                   static_cast<long long>(s.steps), joules(s.first_j).c_str(),
-                   joules(s.steady_median_j).c_str(), signed_percent(s.drift).c_str());
+                   p.step_energy_quality.c_str(), static_cast<long long>(s.steps),
+                   joules(s.first_j).c_str(), joules(s.steady_median_j).c_str(),
+                   signed_percent(s.drift).c_str());
     }
   }
   std::fputs(

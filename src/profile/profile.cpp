@@ -143,6 +143,25 @@ StepEnergySummary summarise_step_energy(const std::vector<double>& step_energy_j
   return s;
 }
 
+std::vector<double> step_energies(const RunRecord& record, const std::string& phase,
+                                  std::string* quality) {
+  std::vector<double> out;
+  std::string worst = "measured";
+  for (const auto& s : record.steps) {
+    if (s.phase != phase) continue;
+    const auto e = s.energy_j.find("total");
+    const auto q = s.quality.find("total");
+    if (e == s.energy_j.end() || q == s.quality.end() || q->second == "failed") {
+      *quality = "";
+      return {};
+    }
+    if (q->second != "measured") worst = q->second;
+    out.push_back(e->second);
+  }
+  *quality = out.empty() ? "" : worst;
+  return out;
+}
+
 double median_step_s(const Profile& profile) { return median_of(profile.step_s); }
 
 Profile summarise_profile(const json& worker, const OpTaxonomy& taxonomy, double phase_energy_j,
@@ -297,6 +316,8 @@ json profile_json(const Profile& p) {
   json energies = json::array();
   for (double e : p.step_energy_j) energies.push_back(number_or_null(e));
   out["step_energy_j"] = std::move(energies);
+  out["step_energy_quality"] =
+      p.step_energy_quality.empty() ? json(nullptr) : json(p.step_energy_quality);
   if (!p.step_energy_j.empty()) {
     const StepEnergySummary s = summarise_step_energy(p.step_energy_j);
     out["step_energy"] = {{"steps", s.steps},
@@ -361,6 +382,9 @@ Profile profile_from_json(const json& j) {
   p.unprofiled_step_s = r.number(j, "", "unprofiled_step_s", 0, true);
   p.step_s = r.numbers(j, "", "step_s", 0);
   p.step_energy_j = r.numbers(j, "", "step_energy_j", 0, true);
+  if (!r.member(j, "", "step_energy_quality").is_null()) {
+    p.step_energy_quality = r.text(j, "", "step_energy_quality");
+  }
   return p;
 }
 

@@ -260,11 +260,42 @@ TEST(StepEnergy, FirstSteadyAndDrift) {
   EXPECT_TRUE(std::isnan(summarise_step_energy({}).first_j));
 }
 
+StepRecord step(const std::string& phase, int64_t index, double joules,
+                const std::string& quality) {
+  StepRecord s;
+  s.phase = phase;
+  s.index = index;
+  s.energy_j = {{"total", joules}, {"cpu_package", joules}};
+  s.quality = {{"total", quality}, {"cpu_package", quality}};
+  return s;
+}
+
+TEST(StepEnergy, FromStepMarkersOfThePhase) {
+  RunRecord r;
+  r.steps = {step("setup", 0, 9, "measured"), step("train", 0, 3, "measured"),
+             step("train", 1, 1, "measured"), step("train", 2, 1.5, "measured")};
+  std::string quality;
+  EXPECT_EQ(step_energies(r, "train", &quality), (std::vector<double>{3, 1, 1.5}));
+  EXPECT_EQ(quality, "measured");
+  // One estimated step makes them all estimated: never called measured.
+  r.steps[2].quality["total"] = "estimated";
+  EXPECT_EQ(step_energies(r, "train", &quality).size(), 3u);
+  EXPECT_EQ(quality, "estimated");
+  EXPECT_TRUE(step_energies(r, "infer", &quality).empty());
+  EXPECT_EQ(quality, "");
+  // A step without a total (its source failed) leaves the phase without step energy.
+  r.steps[3].energy_j.erase("total");
+  r.steps[3].quality["total"] = "failed";
+  EXPECT_TRUE(step_energies(r, "train", &quality).empty());
+  EXPECT_EQ(quality, "");
+}
+
 TEST(ProfileJson, ContractFieldsAndRoundTrip) {
   Profile p = summarise_profile(fixture(), test_taxonomy(), 10.0, "estimated", "f.json");
   p.profiler_overhead = 0.25;
   p.unprofiled_step_s = 0.192;
   p.step_energy_j = {5, 1, 1, 2};
+  p.step_energy_quality = "estimated";
   const json j = profile_json(p);
   for (const char* key : {"framework", "model", "phase", "steps", "phase_s", "ops", "categories",
                           "framework_overhead_s", "unmapped", "energy_quality", "profiler_overhead",
