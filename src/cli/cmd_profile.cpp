@@ -375,7 +375,7 @@ std::string joules(double j) {
 }
 
 std::string cut(const std::string& text, std::size_t width) {
-  const std::string shown = printable(text, 200);
+  std::string shown = printable(text, 200);
   if (shown.size() <= width) return shown;
   return shown.substr(0, width - 3) + "...";
 }
