@@ -252,8 +252,9 @@ class Runner {
   Runner(const Request& request, const fs::path& dir, StatusLine& status)
       : r_(request), dir_(dir), status_(status) {}
 
-  RunRecord measure(const std::vector<std::string>& argv, const std::string& name, bool keep_trace,
-                    std::string* stderr_path) {
+  // Measures one run; `name` names its output files, `context` the status line's run.
+  RunRecord measure(const std::vector<std::string>& argv, const std::string& name,
+                    const std::string& context, bool keep_trace, std::string* stderr_path) {
     MeasureOptions o;
     o.sources = r_.sources;
     o.timeout_s = r_.timeout_s;
@@ -263,7 +264,7 @@ class Runner {
     o.stdout_path = (dir_ / (name + ".out")).string();
     o.stderr_path = (dir_ / (name + ".err")).string();
     *stderr_path = o.stderr_path;
-    status_.set_context(name);
+    status_.set_context(context);
     if (status_.active()) o.on_status = [this](const LiveStatus& s) { status_.show(s); };
     RunRecord record = measure_command(argv, o);
     status_.clear();
@@ -279,7 +280,8 @@ class Runner {
     const std::string stem = framework + "-" + phase;
     std::vector<std::string> argv = worker_argv(r_, framework, phase);
     std::string err_path;
-    out.unprofiled = measure(argv, stem + "-unprofiled", false, &err_path);
+    out.unprofiled =
+        measure(argv, stem + "-unprofiled", label + ": unprofiled run", false, &err_path);
     if (g_stop.load()) return out;
     if (auto why = run_failure(out.unprofiled, err_path, phase); !why.empty()) {
       out.error = label + ", unprofiled run: " + why;
@@ -288,7 +290,8 @@ class Runner {
     const std::string profile_path = (dir_ / (stem + "-profile.json")).string();
     argv.push_back("--profile");
     argv.push_back(profile_path);
-    out.profiled = measure(argv, stem + "-profiled", !r_.trace_path.empty(), &err_path);
+    out.profiled = measure(argv, stem + "-profiled", label + ": profiled run",
+                           !r_.trace_path.empty(), &err_path);
     if (g_stop.load()) return out;
     if (auto why = run_failure(out.profiled, err_path, phase); !why.empty()) {
       out.error = label + ", profiled run: " + why;
@@ -606,7 +609,12 @@ int cmd_profile(const Args& args) {
   if (r.json_path == "-" && r.trace_path == "-") {
     throw Error("--json and --trace cannot both be '-'");
   }
-  if (!r.json_path.empty() && r.json_path == r.trace_path) {
+  // Different names may still be one file ("./x" and "x").
+  std::error_code same_error;
+  if (!r.json_path.empty() && !r.trace_path.empty() && r.json_path != "-" && r.trace_path != "-" &&
+      fs::weakly_canonical(r.json_path, same_error) ==
+          fs::weakly_canonical(r.trace_path, same_error) &&
+      !same_error) {
     throw Error("--json and --trace cannot both write '" + printable(r.json_path, 200) + "'");
   }
   // Everything that can be refused is refused before a run starts.

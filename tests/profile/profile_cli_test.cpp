@@ -57,6 +57,8 @@ TEST(ProfileCli, ArgumentErrorsAreOneLine) {
   expect_usage_error({"--model", "ncf", "extra"}, "unexpected argument 'extra'");
   expect_usage_error({"--model", "ncf", "--json", "-", "--trace", "-"},
                      "--json and --trace cannot both be '-'");
+  expect_usage_error({"--model", "ncf", "--json", "/tmp/p.json", "--trace", "/tmp/./p.json"},
+                     "--json and --trace cannot both write '/tmp/p.json'");
   expect_usage_error({"--model", "ncf", "--json", "/nonexistent/dir/p.json"},
                      "--json: cannot open '/nonexistent/dir/p.json'");
   expect_usage_error({"--model", "ncf", "--source", "nosuch"}, "nosuch");
