@@ -106,7 +106,8 @@ struct Profile {
   /// Profiled median step time / unprofiled median step time − 1; NaN when not measured.
   double profiler_overhead = std::numeric_limits<double>::quiet_NaN();
   double unprofiled_step_s = std::numeric_limits<double>::quiet_NaN();  ///< its median step
-  std::vector<double> step_s;  ///< each profiled step's wall time
+  std::vector<double> step_s;        ///< each profiled step's wall time
+  std::vector<double> step_start_s;  ///< its start since the profiler started (not in JSON)
   /// Each unprofiled step's energy, from its step markers; empty without them.
   std::vector<double> step_energy_j;
   std::string step_energy_quality;  ///< "measured" | "estimated" (of step_energy_j); "" = none

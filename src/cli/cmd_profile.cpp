@@ -77,8 +77,8 @@ options:
   --timeout SECONDS    stop a run after this long (default 600)
   --json FILE          write {"profiles": [...]} ('-' = stdout; the tables then go to stderr)
   --trace FILE         write a Perfetto/Chrome trace: per profiled run its phases, its power
-                       counters and a track of its op spans (step, pass, category in args);
-                       open it in ui.perfetto.dev
+                       counters, a track of its op spans (step, pass, category in args) and
+                       one of its steps; open it in ui.perfetto.dev
   --no-status          no live status line on a terminal
   --help               this text
 
@@ -510,6 +510,18 @@ void write_trace(const std::vector<Outcome>& outcomes, const std::string& model,
       track.spans.push_back(std::move(span));
     }
     run.tracks.push_back(std::move(track));
+    TraceTrack steps;
+    steps.name = "steps " + o.framework;
+    for (std::size_t i = 0; i < o.profile.step_start_s.size(); ++i) {
+      TraceSpan span;
+      span.name = (o.phase == "train" ? "step " : "batch ") + std::to_string(i);
+      span.category = "step";
+      span.start_s = origin + o.profile.step_start_s[i];
+      span.duration_s = o.profile.step_s[i];
+      span.numbers["step"] = static_cast<double>(i);
+      steps.spans.push_back(std::move(span));
+    }
+    if (!steps.spans.empty()) run.tracks.push_back(std::move(steps));
     runs.push_back(std::move(run));
   }
   write_chrome_trace(runs, os);

@@ -191,6 +191,14 @@ Profile summarise_profile(const json& worker, const OpTaxonomy& taxonomy, double
                          std::to_string(p.steps));
   }
 
+  if (worker.contains("step_start_s")) {
+    p.step_start_s = r.numbers(worker, "", "step_start_s", 0);
+    if (p.step_start_s.size() != p.step_s.size()) {
+      r.fail("step_start_s", "has " + std::to_string(p.step_start_s.size()) +
+                                 " entries, but steps is " + std::to_string(p.steps));
+    }
+  }
+
   const json& ops = r.array(worker, "", "ops");
   std::set<std::pair<std::string, std::string>> seen;
   std::set<std::string> unmapped;

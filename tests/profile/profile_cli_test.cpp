@@ -145,15 +145,17 @@ TEST(ProfileCli, FakeWorkersTablesJsonAndTrace) {
   }
   std::ifstream tin(trace_path);
   const json t = json::parse(tin);
-  int spans = 0, processes = 0;
+  int spans = 0, processes = 0, steps = 0;
   for (const auto& e : t["traceEvents"]) {
     if (e["ph"] == "M" && e["name"] == "process_name") ++processes;
+    if (e["ph"] == "X" && e["cat"] == "step") ++steps;
     if (e["ph"] == "X" && e["cat"] == "matmul") {
       ++spans;
       EXPECT_TRUE(e["args"].contains("step"));
     }
   }
   EXPECT_EQ(processes, 4);  // one per profiled run
+  EXPECT_EQ(steps, 4 * 5);
   EXPECT_EQ(spans, 4 * 5);
   fs::remove_all(dir);
 }

@@ -189,6 +189,7 @@ TEST(SummariseProfile, CategoriesOverheadAndAttributedEnergy) {
   EXPECT_EQ(p.spans[2].step, 1);
   EXPECT_EQ(p.spans[2].category, "other");
   EXPECT_DOUBLE_EQ(median_step_s(p), 0.24);
+  EXPECT_EQ(p.step_start_s, (std::vector<double>{0.0, 0.3, 0.55, 0.77}));
 }
 
 TEST(SummariseProfile, NoEnergyLeavesItUnknown) {
@@ -242,6 +243,9 @@ TEST(SummariseProfile, BadFieldsNameFileAndField) {
   j = fixture();
   j["ops"].push_back(j["ops"][0]);
   EXPECT_THAT(summary_error(j), HasSubstr("field 'ops[5].name': a second entry for op"));
+  j = fixture();
+  j["step_start_s"] = {0.0};
+  EXPECT_EQ(summary_error(j), "w.json: field 'step_start_s': has 1 entries, but steps is 4");
   j = fixture();
   j["spans"][0].erase("dur_s");
   EXPECT_EQ(summary_error(j), "w.json: field 'spans[0].dur_s': missing");
