@@ -55,7 +55,8 @@ time - 1, is printed with every profile.
 
 Energy per op or category is ATTRIBUTED, not measured: the unprofiled run's phase energy
 multiplied by the profiled run's share of phase time (self_s / phase_s). It assumes every op
-draws the same power; trust it as far as the power trace (--trace) is flat over the phase.
+draws the same power. The power trace (--trace, a sample every 50 ms) is far coarser than an
+op: it cannot check the split per op, only show how flat power is over the phase.
 Energy is labelled with its quality: 'estimated' where only the CPU estimate is readable (a
 model of CPU time, not a meter), 'measured' only where counters (RAPL, NVML) measured it.
 
