@@ -17,6 +17,7 @@ int cmd_compare(const Args& args);
 int cmd_report(const Args& args);
 int cmd_import(const Args& args);
 int cmd_export(const Args& args);
+int cmd_profile(const Args& args);
 int cmd_slurm_task(const Args& args);   // run by Slurm: one array task of `run --slurm`
 int cmd_slurm_merge(const Args& args);  // run by Slurm after the array (--no-wait)
 

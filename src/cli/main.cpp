@@ -23,6 +23,7 @@ commands:
   report RESULTS          write a self-contained HTML (or Markdown) report of a results store
   import CSV --out DIR    turn long-format measurements taken elsewhere into a results store
   export RESULTS --csv F  write a results store's measured values as long-format CSV
+  profile --model M       where a model's time and energy go, op by op, in each framework
 
 Run 'greenbench COMMAND --help' for the options of a command.
 )";
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
     if (command == "report") return cli::cmd_report(args);
     if (command == "import") return cli::cmd_import(args);
     if (command == "export") return cli::cmd_export(args);
+    if (command == "profile") return cli::cmd_profile(args);
     if (command == "slurm-task") return cli::cmd_slurm_task(args);
     if (command == "slurm-merge") return cli::cmd_slurm_merge(args);
     std::fprintf(stderr, "greenbench: unknown command '%s' (see greenbench --help)\n",

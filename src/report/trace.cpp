@@ -12,31 +12,29 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int kPid = 1;
 constexpr int kPhaseTid = 1;
 
 double to_us(double seconds) { return seconds * 1e6; }
 
-json counter_event(const std::string& domain, double t_s, double watts) {
+json counter_event(const std::string& domain, double t_s, double watts, int pid) {
   return {
-      {"name", "power " + domain}, {"ph", "C"}, {"ts", to_us(t_s)}, {"pid", kPid}, {"cat", "power"},
+      {"name", "power " + domain}, {"ph", "C"}, {"ts", to_us(t_s)}, {"pid", pid}, {"cat", "power"},
       {"args", {{"W", watts}}}};
 }
 
-}  // namespace
-
-void write_chrome_trace(const RunRecord& record, std::ostream& out) {
-  json events = json::array();
+// Appends the events of one run as process `pid`, and its otherData entries.
+void append_run(const TraceRun& run, int pid, json& events, json& other) {
+  const RunRecord& record = *run.record;
   std::string command;
   for (const auto& a : record.command) command += (command.empty() ? "" : " ") + a;
   events.push_back({{"name", "process_name"},
                     {"ph", "M"},
-                    {"pid", kPid},
+                    {"pid", pid},
                     {"tid", kPhaseTid},
-                    {"args", {{"name", "greenbench measure: " + command}}}});
+                    {"args", {{"name", run.process_name}}}});
   events.push_back({{"name", "thread_name"},
                     {"ph", "M"},
-                    {"pid", kPid},
+                    {"pid", pid},
                     {"tid", kPhaseTid},
                     {"args", {{"name", "phases"}}}});
 
@@ -62,7 +60,7 @@ void write_chrome_trace(const RunRecord& record, std::ostream& out) {
                       {"ph", "X"},
                       {"ts", to_us(p.start_s)},
                       {"dur", to_us(p.duration_s)},
-                      {"pid", kPid},
+                      {"pid", pid},
                       {"tid", kPhaseTid},
                       {"args", std::move(args)}});
   }
@@ -75,7 +73,8 @@ void write_chrome_trace(const RunRecord& record, std::ostream& out) {
   for (const auto& sample : record.trace) {
     for (std::size_t d = 0; d < record.trace_domains.size() && d < sample.power_w.size(); ++d) {
       if (std::isnan(sample.power_w[d])) continue;
-      events.push_back(counter_event(record.trace_domains[d], interval_start, sample.power_w[d]));
+      events.push_back(
+          counter_event(record.trace_domains[d], interval_start, sample.power_w[d], pid));
     }
     interval_start = sample.t_s;
   }
@@ -83,29 +82,73 @@ void write_chrome_trace(const RunRecord& record, std::ostream& out) {
     const auto& last = record.trace.back();
     for (std::size_t d = 0; d < record.trace_domains.size() && d < last.power_w.size(); ++d) {
       if (std::isnan(last.power_w[d])) continue;
-      events.push_back(counter_event(record.trace_domains[d], last.t_s, last.power_w[d]));
+      events.push_back(counter_event(record.trace_domains[d], last.t_s, last.power_w[d], pid));
+    }
+  }
+
+  int tid = kPhaseTid;
+  for (const auto& track : run.tracks) {
+    ++tid;
+    events.push_back({{"name", "thread_name"},
+                      {"ph", "M"},
+                      {"pid", pid},
+                      {"tid", tid},
+                      {"args", {{"name", track.name}}}});
+    for (const auto& span : track.spans) {
+      json args = json::object();
+      for (const auto& [key, value] : span.numbers) args[key] = value;
+      for (const auto& [key, value] : span.texts) args[key] = value;
+      events.push_back({{"name", span.name},
+                        {"cat", span.category},
+                        {"ph", "X"},
+                        {"ts", to_us(span.start_s)},
+                        {"dur", to_us(span.duration_s)},
+                        {"pid", pid},
+                        {"tid", tid},
+                        {"args", std::move(args)}});
     }
   }
 
   // Viewers show otherData as a table of strings: metrics and info go there, flattened.
-  json other = {{"command", command},
-                {"exit_code", std::to_string(record.exit_code)},
-                {"duration_s", std::to_string(record.duration_s)}};
+  const std::string& pre = run.other_prefix;
+  other[pre + "command"] = command;
+  other[pre + "exit_code"] = std::to_string(record.exit_code);
+  other[pre + "duration_s"] = std::to_string(record.duration_s);
   for (const auto& m : record.metrics) {
     char value[64];
     std::snprintf(value, sizeof value, "%.10g", m.value);
-    other["metric " + m.name] =
+    other[pre + "metric " + m.name] =
         std::string(value) + (m.unit.empty() ? "" : " " + m.unit) + " (phase " + m.phase + ")";
   }
-  for (const auto& [key, text] : record.info) other["info " + key] = text;
+  for (const auto& [key, text] : record.info) other[pre + "info " + key] = text;
   for (std::size_t i = 0; i < record.warnings.size(); ++i) {
-    other["warning " + std::to_string(i + 1)] = record.warnings[i];
+    other[pre + "warning " + std::to_string(i + 1)] = record.warnings[i];
+  }
+}
+
+}  // namespace
+
+void write_chrome_trace(const std::vector<TraceRun>& runs, std::ostream& out) {
+  json events = json::array();
+  json other = json::object();
+  int pid = 0;
+  for (const auto& run : runs) {
+    if (run.record != nullptr) append_run(run, ++pid, events, other);
   }
   json doc = {{"traceEvents", std::move(events)},
               {"displayTimeUnit", "ms"},
               {"otherData", std::move(other)}};
   // Replace, not throw on, bytes that are not UTF-8 (a command's argv may hold any bytes).
   out << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+}
+
+void write_chrome_trace(const RunRecord& record, std::ostream& out) {
+  std::string command;
+  for (const auto& a : record.command) command += (command.empty() ? "" : " ") + a;
+  TraceRun run;
+  run.record = &record;
+  run.process_name = "greenbench measure: " + command;
+  write_chrome_trace(std::vector<TraceRun>{run}, out);
 }
 
 }  // namespace greenbench
