@@ -58,7 +58,7 @@ struct Profile {
   double phase_s = 0;
   std::vector<ProfiledOp> ops;  ///< by self_s, largest first
   std::map<std::string, CategoryShare> categories;
-  double framework_overhead_s = 0;  ///< phase_s − Σ self_s
+  double framework_overhead_s = 0;    ///< phase_s − Σ self_s
   std::vector<std::string> unmapped;  ///< op names the taxonomy does not know (also in "other")
   double phase_energy_j = 0;          ///< the phase's total energy
   std::string energy_quality;         ///< "measured" | "estimated" (of phase_energy_j)
