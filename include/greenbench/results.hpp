@@ -69,6 +69,9 @@ struct ResultSet {
   std::vector<NodeCount> node_counts;  ///< per node x configuration; empty unless run on Slurm
   std::vector<ConfigInfo>
       config_info;  ///< per configuration with a successful run; empty for imports
+  /// Op profiles of a study with `profile = true` (profile_json of profile.hpp), ordered by
+  /// model, phase and framework; empty otherwise.
+  std::vector<nlohmann::json> profiles;
 };
 
 }  // namespace greenbench

@@ -77,6 +77,11 @@ class ResultStore {
   [[nodiscard]] std::vector<StoredRun> runs() const;
   /// Replaces the study's settings and environment (a study extended by --resume).
   void update_study(const nlohmann::json& settings, const nlohmann::json& environment);
+  /// Stores (or replaces) the op profile of one configuration (profile_json of profile.hpp).
+  void add_profile(const std::string& framework, const std::string& model, const std::string& phase,
+                   const nlohmann::json& profile);
+  /// The stored op profiles, ordered by model, phase and framework.
+  [[nodiscard]] std::vector<nlohmann::json> profiles() const;
   /// Stores one run, and the environment if not null, in one transaction.
   void add_run(const StoredRun& run, const nlohmann::json& environment = nullptr);
   [[nodiscard]] const std::string& file() const { return file_; }
@@ -116,6 +121,6 @@ std::string to_long_csv(const ResultSet& results, ExportSummary* summary = nullp
 ExportSummary export_csv(const std::string& results_path, const std::string& csv_path);
 
 /// The current schema version written into the `schema_version` table.
-inline constexpr int kStoreSchemaVersion = 3;
+inline constexpr int kStoreSchemaVersion = 4;
 
 }  // namespace greenbench

@@ -63,6 +63,9 @@ struct StudySettings {
   std::string numerics = "default";
   std::string device = "cpu";      ///< built-in workers' --device: "cpu", "cuda" or "cuda:N"
   std::string precision = "fp32";  ///< built-in workers' --precision: fp32, tf32, bf16, fp16
+  /// `profile = true`: one profiled run (`--profile`) per built-in configuration after the
+  /// measured runs; kept apart from them, never in the statistics.
+  bool profile = false;
   /// Energy sources the runs use, as `measure --source` names them; empty = every readable one.
   std::vector<std::string> sources;
   double cpu_watts_per_core = -1;  ///< CPU estimate: W per busy core; < 0 = the estimate's default

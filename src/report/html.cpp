@@ -15,6 +15,7 @@
 #include "report/carbon_report.hpp"
 #include "report/format.hpp"
 #include "report/nodes.hpp"
+#include "report/profile_report.hpp"
 #include "report/quality.hpp"
 #include "report/svg.hpp"
 
@@ -704,6 +705,8 @@ void write_html_report(const ResultSet& results, const ComparisonSet& set,
     out << "</div>\n";
   }
   out << "</section>\n";
+
+  report::write_profiles_html(results, out, [](const report::Table& t) { return html_table(t); });
 
   out << "<section id=\"traces\"><h2>Power traces</h2>\n";
   if (traces.empty()) {

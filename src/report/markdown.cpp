@@ -6,6 +6,7 @@
 #include "greenbench/report.hpp"
 #include "report/carbon_report.hpp"
 #include "report/format.hpp"
+#include "report/profile_report.hpp"
 #include "report/quality.hpp"
 
 namespace greenbench {
@@ -65,6 +66,7 @@ void write_markdown_report(const ResultSet& results, const ComparisonSet& set, s
         << report::render_markdown(quality) << "\n";
   }
   if (report::any_estimated(set)) out << "\\* estimated, not measured\n\n";
+  report::write_profiles_markdown(results, out);
   if (!set.node_runs.empty()) {
     out << "## Nodes\n\nMeasured runs per Slurm node:";
     for (const auto& [node, runs] : set.node_runs)

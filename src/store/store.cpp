@@ -170,7 +170,20 @@ ALTER TABLE phase_energy ADD COLUMN resolution_j REAL;
 ALTER TABLE observations ADD COLUMN resolution_j REAL;
 )sql";
 
-const std::vector<const char*> kMigrations{kMigrationV2, kMigrationV3};
+// Version 4: the op profiles of a study with `profile = true`, one per configuration (the
+// summary of greenbench/profile.hpp as JSON; never part of the statistics).
+constexpr const char* kMigrationV4 = R"sql(
+CREATE TABLE profiles (
+  framework TEXT NOT NULL,
+  model TEXT NOT NULL,
+  phase TEXT NOT NULL,
+  profile TEXT NOT NULL,            -- profile_json(), JSON
+  created_at REAL NOT NULL,         -- seconds since the Unix epoch
+  PRIMARY KEY (framework, model, phase)
+);
+)sql";
+
+const std::vector<const char*> kMigrations{kMigrationV2, kMigrationV3, kMigrationV4};
 
 double now_s() {
   timespec ts{};
@@ -219,6 +232,16 @@ json parse_json(const std::string& text, const std::string& file, const std::str
   } catch (const json::exception& e) {
     throw Error(file + ": " + what + " is not valid JSON: " + e.what());
   }
+}
+
+// The profiles table's rows (none in a store older than version 4, which has no such table).
+std::vector<json> read_profiles(Database& db, const std::string& file) {
+  std::vector<json> out;
+  Statement probe(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='profiles'");
+  if (!probe.step() || probe.integer(0) == 0) return out;
+  Statement q(db, "SELECT profile FROM profiles ORDER BY model, phase, framework");
+  while (q.step()) out.push_back(parse_json(q.text(0), file, "a stored profile"));
+  return out;
 }
 
 std::string failure_line(const std::string& model, const std::string& framework,
@@ -355,6 +378,20 @@ std::vector<StoredRun> ResultStore::runs() const {
   }
   return out;
 }
+
+void ResultStore::add_profile(const std::string& framework, const std::string& model,
+                              const std::string& phase, const json& profile) {
+  Database& db = db_->db;
+  Transaction t(db);
+  Statement q(db,
+              "INSERT OR REPLACE INTO profiles (framework, model, phase, profile, created_at) "
+              "VALUES (?, ?, ?, ?, ?)");
+  q.bind(1, framework).bind(2, model).bind(3, phase).bind(4, dump_json(profile)).bind(5, now_s());
+  q.run();
+  t.commit();
+}
+
+std::vector<json> ResultStore::profiles() const { return read_profiles(db_->db, file_); }
 
 void ResultStore::add_run(const StoredRun& run, const json& environment) {
   Database& db = db_->db;
@@ -594,6 +631,7 @@ ResultSet load_results(const std::string& path, EnergyBasis basis) {
     rs.environment = parse_json(q.text(2), file, "the environment");
   }
   const bool imported = kind == "import";
+  rs.profiles = read_profiles(db, file);
   {
     Statement q(
         db,

@@ -19,6 +19,7 @@
 #include "core/json_dump.hpp"
 #include "core/last_line.hpp"
 #include "greenbench/error.hpp"
+#include "greenbench/profile.hpp"
 #include "greenbench/report.hpp"
 #include "greenbench/store.hpp"
 #include "greenbench/study.hpp"
@@ -280,6 +281,35 @@ struct WarmupTally {
   std::string log;     // and its stderr log
 };
 
+// The median of the values of `metric` over the configuration's measured (non-warm-up) runs, with
+// the quality of the values; nullopt when no run has it.
+std::optional<std::pair<double, std::string>> median_observation(const std::vector<StoredRun>& runs,
+                                                                 const Configuration& c,
+                                                                 const std::string& metric) {
+  std::vector<double> values;
+  std::string quality = "measured";
+  for (const StoredRun& r : runs) {
+    if (r.warmup || r.status != "ok" || r.framework != c.framework || r.model != c.model ||
+        r.phase != c.phase)
+      continue;
+    for (const Observation& o : r.observations) {
+      if (o.metric != metric) continue;
+      values.push_back(o.value);
+      if (o.quality != "measured") quality = o.quality;
+    }
+  }
+  if (values.empty()) return std::nullopt;
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  const double median = n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  return std::make_pair(median, quality);
+}
+
+std::string profile_key(const std::string& framework, const std::string& model,
+                        const std::string& phase) {
+  return framework + "-" + model + "-" + phase;
+}
+
 std::string config_label(const Configuration& c) {
   return c.framework + " " + c.model + " " + c.phase;
 }
@@ -524,6 +554,17 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
       if (!done.count(run.position) && !not_needed(run)) {
         left = true;
         break;
+      }
+    }
+    if (s.profile && o.positions.empty()) {
+      // A study with profile = true is complete once each built-in configuration has one.
+      std::set<std::string> have;
+      for (const auto& p : store->profiles()) {
+        have.insert(
+            profile_key(p.value("framework", ""), p.value("model", ""), p.value("phase", "")));
+      }
+      for (const auto& c : e.configurations) {
+        if (c.argv.empty() && !have.count(profile_key(c.framework, c.model, c.phase))) left = true;
       }
     }
     if (!left) {
@@ -870,6 +911,108 @@ StudyOutcome run_study(const EffectiveSettings& e, const RunnerOptions& o) {
     }
   }
   if (o.progress && o.progress_in_place) *o.progress << "\n" << std::flush;
+
+  // profile = true: one profiled run per built-in configuration, after the measured runs (a
+  // Slurm task leaves them to a local resume). Their timings are perturbed by the profiler, so
+  // they are stored apart and never observed: the phase energy split over the op categories is
+  // the median of the configuration's measured runs.
+  if (s.profile && !outcome.interrupted && o.positions.empty()) {
+    std::set<std::string> have;
+    for (const auto& p : store->profiles()) {
+      have.insert(
+          profile_key(p.value("framework", ""), p.value("model", ""), p.value("phase", "")));
+    }
+    const std::vector<StoredRun> stored_runs = store->runs();
+    fs::create_directories(out / "profiles", ec);
+    std::optional<OpTaxonomy> taxonomy;
+    int index = 0, total = 0;
+    for (const auto& c : e.configurations) total += c.argv.empty() ? 1 : 0;
+    for (size_t ci = 0; ci < e.configurations.size(); ++ci) {
+      const Configuration& c = e.configurations[ci];
+      if (!c.argv.empty()) continue;
+      ++index;
+      const std::string key = profile_key(c.framework, c.model, c.phase);
+      if (have.count(key)) continue;
+      if (stop_requested(o)) {
+        outcome.interrupted = true;
+        break;
+      }
+      const std::string label = "[profile " + std::to_string(index) + "/" + std::to_string(total) +
+                                "] " + c.framework + " " + c.model + " " + c.phase;
+      auto say = [&](const std::string& text) {
+        if (!o.progress) return;
+        *o.progress << (o.progress_in_place ? "\r\033[K" : "") << text << "\n" << std::flush;
+      };
+      const std::string group = group_of(c);
+      std::string checkpoint;
+      if (with_checkpoints.count(group) && c.phase == "infer") {
+        if (!latest_checkpoint.count(group)) {
+          say("warning: " + label + ": not profiled: no train run of " + c.framework + " " +
+              c.model + " has succeeded");
+          continue;
+        }
+        checkpoint = (out_absolute / latest_checkpoint[group]).string();
+      }
+      const auto energy = median_observation(stored_runs, c, "energy_total");
+      if (!energy) {
+        say("warning: " + label + ": not profiled: no measured run succeeded");
+        continue;
+      }
+      say(label);
+      PlannedRun as_run;
+      as_run.configuration = int(ci);
+      std::vector<std::string> argv = run_argv(e, as_run, worker_dir, checkpoint);
+      const fs::path file_path = out_absolute / "profiles" / (key + ".json");
+      argv.insert(argv.end(), {"--profile", file_path.string()});
+      MeasureOptions mo;
+      mo.sources = sources;
+      mo.timeout_s = s.timeout_s;
+      mo.stdin_path = "/dev/null";
+      mo.stop = o.stop;
+      mo.run_id = run_id;
+      mo.keep_trace = false;
+      mo.stdout_path = (out / "logs" / ("profile-" + key + ".out")).string();
+      mo.stderr_path = (out / "logs" / ("profile-" + key + ".err")).string();
+      fs::remove(file_path, ec);
+      const RunRecord record = o.measure(argv, mo);
+      if (stop_requested(o)) {
+        outcome.interrupted = true;
+        break;
+      }
+      if (record.exit_code != 0 || !fs::exists(file_path, ec)) {
+        const std::string why = last_line_of(mo.stderr_path);
+        say("warning: " + label + ": the profiled run failed (exit code " +
+            std::to_string(record.exit_code) + (why.empty() ? "" : ": " + why) + "); see " +
+            mo.stderr_path);
+        continue;
+      }
+      try {
+        if (!taxonomy) taxonomy = OpTaxonomy::builtin();
+        std::ifstream in(file_path);
+        const nlohmann::json worker = nlohmann::json::parse(in);
+        Profile profile =
+            summarise_profile(worker, *taxonomy, energy->first, energy->second, file_path.string());
+        const char* step_metric = c.phase == "train" ? "step_s_median" : "batch_s_median";
+        if (const auto unprofiled = median_observation(stored_runs, c, step_metric);
+            unprofiled && unprofiled->first > 0 && !profile.step_s.empty()) {
+          std::vector<double> steps = profile.step_s;
+          std::sort(steps.begin(), steps.end());
+          const size_t n = steps.size();
+          const double median = n % 2 ? steps[n / 2] : (steps[n / 2 - 1] + steps[n / 2]) / 2;
+          profile.profiler_overhead = median / unprofiled->first - 1;
+        }
+        if (!profile.unmapped.empty()) {
+          std::string names;
+          for (const auto& n : profile.unmapped) names += (names.empty() ? "" : ", ") + n;
+          say("warning: " + label + ": ops missing from the taxonomy (counted in other): " + names);
+        }
+        store->add_profile(c.framework, c.model, c.phase, profile_json(profile));
+      } catch (const std::exception& err) {
+        say("warning: " + label + ": the profile cannot be read: " + err.what());
+      }
+    }
+  }
+
   if (s.repetitions_auto && !outcome.interrupted && last_block >= s.min_repetitions) {
     // The last look: the decisions `compare --sequential` replays from the stored runs.
     const SequentialState& last = state_at(last_block);

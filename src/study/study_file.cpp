@@ -63,6 +63,7 @@ const std::vector<std::string> kTopKeys{"name",
                                         "numerics",
                                         "device",
                                         "precision",
+                                        "profile",
                                         "sources",
                                         "cpu_watts_per_core",
                                         "cpu_idle_watts",
@@ -536,6 +537,12 @@ StudySettings parse_study(const std::string& text, const std::string& source,
       }
     } else if (name == "precision") {
       if (auto v = check.choice(node, name, "precision", kPrecisions)) s.precision = *v;
+    } else if (name == "profile") {
+      if (const auto* b = node.as_boolean()) {
+        s.profile = b->get();
+      } else {
+        check.error(node.source(), name, "expected true or false, got " + describe_node(node));
+      }
     } else if (name == "sources") {
       if (auto v = check.name_list(node, name, "source", kSourceNames)) s.sources = *v;
     } else if (name == "cpu_watts_per_core" || name == "cpu_idle_watts") {
@@ -739,6 +746,7 @@ nlohmann::json to_json(const EffectiveSettings& e) {
   j["device"] = s.device;
   j["precision"] = s.precision;
   // Written only when chosen, so the stores of studies that did not choose them still resume.
+  if (s.profile) j["profile"] = true;
   if (!s.sources.empty()) j["sources"] = s.sources;
   if (s.cpu_watts_per_core >= 0) j["cpu_watts_per_core"] = s.cpu_watts_per_core;
   if (s.cpu_idle_watts >= 0) j["cpu_idle_watts"] = s.cpu_idle_watts;
@@ -786,6 +794,13 @@ std::string describe(const EffectiveSettings& e) {
     out << s.cooldown_s << " s";
   }
   out << "\n";
+  if (s.profile) {
+    int profiled = 0;
+    for (const Configuration& c : e.configurations) profiled += c.argv.empty() ? 1 : 0;
+    out << "  profile: " << profiled
+        << " profiled run(s) after the measured ones, one per built-in configuration (never in "
+           "the statistics)\n";
+  }
   if (s.repetitions_auto) {
     out << "  repetitions auto: looks from " << s.min_repetitions << " to " << s.max_repetitions
         << " runs per configuration, alpha " << s.alpha << ", equivalence within ±"
