@@ -201,14 +201,29 @@ TEST(StudyFile, SequentialKeysAreBoundedAndNeedAutoRepetitions) {
             "configuration, so it needs order = \"interleaved\"");
 }
 
+TEST(StudyFile, ProfileIsABooleanStoredOnlyWhenTrue) {
+  EXPECT_TRUE(parse_study("profile = true").profile);
+  EXPECT_FALSE(parse_study("").profile);
+  EXPECT_EQ(error_of("profile = \"yes\""),
+            "study.toml:1: key 'profile': expected true or false, got \"yes\"");
+  EXPECT_EQ(error_of("profile = 1"), "study.toml:1: key 'profile': expected true or false, got 1");
+  EXPECT_EQ(to_json(make_effective(parse_study("profile = true")))["profile"], true);
+  // Absent when false, so stores of studies from before the key still resume.
+  EXPECT_FALSE(to_json(make_effective(parse_study("profile = false"))).contains("profile"));
+  EXPECT_NE(describe(make_effective(parse_study("profile = true")))
+                .find("profile: 12 profiled run(s) after the measured ones"),
+            std::string::npos);
+}
+
 TEST(StudyFile, UnknownKeysAndValuesSuggestTheNearestName) {
-  EXPECT_EQ(error_of("\nrepetitons = 3"),
-            "study.toml:2: key 'repetitons': unknown key 'repetitons' (did you mean "
-            "'repetitions'?); expected one of name, frameworks, models, phases, scale, "
-            "repetitions, min_repetitions, max_repetitions, alpha, equivalence_margin, warmup, "
-            "order, seed, cooldown, cooldown_tolerance, cooldown_max, timeout, idle_baseline, "
-            "threads, numerics, device, precision, sources, cpu_watts_per_core, cpu_idle_watts, "
-            "carbon_intensity, region, pue, price, currency, command, slurm");
+  EXPECT_EQ(
+      error_of("\nrepetitons = 3"),
+      "study.toml:2: key 'repetitons': unknown key 'repetitons' (did you mean "
+      "'repetitions'?); expected one of name, frameworks, models, phases, scale, "
+      "repetitions, min_repetitions, max_repetitions, alpha, equivalence_margin, warmup, "
+      "order, seed, cooldown, cooldown_tolerance, cooldown_max, timeout, idle_baseline, "
+      "threads, numerics, device, precision, profile, sources, cpu_watts_per_core, cpu_idle_watts, "
+      "carbon_intensity, region, pue, price, currency, command, slurm");
   EXPECT_EQ(error_of("frameworks = [\"pytorch\", \"tensorflw\"]"),
             "study.toml:1: key 'frameworks[1]': unknown framework 'tensorflw' (did you mean "
             "'tensorflow'?); expected one of pytorch, tensorflow");
@@ -233,17 +248,18 @@ scale = "big"
 colour = "green"
 timeout = "long"
 )");
-  EXPECT_EQ(message,
-            "study.toml:2: key 'repetitions': expected an integer from 1 to 10000, got 0\n"
-            "study.toml:3: key 'scale': unknown scale 'big'; expected one of tiny, small, paper\n"
-            "study.toml:4: key 'colour': unknown key 'colour'; expected one of name, frameworks, "
-            "models, phases, scale, repetitions, min_repetitions, max_repetitions, alpha, "
-            "equivalence_margin, warmup, order, seed, cooldown, "
-            "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, numerics, device, "
-            "precision, sources, cpu_watts_per_core, cpu_idle_watts, carbon_intensity, region, "
-            "pue, price, currency, command, slurm\n"
-            "study.toml:5: key 'timeout': expected a number of seconds above 0 and at most 604800 "
-            "(7 days), got \"long\"");
+  EXPECT_EQ(
+      message,
+      "study.toml:2: key 'repetitions': expected an integer from 1 to 10000, got 0\n"
+      "study.toml:3: key 'scale': unknown scale 'big'; expected one of tiny, small, paper\n"
+      "study.toml:4: key 'colour': unknown key 'colour'; expected one of name, frameworks, "
+      "models, phases, scale, repetitions, min_repetitions, max_repetitions, alpha, "
+      "equivalence_margin, warmup, order, seed, cooldown, "
+      "cooldown_tolerance, cooldown_max, timeout, idle_baseline, threads, numerics, device, "
+      "precision, profile, sources, cpu_watts_per_core, cpu_idle_watts, carbon_intensity, region, "
+      "pue, price, currency, command, slurm\n"
+      "study.toml:5: key 'timeout': expected a number of seconds above 0 and at most 604800 "
+      "(7 days), got \"long\"");
 }
 
 TEST(StudyFile, SyntaxErrorNamesLineAndColumn) {

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "greenbench/error.hpp"
+#include "greenbench/profile.hpp"
 #include "greenbench/report.hpp"
 #include "greenbench/store.hpp"
 #include "greenbench/study.hpp"
@@ -952,6 +953,172 @@ TEST_F(RunnerTest, InPlaceProgressShowsTheWorkersPhase) {
   EXPECT_THAT(text, HasSubstr(" · train · 0 done, 0 failed, 2 left · ETA unknown"));
   EXPECT_THAT(text, HasSubstr(" · train · 1 done, 0 failed, 1 left · ETA "));
   EXPECT_EQ(text.back(), '\n');
+}
+
+// profile = true: one profiled run per built-in configuration after the measured ones; stored
+// apart (never an observation), its op categories splitting the measured runs' median energy.
+TEST_F(RunnerTest, ProfileStudyAddsOneProfiledRunPerConfigurationOutsideTheStatistics) {
+  const std::string taxonomy = dir_ + "/taxonomy.tsv";
+  std::ofstream(taxonomy) << "framework\tname\tcategory\n"
+                          << "pytorch\taten::addmm\tmatmul\n"
+                          << "pytorch\taten::add_\telementwise\n"
+                          << "tensorflow\tMatMul\tmatmul\n"
+                          << "tensorflow\tAddV2\telementwise\n";
+  ::setenv("GREENBENCH_OP_TAXONOMY", taxonomy.c_str(), 1);
+  StudySettings s = small_study();
+  s.profile = true;
+  const auto e = make_effective(s);
+  EXPECT_EQ(to_json(e)["profile"], true);
+  RunnerOptions o = options();
+  std::vector<std::vector<std::string>> profiled;
+  auto measure = o.measure;
+  o.measure = [&](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+    const std::string file = arg_after(argv, "--profile");
+    if (file.empty()) {
+      RunRecord r = measure(argv, mo);
+      const std::string phase = arg_after(argv, "--phase");
+      r.metrics.push_back(
+          {phase == "train" ? "step_s_median" : "batch_s_median", 0.25, "s", phase});
+      return r;
+    }
+    profiled.push_back(argv);
+    const bool torch = argv[0].find("greenbench-torch") != std::string::npos;
+    const bool train = arg_after(argv, "--phase") == "train";
+    // A step of 0.5 s, against the measured runs' 0.25 s: a profiler overhead of +100%.
+    nlohmann::json ops = nlohmann::json::array();
+    ops.push_back({{"name", torch ? "aten::addmm" : "MatMul"},
+                   {"pass", "forward"},
+                   {"self_s", 0.6},
+                   {"calls", 2}});
+    ops.push_back({{"name", torch ? "aten::add_" : "AddV2"},
+                   {"pass", train ? "optimizer" : "forward"},
+                   {"self_s", 0.2},
+                   {"calls", 2}});
+    const nlohmann::json worker = {{"framework", torch ? "pytorch" : "tensorflow"},
+                                   {"framework_version", "9.9"},
+                                   {"profiler", "fake"},
+                                   {"model", arg_after(argv, "--model")},
+                                   {"scale", "tiny"},
+                                   {"phase", arg_after(argv, "--phase")},
+                                   {"device", "cpu"},
+                                   {"precision", "fp32"},
+                                   {"threads", 2},
+                                   {"steps", 2},
+                                   {"phase_s", 1.0},
+                                   {"ops_self_s", 0.8},
+                                   {"step_s", {0.5, 0.5}},
+                                   {"step_start_s", {0.0, 0.5}},
+                                   {"ops", ops},
+                                   {"spans_total", 0},
+                                   {"spans", nlohmann::json::array()}};
+    std::ofstream(file) << worker.dump();
+    return fake_record(argv, arg_after(argv, "--phase"), 1);
+  };
+  const StudyOutcome outcome = run_study(e, o);
+  ::unsetenv("GREENBENCH_OP_TAXONOMY");
+  EXPECT_EQ(outcome.ok, 16);
+  ASSERT_EQ(profiled.size(), 4u);  // 2 frameworks x ncf x 2 phases
+  for (const auto& argv : profiled) {
+    EXPECT_THAT(arg_after(argv, "--profile"), HasSubstr("/profiles/"));
+    if (arg_after(argv, "--phase") == "infer")
+      EXPECT_FALSE(arg_after(argv, "--checkpoint").empty());
+  }
+  EXPECT_THAT(progress_.str(), HasSubstr("[profile 4/4] "));
+
+  const ResultSet rs = load_results(out_);
+  EXPECT_EQ(rs.observations.size(), 16u * 7u);  // the profiled runs add no observation
+  ASSERT_EQ(rs.profiles.size(), 4u);
+  for (const nlohmann::json& j : rs.profiles) {
+    const Profile p = profile_from_json(j);
+    // The measured runs' median energy_total of this configuration (each run's is its index
+    // in the plan plus 101, plus 1 J in the phase).
+    std::vector<double> energies;
+    for (const auto& ob : rs.observations) {
+      if (!ob.warmup && ob.metric == "energy_total" && ob.framework == p.framework &&
+          ob.phase == p.phase)
+        energies.push_back(ob.value);
+    }
+    ASSERT_EQ(energies.size(), 3u);
+    std::sort(energies.begin(), energies.end());
+    EXPECT_DOUBLE_EQ(p.phase_energy_j, energies[1]) << p.framework << " " << p.phase;
+    EXPECT_DOUBLE_EQ(p.categories.at("matmul").share, 0.6);
+    EXPECT_NEAR(p.categories.at("matmul").energy_j, 0.6 * energies[1], 1e-9);
+    EXPECT_DOUBLE_EQ(p.categories.count("optimizer") ? p.categories.at("optimizer").share : 0,
+                     p.phase == "train" ? 0.2 : 0.0);
+    EXPECT_NEAR(p.framework_overhead_s, 0.2, 1e-12);
+    EXPECT_NEAR(p.profiler_overhead, 1.0, 1e-12);
+    EXPECT_TRUE(p.unmapped.empty());
+  }
+  std::ostringstream html, md;
+  const ComparisonSet set = compare_results(rs);
+  write_html_report(rs, set, {}, html);
+  write_markdown_report(rs, set, md);
+  EXPECT_THAT(html.str(), HasSubstr("<section id=\"profiles\">"));
+  EXPECT_THAT(html.str(), HasSubstr("class=\"chart profile\""));
+  EXPECT_THAT(md.str(), HasSubstr("## Where the time goes (profiled runs)"));
+  EXPECT_THAT(md.str(), HasSubstr("Profiler overhead (profiled / unprofiled median step − 1): "));
+
+  // Finished, profiles included: a second run does nothing.
+  profiled.clear();
+  o.resume = true;
+  const StudyOutcome again = run_study(e, o);
+  EXPECT_TRUE(again.complete);
+  EXPECT_TRUE(profiled.empty());
+}
+
+// A finished study whose profiles are missing (its profiled runs failed, or profile was added to
+// a finished study's options is refused as other settings; here the runs fail) runs only them on
+// --resume.
+TEST_F(RunnerTest, ResumeRunsOnlyTheMissingProfiles) {
+  StudySettings s = small_study();
+  s.profile = true;
+  s.frameworks = {"pytorch"};
+  s.phases = {"train"};
+  const auto e = make_effective(s);
+  RunnerOptions o = options();
+  auto measure = o.measure;
+  int profiled = 0;
+  bool fail_profiles = true;
+  o.measure = [&](const std::vector<std::string>& argv, const MeasureOptions& mo) {
+    if (arg_after(argv, "--profile").empty()) return measure(argv, mo);
+    ++profiled;
+    RunRecord r = fake_record(argv, "train", 1);
+    if (fail_profiles) {
+      r.exit_code = 1;
+      return r;
+    }
+    std::ofstream(arg_after(argv, "--profile")) << nlohmann::json{
+        {"framework", "pytorch"},
+        {"framework_version", "9.9"},
+        {"profiler", "fake"},
+        {"model", "ncf"},
+        {"scale", "tiny"},
+        {"phase", "train"},
+        {"device", "cpu"},
+        {"precision", "fp32"},
+        {"threads", 2},
+        {"steps", 1},
+        {"phase_s", 1.0},
+        {"ops_self_s", 0.0},
+        {"step_s", {1.0}},
+        {"step_start_s", {0.0}},
+        {"ops", nlohmann::json::array()},
+        {"spans_total", 0},
+        {"spans", nlohmann::json::array()}}.dump();
+    return r;
+  };
+  run_study(e, o);
+  EXPECT_EQ(profiled, 1);
+  EXPECT_THAT(progress_.str(), HasSubstr("the profiled run failed (exit code 1"));
+  EXPECT_TRUE(load_results(out_).profiles.empty());
+  calls_.clear();
+  fail_profiles = false;
+  o.resume = true;
+  const StudyOutcome again = run_study(e, o);
+  EXPECT_FALSE(again.complete);
+  EXPECT_EQ(profiled, 2);
+  EXPECT_TRUE(calls_.empty());  // no measured run again
+  EXPECT_EQ(load_results(out_).profiles.size(), 1u);
 }
 
 TEST(Environment, NamesTheMachineAndVersions) {
