@@ -43,10 +43,10 @@ class TorchWorkerProfileTest : public ::testing::Test {
     std::vector<std::string> args = {"--scale", "tiny",      "--threads",
                                      "1",       "--profile", (dir_ / "profile.json").string()};
     args.insert(args.end(), extra.begin(), extra.end());
-    const test::RunResult r = test::run_worker(bin_, dir_, kTorch, args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    last_ = test::run_worker(bin_, dir_, kTorch, args);
+    EXPECT_EQ(last_.exit_code, 0) << last_.err;
     const std::string text = test::read_file(dir_ / "profile.json");
-    EXPECT_FALSE(text.empty()) << r.err;
+    EXPECT_FALSE(text.empty()) << last_.err;
     return nlohmann::json::parse(text);
   }
 
@@ -111,6 +111,7 @@ class TorchWorkerProfileTest : public ::testing::Test {
 
   fs::path bin_;
   fs::path dir_;
+  test::RunResult last_;  // the last profiled run
 };
 
 TEST_F(TorchWorkerProfileTest, TrainingHasForwardBackwardAndOptimizerOps) {
@@ -138,6 +139,31 @@ TEST_F(TorchWorkerProfileTest, InferenceHasForwardOpsOnly) {
   const nlohmann::json j = profile({"--model", "ncf", "--phase", "infer", "--eval-batches", "3"});
   const std::set<std::string> passes = check_profile(j, "infer", 3);
   EXPECT_EQ(passes, (std::set<std::string>{"forward"}));
+}
+
+// Profiling observes and changes nothing: fp16 NCF (loss scale, unscaling and the finiteness
+// check in the optimizer scope) trains to the same loss and loss scale with and without it.
+TEST_F(TorchWorkerProfileTest, ProfilingChangesNoResult) {
+  const std::vector<std::string> args = {"--model",   "ncf", "--scale",     "tiny",
+                                         "--threads", "1",   "--phase",     "train",
+                                         "--steps",   "6",   "--precision", "fp16"};
+  const test::RunResult plain = test::run_worker(bin_, dir_, kTorch, args);
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  const nlohmann::json j =
+      profile({"--model", "ncf", "--phase", "train", "--steps", "6", "--precision", "fp16"});
+  const test::RunResult profiled = last_;
+  ASSERT_EQ(profiled.exit_code, 0) << profiled.err;
+  check_profile(j, "train", 6);
+  std::set<std::string> optimizer_ops;
+  for (const auto& op : j.at("ops")) {
+    if (op.at("pass") == "optimizer") optimizer_ops.insert(op.at("name").get<std::string>());
+  }
+  EXPECT_TRUE(optimizer_ops.count("aten::isfinite")) << "fp16's finiteness check";
+  EXPECT_TRUE(optimizer_ops.count("aten::addcdiv_")) << "Adam's update";
+  for (const char* metric : {"loss", "loss_first", "loss_scale_final", "hit_rate_10"}) {
+    ASSERT_TRUE(plain.metrics.count(metric)) << metric;
+    EXPECT_EQ(plain.metrics.at(metric), profiled.metrics.at(metric)) << metric;
+  }
 }
 
 // Every op the models run, in training and inference, in each precision, has a pytorch row in the
