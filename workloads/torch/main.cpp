@@ -2,6 +2,7 @@
 // eager mode), driven by the shared worker driver.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <c10/core/GradMode.h>
 #include <c10/core/impl/DeviceGuardImplInterface.h>
 #include <dlfcn.h>
@@ -19,6 +20,7 @@
 #include "common/models.hpp"
 #include "common/settings.hpp"
 #include "greenbench/error.hpp"
+#include "torch/profiler.hpp"
 
 namespace greenbench::workloads {
 namespace {
@@ -182,16 +184,20 @@ class TorchBackend final : public Backend {
     // MODELS.md, Precision: gradients of scale·loss, divided by the scale in float32; a step with
     // any non-finite gradient changes no parameter and no optimizer state.
     (loss * static_cast<double>(loss_scale)).backward();
-    at::Tensor bad = at::zeros({}, at::TensorOptions().dtype(at::kBool).device(device_));
+    bool applied = false;
     {
+      // Unscaling and the finiteness check are part of the optimizer step (as GradScaler's
+      // unscale_ and step are in PyTorch).
+      RECORD_USER_SCOPE(kOptimizerScope);
       c10::NoGradGuard no_grad;
+      at::Tensor bad = at::zeros({}, at::TensorOptions().dtype(at::kBool).device(device_));
       for (at::Tensor& p : params_) {
         if (!p.requires_grad() || !p.grad().defined()) continue;
         p.mutable_grad().div_(static_cast<double>(loss_scale));
         bad = bad.logical_or(at::isfinite(p.grad()).logical_not().any());
       }
+      applied = !bad.item<bool>();
     }
-    const bool applied = !bad.item<bool>();
     if (applied) update(learning_rate);
     return {loss.item<float>(), applied};
   }
@@ -218,6 +224,18 @@ class TorchBackend final : public Backend {
   }
 
   void reset_state() override { mems_.clear(); }
+
+  void start_profile() override {
+    // The recorder times ops on the host: with CUDA that is the launch, not the kernel, and the
+    // autograd engine runs backward on a device thread the recorder does not follow.
+    if (device_.is_cuda()) {
+      throw Error("--profile: the LibTorch worker profiles on the CPU only (--device " +
+                  device_.str() + " asked for; its host timings would miss the GPU's kernels)");
+    }
+    recorder_.start();
+  }
+
+  OpProfile stop_profile() override { return recorder_.stop(); }
 
  private:
   const at::Tensor& P(const std::string& name) const {
@@ -408,6 +426,7 @@ class TorchBackend final : public Backend {
 
   // --- Optimizers (MODELS.md; written out so both workers apply the same arithmetic) ----------
   void update(float lr) {
+    RECORD_USER_SCOPE(kOptimizerScope);  // MODELS.md, Profiling: these ops are the optimizer pass
     c10::NoGradGuard no_grad;
     const OptimizerSpec& o = spec_.optimizer;
     ++step_;
@@ -450,6 +469,7 @@ class TorchBackend final : public Backend {
   std::string precision_ = "fp32";
   bool mixed_ = false;
   at::ScalarType half_ = at::kBFloat16;
+  OpRecorder recorder_;
 };
 
 }  // namespace
