@@ -118,7 +118,8 @@ class Backend {
   /// cannot profile.
   virtual void start_profile();
   /// Stops the profiler and returns the ops (aggregated by name and pass) and their spans, with
-  /// span times on the steady clock measured from the start_profile() call.
+  /// span times on the steady clock measured from the end of start_profile() (a backend takes
+  /// its origin as the last thing it does there; the driver reads the clock as it returns).
   virtual OpProfile stop_profile();
 };
 

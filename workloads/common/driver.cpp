@@ -274,9 +274,9 @@ class PhaseProfile {
   [[nodiscard]] bool on() const { return !s_.profile.empty(); }
   void start() {
     if (!on()) return;
-    // The origin first: the backend's span times count from its start_profile() call.
-    origin_ = std::chrono::steady_clock::now();
     backend_.start_profile();
+    // Span times count from the end of start_profile() (Backend::stop_profile).
+    origin_ = std::chrono::steady_clock::now();
   }
   void step_started(std::chrono::steady_clock::time_point t) {
     if (on()) step_start_s_.push_back(std::chrono::duration<double>(t - origin_).count());
