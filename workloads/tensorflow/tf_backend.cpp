@@ -208,7 +208,10 @@ void TfBackend::check_gpu(const std::string& tf_device) {
 }
 
 void TfBackend::build(const ModelSpec& spec, const Settings& settings, const Weights& initial) {
-  // A rebuild drops the previous session and model before the graph they refer to.
+  // A rebuild drops the previous session and model before the graph they refer to, and ends a
+  // profile of them.
+  profile_.reset();
+  run_metadata_.clear();
   session_.reset();
   model_.reset();
   spec_ = spec;
@@ -530,12 +533,13 @@ void TfBackend::decode_backlog() {
 
 void TfBackend::start_profile() {
   if (!session_) throw Error("tensorflow worker: start_profile before build");
-  Graph* graph = graph_.get();
+  // The graph's op type of a node, looked up once per node name (build() ends a profile, so
+  // graph_ is the graph the traced runs ran).
   auto types = std::make_shared<std::map<std::string, std::string>>();
-  profile_ = std::make_unique<StepProfile>([graph, types](const std::string& node) {
+  profile_ = std::make_unique<StepProfile>([this, types](const std::string& node) {
     auto it = types->find(node);
     if (it == types->end()) {
-      TF_Operation* op = TF_GraphOperationByName(graph->get(), node.c_str());
+      TF_Operation* op = TF_GraphOperationByName(graph_->get(), node.c_str());
       it = types->emplace(node, op == nullptr ? "" : TF_OperationOpType(op)).first;
     }
     return it->second;
