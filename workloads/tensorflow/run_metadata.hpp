@@ -2,15 +2,22 @@
 // A reader of the few RunMetadata fields the op profiler uses, written against the protobuf wire
 // format (https://protobuf.dev/programming-guides/encoding/) rather than with libprotobuf.
 //
-// Why not libprotobuf: TensorFlow's own protobuf runtime and the generated RunMetadata classes live
-// inside libtensorflow_framework.so.2 (with its own descriptor pool), and the wheel ships no
-// libprotobuf that matches its generated headers. Linking a second libprotobuf into the worker
-// puts two copies of the runtime, and two registrations of tensorflow/core/protobuf/*.proto, into
-// one process: an ODR violation whose failure modes (descriptor pool clashes at load, "file
-// already exists in database" aborts, version checks) depend on symbol resolution order. The
-// profiler needs five scalar fields of one nested message, so a bounds-checked wire reader of a
-// few hundred lines is the smaller risk. It is tested on hand-built bytes (run_metadata_test) and
-// fuzzed (tests/fuzz/fuzz_run_metadata.cpp).
+// Why not libprotobuf:
+// - A libprotobuf of our own next to TensorFlow's: TensorFlow's protobuf runtime and its generated
+//   classes (tensorflow::RunMetadata, ...) live inside libtensorflow_framework.so.2, with their
+//   own descriptor pool. A second runtime in the process that registers the same
+//   tensorflow/core/protobuf/*.proto files again is an ODR violation whose failures (descriptor
+//   pool clashes, "File already exists in database" aborts at load, mixed symbol resolution)
+//   depend on link and load order.
+// - TensorFlow's own copy: the wheel exports those symbols and ships the generated headers, but
+//   they are internals outside the C API's compatibility promise. The worker would have to be
+//   compiled against the exact protobuf and Abseil headers TensorFlow was built with (inline
+//   namespaces and PROTOBUF_VERSION checks), for each wheel (CPU and GPU builds), and the reader
+//   could no longer be tested or fuzzed without TensorFlow.
+// The profiler needs a dozen scalar fields of one nested message, so a bounds-checked wire reader
+// of a few hundred lines is the smaller risk. It is tested on hand-built bytes
+// (tests/workloads/tf_run_metadata_test.cpp) and fuzzed (tests/fuzz/fuzz_run_metadata.cpp, with
+// a RunMetadata TensorFlow returned as a seed).
 //
 // Field numbers (tensorflow/core/protobuf/config.proto, tensorflow/core/framework/step_stats.proto,
 // checked against the generated headers of the TensorFlow wheel the worker builds against):
@@ -24,8 +31,9 @@
 //                   op_end_rel_nanos = 15, all_end_rel_nanos = 16
 // Every other field, of any wire type (groups included), is skipped. Malformed input (a varint
 // longer than ten bytes, a length or fixed-width value past the end of its message, a field
-// number 0, wire types 6 and 7, an end-group without its start, a known field with a wire type
-// other than its own) throws greenbench::Error; the reader never reads outside the bytes given.
+// number 0, wire types 6 and 7, an end-group without its start, groups nested over 64 deep, a
+// known field with a wire type other than its own, which libprotobuf would skip but TensorFlow
+// never writes) throws greenbench::Error; the reader never reads outside the bytes given.
 #include <cstdint>
 #include <string>
 #include <string_view>
