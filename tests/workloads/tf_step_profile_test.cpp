@@ -3,6 +3,8 @@
 // spans on the profile's clock, and which devices' stats count.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -174,6 +176,35 @@ TEST(TfStepProfile, MicrosecondStatsAndNegativeTimes) {
   ASSERT_EQ(out.spans.size(), 2U);
   EXPECT_NEAR(out.spans[0].start_s, 3e-6, 1e-12);
   EXPECT_EQ(out.spans[1].dur_s, 0.0);
+}
+
+TEST(TfStepProfile, NonsenseTimesStayFiniteAndNonNegative) {
+  // Times no TensorFlow writes but a corrupt buffer can hold: no overflow (UBSan checks it in
+  // `make sanitize`), no negative duration.
+  StepProfile p(nullptr);
+  p.start_at(1'800'000'000'000'000'000);
+  StepStats run;
+  DeviceStepStats& cpu = run.dev_stats.emplace_back();
+  cpu.device = "/device:CPU:0";
+  NodeExecStats n;
+  n.node_name = "a";
+  // Op start at INT64_MIN ns, op end at 0: the duration and the start since the origin leave
+  // int64's range.
+  n.all_start_nanos = -(int64_t{1} << 62);
+  n.op_start_rel_nanos = -(int64_t{1} << 62);
+  n.op_end_rel_nanos = int64_t{1} << 62;
+  cpu.node_stats.push_back(n);
+  n.all_start_nanos = 0;
+  n.all_start_micros = std::numeric_limits<int64_t>::max();
+  n.op_start_rel_micros = std::numeric_limits<int64_t>::max();
+  cpu.node_stats.push_back(n);
+  p.add(run);
+  const OpProfile out = p.finish();
+  ASSERT_EQ(out.spans.size(), 2U);
+  for (const OpSpan& s : out.spans) {
+    EXPECT_TRUE(std::isfinite(s.start_s));
+    EXPECT_GE(s.dur_s, 0.0);
+  }
 }
 
 TEST(TfStepProfile, StartUsesTheWallClock) {

@@ -8,9 +8,15 @@
 namespace greenbench::workloads::tf {
 namespace {
 
+// The characters of op type names (OpDef names are [A-Za-z0-9_>]; graph functions add . and -).
 bool is_type_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.' || c == '>';
+         c == '.' || c == '>' || c == '-';
+}
+
+// a − b, wrapping instead of overflowing on nonsense times from a malformed RunMetadata.
+int64_t minus(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
 }
 
 int64_t now_system_ns() {
@@ -85,7 +91,7 @@ void StepProfile::add(const StepStats& stats) {
     if (!is_executor_device(device.device)) continue;
     for (const NodeExecStats& node : device.node_stats) {
       const int64_t start_ns = node.op_start_ns();
-      const int64_t dur_ns = std::max<int64_t>(0, node.op_end_ns() - start_ns);
+      const int64_t dur_ns = std::max<int64_t>(0, minus(node.op_end_ns(), start_ns));
       std::string name = op_type(node);
       // Every node the executor ran is kept, its own ones too (_SOURCE runs as a NoOp of some
       // tens of nanoseconds; _Arg/_Retval are the feeds and fetches): each is work of the
@@ -100,19 +106,16 @@ void StepProfile::add(const StepStats& stats) {
       op.self_s += dur_s;  // TensorFlow's kernels do not nest: a node's op time is its own
       ++op.calls;
       spans_.push_back(OpSpan{std::move(name), std::move(pass),
-                              static_cast<double>(start_ns - origin_ns_) * 1e-9, dur_s, -1});
+                              static_cast<double>(minus(start_ns, origin_ns_)) * 1e-9, dur_s, -1});
     }
   }
 }
 
 OpProfile StepProfile::finish() {
-  OpProfile out;
-  out.profiler = kProfiler;
-  for (auto& [key, op] : ops_) out.ops.push_back(std::move(op));
   // Spans are wall-clock differences from start(); they equal steady-clock ones unless the wall
   // clock was stepped meanwhile (a slew changes its rate by at most 500 ppm), which is refused.
   if (steady_origin_) {
-    const double wall_s = static_cast<double>(now_system_ns() - origin_ns_) * 1e-9;
+    const double wall_s = static_cast<double>(minus(now_system_ns(), origin_ns_)) * 1e-9;
     const double steady_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - *steady_origin_).count();
     if (std::abs(wall_s - steady_s) > 1e-3 + 1e-3 * steady_s) {
@@ -124,6 +127,9 @@ OpProfile StepProfile::finish() {
                   "op times cannot be placed on the steady clock; profile again");
     }
   }
+  OpProfile out;
+  out.profiler = kProfiler;
+  for (auto& [key, op] : ops_) out.ops.push_back(std::move(op));
   out.spans = std::move(spans_);
   std::stable_sort(out.spans.begin(), out.spans.end(),
                    [](const OpSpan& a, const OpSpan& b) { return a.start_s < b.start_s; });
