@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "greenbench/error.hpp"
+#include "run_metadata.hpp"
 
 namespace greenbench::workloads::tf {
 namespace {
@@ -350,7 +351,8 @@ Session::~Session() {
 
 std::vector<Tensor> Session::run(const std::vector<std::pair<TF_Output, TF_Tensor*>>& feeds,
                                  const std::vector<TF_Output>& fetches,
-                                 const std::vector<TF_Operation*>& targets) {
+                                 const std::vector<TF_Operation*>& targets,
+                                 std::string* run_metadata) {
   std::vector<TF_Output> inputs;
   std::vector<TF_Tensor*> values;
   for (const auto& [output, tensor] : feeds) {
@@ -358,14 +360,24 @@ std::vector<Tensor> Session::run(const std::vector<std::pair<TF_Output, TF_Tenso
     values.push_back(tensor);
   }
   std::vector<TF_Tensor*> raw(fetches.size(), nullptr);
+  std::unique_ptr<TF_Buffer, BufferDeleter> options, metadata;
+  if (run_metadata != nullptr) {
+    static const std::string kFullTrace = full_trace_run_options();
+    options.reset(TF_NewBufferFromString(kFullTrace.data(), kFullTrace.size()));
+    metadata.reset(TF_NewBuffer());
+  }
   Status s;
-  TF_SessionRun(s_, nullptr, inputs.data(), values.data(), static_cast<int>(inputs.size()),
+  TF_SessionRun(s_, options.get(), inputs.data(), values.data(), static_cast<int>(inputs.size()),
                 fetches.data(), raw.data(), static_cast<int>(fetches.size()), targets.data(),
-                static_cast<int>(targets.size()), nullptr, s.get());
+                static_cast<int>(targets.size()), metadata.get(), s.get());
   std::vector<Tensor> out;
   out.reserve(raw.size());
   for (TF_Tensor* t : raw) out.emplace_back(t);
   s.check("running the session");
+  if (run_metadata != nullptr) run_metadata->clear();
+  if (run_metadata != nullptr && metadata->length > 0) {
+    run_metadata->assign(static_cast<const char*>(metadata->data), metadata->length);
+  }
   return out;
 }
 

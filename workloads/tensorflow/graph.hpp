@@ -27,6 +27,9 @@ struct TensorDeleter {
 struct OptionsDeleter {
   void operator()(TF_SessionOptions* o) const { TF_DeleteSessionOptions(o); }
 };
+struct BufferDeleter {
+  void operator()(TF_Buffer* b) const { TF_DeleteBuffer(b); }
+};
 
 /// An owned TF_Tensor.
 using Tensor = std::unique_ptr<TF_Tensor, TensorDeleter>;
@@ -155,10 +158,13 @@ class Session {
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
-  /// One TF_SessionRun: feeds, fetches and target operations.
+  /// One TF_SessionRun: feeds, fetches and target operations. With `run_metadata`, the run is
+  /// traced (RunOptions.trace_level = FULL_TRACE) and the serialised RunMetadata it returns is
+  /// stored there.
   std::vector<Tensor> run(const std::vector<std::pair<TF_Output, TF_Tensor*>>& feeds,
                           const std::vector<TF_Output>& fetches,
-                          const std::vector<TF_Operation*>& targets = {});
+                          const std::vector<TF_Operation*>& targets = {},
+                          std::string* run_metadata = nullptr);
 
  private:
   TF_Session* s_ = nullptr;

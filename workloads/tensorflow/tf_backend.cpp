@@ -8,6 +8,7 @@
 #include "common/cuda_probe.hpp"
 #include "common/driver.hpp"
 #include "greenbench/error.hpp"
+#include "run_metadata.hpp"
 
 namespace greenbench::workloads::tf {
 namespace {
@@ -234,7 +235,10 @@ void TfBackend::check_gpu(const std::string& tf_device) {
 }
 
 void TfBackend::build(const ModelSpec& spec, const Settings& settings, const Weights& initial) {
-  // A rebuild drops the previous session and model before the graph they refer to.
+  // A rebuild drops the previous session and model before the graph they refer to, and ends a
+  // profile of them.
+  profile_.reset();
+  run_metadata_.clear();
   session_.reset();
   model_.reset();
   spec_ = spec;
@@ -569,7 +573,7 @@ Backend::StepResult TfBackend::train_step(const PreparedBatch& prepared, float l
   std::vector<TF_Operation*> targets{train_op_};
   targets.insert(targets.end(), model_->train.state_updates.begin(),
                  model_->train.state_updates.end());
-  std::vector<Tensor> out = session_->run(feeds, fetches, targets);
+  std::vector<Tensor> out = session_->run(feeds, fetches, targets, traced());
   StepResult result;
   result.loss = static_cast<const float*>(TF_TensorData(out[0].get()))[0];
   if (all_finite_.oper != nullptr) {
@@ -584,7 +588,8 @@ HostTensor TfBackend::predict(const PreparedBatch& prepared) {
   std::vector<std::pair<TF_Output, TF_Tensor*>> feeds;
   for (const auto& [placeholder, tensor] : batch.feeds)
     feeds.emplace_back(placeholder, tensor.get());
-  std::vector<Tensor> out = session_->run(feeds, {model_->logits}, model_->infer.state_updates);
+  std::vector<Tensor> out =
+      session_->run(feeds, {model_->logits}, model_->infer.state_updates, traced());
   return to_host(out[0].get());
 }
 
@@ -603,6 +608,48 @@ Weights TfBackend::weights() {
     w.push_back(NamedTensor{v.spec->name, std::move(h), v.spec->trainable});
   }
   return w;
+}
+
+std::string* TfBackend::traced() {
+  if (!profile_) return nullptr;
+  // RunMetadata is decoded at stop_profile(), outside the profiled steps, unless the traced runs
+  // pile up past this many bytes (a long profile), when the backlog is decoded here.
+  constexpr size_t kMaxBacklog = size_t{256} << 20;
+  if (!run_metadata_.empty()) run_metadata_bytes_ += run_metadata_.back().size();
+  if (run_metadata_bytes_ > kMaxBacklog) decode_backlog();
+  return &run_metadata_.emplace_back();
+}
+
+void TfBackend::decode_backlog() {
+  for (const std::string& bytes : run_metadata_) profile_->add(parse_run_metadata(bytes));
+  run_metadata_.clear();
+  run_metadata_bytes_ = 0;
+}
+
+void TfBackend::start_profile() {
+  if (!session_) throw Error("tensorflow worker: start_profile before build");
+  // The graph's op type of a node, looked up once per node name (build() ends a profile, so
+  // graph_ is the graph the traced runs ran).
+  auto types = std::make_shared<std::map<std::string, std::string>>();
+  profile_ = std::make_unique<StepProfile>([this, types](const std::string& node) {
+    auto it = types->find(node);
+    if (it == types->end()) {
+      TF_Operation* op = TF_GraphOperationByName(graph_->get(), node.c_str());
+      it = types->emplace(node, op == nullptr ? "" : TF_OperationOpType(op)).first;
+    }
+    return it->second;
+  });
+  run_metadata_.clear();
+  run_metadata_bytes_ = 0;
+  profile_->start();
+}
+
+OpProfile TfBackend::stop_profile() {
+  if (!profile_) throw Error("tensorflow worker: stop_profile without start_profile");
+  decode_backlog();
+  OpProfile out = profile_->finish();
+  profile_.reset();
+  return out;
 }
 
 void TfBackend::reset_state() {

@@ -11,6 +11,7 @@
 #include "common/models.hpp"
 #include "common/settings.hpp"
 #include "graph.hpp"
+#include "step_profile.hpp"
 
 namespace greenbench::workloads::tf {
 
@@ -115,6 +116,10 @@ class TfBackend final : public Backend {
   HostTensor predict(const PreparedBatch& batch) override;
   Weights weights() override;
   void reset_state() override;
+  /// Traces every train_step/predict run (RunOptions FULL_TRACE) until stop_profile().
+  void start_profile() override;
+  /// Decodes the traced runs' step stats into ops and spans (step_profile.hpp).
+  OpProfile stop_profile() override;
 
  private:
   struct Variable {
@@ -131,6 +136,10 @@ class TfBackend final : public Backend {
     std::vector<float> f32;
     std::vector<int64_t> i64;
   };
+  /// Where the running step's RunMetadata goes while profiling; nullptr otherwise.
+  std::string* traced();
+  /// Decodes the buffered RunMetadata into profile_.
+  void decode_backlog();
 
   ModelSpec spec_;
   Settings settings_;
@@ -151,6 +160,9 @@ class TfBackend final : public Backend {
   std::map<std::pair<bool, std::string>, Staged> staged_;  ///< (training, input) -> batches
   TF_Operation* train_op_ = nullptr;
   int64_t step_ = 0;
+  std::unique_ptr<StepProfile> profile_;   ///< set between start_profile() and stop_profile()
+  std::vector<std::string> run_metadata_;  ///< the traced runs', decoded at stop_profile()
+  size_t run_metadata_bytes_ = 0;          ///< in run_metadata_ but its last entry
 };
 
 }  // namespace greenbench::workloads::tf
