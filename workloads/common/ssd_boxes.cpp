@@ -234,6 +234,30 @@ std::vector<SsdDetection> ssd_detect(const SsdConfig& c, const SsdDefaultBoxes& 
   return all;
 }
 
+std::vector<uint8_t> ssd_hard_negatives(const std::vector<double>& con, const int64_t* labels,
+                                        int64_t ratio) {
+  const auto d_count = static_cast<int64_t>(con.size());
+  std::vector<double> con_neg(con.size());
+  int64_t pos = 0;
+  for (int64_t d = 0; d < d_count; ++d) {
+    const bool positive = labels[d] > 0;
+    pos += positive ? 1 : 0;
+    con_neg[static_cast<size_t>(d)] = positive ? 0.0 : con[static_cast<size_t>(d)];
+  }
+  std::vector<int64_t> order(con.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    return con_neg[static_cast<size_t>(a)] > con_neg[static_cast<size_t>(b)];
+  });
+  const int64_t neg_num = std::min(ratio * pos, d_count);
+  std::vector<uint8_t> selected(con.size(), 0);
+  for (int64_t r = 0; r < neg_num; ++r) {
+    const int64_t d = order[static_cast<size_t>(r)];
+    selected[static_cast<size_t>(d)] = labels[d] > 0 ? 0 : 1;
+  }
+  return selected;
+}
+
 std::vector<double> ssd_image_losses(const SsdConfig& c, const HostTensor& pred,
                                      const HostTensor& loc_t, const HostTensor& label_t) {
   if (pred.shape.size() != 3 || loc_t.shape.size() != 3 || label_t.shape.size() != 2 ||
@@ -250,8 +274,6 @@ std::vector<double> ssd_image_losses(const SsdConfig& c, const HostTensor& pred,
   const int64_t k = c.num_classes;
   std::vector<double> out(static_cast<size_t>(n));
   std::vector<double> con(static_cast<size_t>(d_count));
-  std::vector<double> con_neg(static_cast<size_t>(d_count));
-  std::vector<int64_t> order(static_cast<size_t>(d_count));
   for (int64_t i = 0; i < n; ++i) {
     const float* p = pred.f32.data() + i * d_count * (4 + k);
     const float* g = loc_t.f32.data() + i * d_count * 4;
@@ -274,7 +296,6 @@ std::vector<double> ssd_image_losses(const SsdConfig& c, const HostTensor& pred,
         sum += std::exp(static_cast<double>(r[4 + q]) - mx);
       }
       con[static_cast<size_t>(d)] = mx + std::log(sum) - static_cast<double>(r[4 + y]);
-      con_neg[static_cast<size_t>(d)] = y > 0 ? 0.0 : con[static_cast<size_t>(d)];
       if (y > 0) {
         ++pos;
         for (int64_t q = 0; q < 4; ++q) {
@@ -283,15 +304,7 @@ std::vector<double> ssd_image_losses(const SsdConfig& c, const HostTensor& pred,
         }
       }
     }
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-      return con_neg[static_cast<size_t>(a)] > con_neg[static_cast<size_t>(b)];
-    });
-    const int64_t neg_num = std::min(c.neg_pos_ratio * pos, d_count);
-    std::vector<uint8_t> selected(static_cast<size_t>(d_count), 0);
-    for (int64_t r = 0; r < neg_num; ++r) {
-      selected[static_cast<size_t>(order[static_cast<size_t>(r)])] = 1;
-    }
+    const std::vector<uint8_t> selected = ssd_hard_negatives(con, lab, c.neg_pos_ratio);
     double closs = 0.0;
     for (int64_t d = 0; d < d_count; ++d) {
       if (lab[d] > 0 || selected[static_cast<size_t>(d)]) {

@@ -71,6 +71,14 @@ struct SsdDetection {
 [[nodiscard]] std::vector<SsdDetection> ssd_detect(const SsdConfig& config,
                                                    const SsdDefaultBoxes& boxes, const float* row);
 
+/// Hard-negative mining of one image (MODELS.md, "Loss"): from per-default-box cross entropies
+/// `con` and labels, 1 for the negatives (label 0) whose loss counts: the min(ratio·positives, D)
+/// first boxes when sorted by loss descending (positives' loss taken as 0), stable, so equal
+/// losses go to the lower default-box index. Positives are marked 0 here (their loss always
+/// counts).
+[[nodiscard]] std::vector<uint8_t> ssd_hard_negatives(const std::vector<double>& con,
+                                                      const int64_t* labels, int64_t ratio);
+
 /// The SSD loss of each image (MODELS.md, "Loss"): predictions [N, D, 4 + num_classes],
 /// loc_targets [N, D, 4], label_targets [N, D]. The batch loss is their mean.
 [[nodiscard]] std::vector<double> ssd_image_losses(const SsdConfig& config,
