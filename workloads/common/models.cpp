@@ -387,10 +387,10 @@ ModelSpec ssd_spec(const std::string& scale) {
     d.min_size = 0.08;
     d.max_size = 0.5;
     s.batch_size = 16;
-    s.train_steps = 500;
+    s.train_steps = 300;
     s.eval_batch_size = 32;
     s.eval_batches = 8;
-    s.schedule = {"warmup_cosine", 0.02, 50, 0.0};
+    s.schedule = {"warmup_cosine", 0.02, 30, 0.0};
   } else {
     // The study: SSD300 on COCO 2017 (80 classes + background), batch 8, one epoch of the
     // 118,287 training images, the 5,000 validation images; DLE's lr 2.6e-3 per 32 images
