@@ -125,6 +125,14 @@ int64_t batch_bytes(const ModelSpec& spec, bool eval) {
     const int64_t q = eval ? spec.txl.eval_tgt_len : spec.txl.tgt_len;
     return 2 * q * batch * 8;  // data and target
   }
+  if (spec.model == "ssd") {
+    // images, loc_targets [B, D, 4] f32, label_targets [B, D] i64; evaluation adds the ground
+    // truth boxes [B, M, 4] f32 and classes [B, M] i64.
+    const SsdConfig& c = spec.ssd;
+    const int64_t d = c.num_default_boxes();
+    const int64_t gt = eval ? c.data.max_objects * (4 * 4 + 8) : 0;
+    return batch * (c.channels * c.image_size * c.image_size * 4 + d * (4 * 4 + 8) + gt);
+  }
   throw Error("no data for model '" + spec.model + "'");
 }
 
@@ -145,6 +153,9 @@ std::unique_ptr<TaskData> make_task_data(const ModelSpec& spec, uint64_t seed, i
   }
   if (spec.model == "transformer_xl") {
     return data_detail::make_text_task(spec, seed);
+  }
+  if (spec.model == "ssd") {
+    return data_detail::make_ssd_task(spec, seed);
   }
   throw Error("no data for model '" + spec.model + "'");
 }

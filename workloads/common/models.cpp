@@ -113,6 +113,116 @@ void build_txl(ModelSpec& spec) {
   spec.optimizer = {"adam", 0.9, 0.999, 1e-8, 0.0, 0.0};
 }
 
+// ---- SSD300 (ResNet-50 backbone) ---------------------------------------------------------------
+// DeepLearningExamples' PyTorch SSD300: torchvision ResNet-50 children up to layer3 (names as our
+// ResNet-50 spec, Kaiming init as there: DLE starts from ImageNet weights, we cannot), layer3's
+// first block at stride 1; additional blocks and heads xavier_uniform on every weight of more
+// than one dimension; the heads' biases keep torch.nn.Conv2d's default U(±1/sqrt(in·k·k)).
+// Weight decay off for every one-dimensional parameter and every bias (DLE's tencent_trick).
+
+InitRule xavier_conv(int64_t out, int64_t in, int64_t k) {
+  return uniform(std::sqrt(6.0 / static_cast<double>((in + out) * k * k)));
+}
+
+// Spatial size after a k×k convolution or pooling with this stride and padding.
+int64_t conv_out(int64_t size, int64_t k, int64_t stride, int64_t pad) {
+  return (size + 2 * pad - k) / stride + 1;
+}
+
+std::vector<int64_t> ssd_network_feature_sizes(const SsdConfig& c) {
+  int64_t s = conv_out(c.image_size, 7, 2, 3);  // conv1
+  s = conv_out(s, 3, 2, 1);                     // maxpool
+  s = conv_out(s, 3, 2, 1);                     // layer2's first block (layer1, layer3: stride 1)
+  std::vector<int64_t> sizes = {s};
+  for (int64_t stride : c.extra_strides) {
+    s = stride == 2 ? conv_out(s, 3, 2, 1) : conv_out(s, 3, 1, 0);
+    sizes.push_back(s);
+  }
+  return sizes;
+}
+
+void check_ssd_config(const SsdConfig& c) {
+  const size_t maps = c.feature_sizes.size();
+  const auto fail = [](const std::string& what) { throw Error("ssd config: " + what); };
+  if (c.out_channels.size() != maps || c.mid_channels.size() + 1 != maps ||
+      c.extra_strides.size() + 1 != maps || c.steps.size() != maps || c.scales.size() != maps + 1 ||
+      c.aspect_ratios.size() != maps) {
+    fail("per-map lists disagree with " + std::to_string(maps) + " feature maps");
+  }
+  if (c.out_channels[0] != 16 * c.base_width) {
+    fail("out_channels[0] = " + std::to_string(c.out_channels[0]) + ", layer3 gives " +
+         std::to_string(16 * c.base_width));
+  }
+  for (int64_t stride : c.extra_strides) {
+    if (stride != 1 && stride != 2) fail("extra stride " + std::to_string(stride));
+  }
+  const std::vector<int64_t> net = ssd_network_feature_sizes(c);
+  for (size_t k = 0; k < maps; ++k) {
+    if (net[k] != c.feature_sizes[k] || net[k] < 1) {
+      fail("feature map " + std::to_string(k) + " is " + std::to_string(net[k]) + "×" +
+           std::to_string(net[k]) + ", config says " + std::to_string(c.feature_sizes[k]));
+    }
+  }
+  if (c.num_classes < 2 || c.data.num_classes != c.num_classes - 1) {
+    fail("num_classes " + std::to_string(c.num_classes) + " with " +
+         std::to_string(c.data.num_classes) + " object classes in the data");
+  }
+  if (c.data.height != c.image_size || c.data.width != c.image_size) {
+    fail("data images are not " + std::to_string(c.image_size) + " pixels square");
+  }
+}
+
+void build_ssd(ModelSpec& spec) {
+  const SsdConfig& c = spec.ssd;
+  check_ssd_config(c);
+  const int64_t w = c.base_width;
+  add_conv(spec, "conv1.weight", w, c.channels, 7);
+  add_bn(spec, "bn1", w);
+  int64_t in = w;
+  for (size_t stage = 0; stage < c.backbone_blocks.size(); ++stage) {
+    const int64_t width = w << stage;
+    const int64_t out = width * 4;
+    for (int64_t block = 0; block < c.backbone_blocks[stage]; ++block) {
+      const std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(block);
+      add_conv(spec, p + ".conv1.weight", width, in, 1);
+      add_bn(spec, p + ".bn1", width);
+      add_conv(spec, p + ".conv2.weight", width, width, 3);
+      add_bn(spec, p + ".bn2", width);
+      add_conv(spec, p + ".conv3.weight", out, width, 1);
+      add_bn(spec, p + ".bn3", out);
+      if (block == 0) {
+        add_conv(spec, p + ".downsample.0.weight", out, in, 1);
+        add_bn(spec, p + ".downsample.1", out);
+      }
+      in = out;
+    }
+  }
+  for (size_t i = 0; i < c.mid_channels.size(); ++i) {
+    const std::string p = "additional_blocks." + std::to_string(i);
+    const int64_t cin = c.out_channels[i];
+    const int64_t mid = c.mid_channels[i];
+    const int64_t cout = c.out_channels[i + 1];
+    add(spec, p + ".0.weight", {mid, cin, 1, 1}, xavier_conv(mid, cin, 1));
+    add_bn(spec, p + ".1", mid);
+    add(spec, p + ".3.weight", {cout, mid, 3, 3}, xavier_conv(cout, mid, 3));
+    add_bn(spec, p + ".4", cout);
+  }
+  for (const char* head : {"loc", "conf"}) {
+    const bool loc = std::string(head) == "loc";
+    for (size_t k = 0; k < c.out_channels.size(); ++k) {
+      const std::string p = std::string(head) + "." + std::to_string(k);
+      const int64_t cin = c.out_channels[k];
+      const int64_t cout = c.boxes_per_location(k) * (loc ? 4 : c.num_classes);
+      add(spec, p + ".weight", {cout, cin, 3, 3}, xavier_conv(cout, cin, 3));
+      add(spec, p + ".bias", {cout}, uniform(1.0 / std::sqrt(static_cast<double>(cin * 9))), true,
+          false);
+    }
+  }
+  // DLE: SGD momentum 0.9, weight decay 5e-4.
+  spec.optimizer = {"sgd", 0.9, 0.999, 1e-8, 0.9, 5e-4};
+}
+// ---- end SSD ----------------------------------------------------------------------------------
+
 ModelSpec ncf_spec(const std::string& scale) {
   ModelSpec s;
   NcfConfig& c = s.ncf;
@@ -232,7 +342,101 @@ ModelSpec txl_spec(const std::string& scale) {
   return s;
 }
 
+// ---- SSD presets ------------------------------------------------------------------------------
+ModelSpec ssd_spec(const std::string& scale) {
+  ModelSpec s;
+  SsdConfig& c = s.ssd;
+  DetectionConfig& d = c.data;
+  d.with_masks = false;
+  d.noise_std = 0.2;
+  if (scale == "tiny") {
+    // 64×64, three shape classes, a width-8 backbone and four feature maps (8, 4, 2, 1).
+    c.image_size = 64;
+    c.num_classes = 4;
+    c.base_width = 8;
+    c.out_channels = {128, 64, 64, 32};
+    c.mid_channels = {32, 32, 16};
+    c.extra_strides = {2, 2, 2};
+    c.feature_sizes = {8, 4, 2, 1};
+    c.steps = {8, 16, 32, 64};
+    c.scales = {6, 16, 29, 45, 61};
+    c.aspect_ratios = {{2}, {2, 3}, {2, 3}, {2}};
+    d.min_objects = 1;
+    d.max_objects = 4;
+    d.min_size = 0.15;
+    d.max_size = 0.5;
+    s.batch_size = 16;
+    s.train_steps = 100;
+    s.eval_batch_size = 16;
+    s.eval_batches = 4;
+    s.schedule = {"warmup_cosine", 0.02, 10, 0.0};
+  } else if (scale == "small") {
+    // 128×128, twelve classes (three shapes in four colours), width 16, five maps (16 … 1).
+    c.image_size = 128;
+    c.num_classes = 13;
+    c.base_width = 16;
+    c.out_channels = {256, 128, 128, 64, 64};
+    c.mid_channels = {64, 64, 32, 32};
+    c.extra_strides = {2, 2, 2, 2};
+    c.feature_sizes = {16, 8, 4, 2, 1};
+    c.steps = {8, 16, 32, 64, 128};
+    c.scales = {9, 19, 42, 65, 88, 111};
+    c.aspect_ratios = {{2}, {2, 3}, {2, 3}, {2}, {2}};
+    d.min_objects = 1;
+    d.max_objects = 8;
+    d.min_size = 0.08;
+    d.max_size = 0.5;
+    s.batch_size = 16;
+    s.train_steps = 300;
+    s.eval_batch_size = 32;
+    s.eval_batches = 8;
+    s.schedule = {"warmup_cosine", 0.02, 30, 0.0};
+  } else {
+    // The study: SSD300 on COCO 2017 (80 classes + background), batch 8, one epoch of the
+    // 118,287 training images, the 5,000 validation images; DLE's lr 2.6e-3 per 32 images
+    // scaled to batch 8, constant (its MultiStepLR milestones lie beyond one epoch).
+    c.image_size = 300;
+    c.num_classes = 81;
+    c.base_width = 64;
+    c.out_channels = {1024, 512, 512, 256, 256, 256};
+    c.mid_channels = {256, 256, 128, 128, 128};
+    c.extra_strides = {2, 2, 2, 1, 1};
+    c.feature_sizes = {38, 19, 10, 5, 3, 1};
+    c.steps = {8, 16, 32, 64, 100, 300};
+    c.scales = {21, 45, 99, 153, 207, 261, 315};
+    c.aspect_ratios = {{2}, {2, 3}, {2, 3}, {2, 3}, {2}, {2}};
+    d.min_objects = 1;
+    d.max_objects = 20;
+    d.min_size = 0.05;
+    d.max_size = 0.6;
+    s.batch_size = 8;
+    s.train_steps = (118287 + 7) / 8;
+    s.eval_batch_size = 8;
+    s.eval_batches = 5000 / 8;
+    s.schedule = {"constant", 2.6e-3 * 8.0 / 32.0, 0, 0.0};
+  }
+  d.height = d.width = c.image_size;
+  d.num_classes = c.num_classes - 1;
+  build_ssd(s);
+  return s;
+}
+// ---- end SSD presets --------------------------------------------------------------------------
+
 }  // namespace
+
+// ---- SSD --------------------------------------------------------------------------------------
+int64_t SsdConfig::boxes_per_location(size_t k) const {
+  return 2 + 2 * static_cast<int64_t>(aspect_ratios.at(k).size());
+}
+
+int64_t SsdConfig::num_default_boxes() const {
+  int64_t n = 0;
+  for (size_t k = 0; k < feature_sizes.size(); ++k) {
+    n += feature_sizes[k] * feature_sizes[k] * boxes_per_location(k);
+  }
+  return n;
+}
+// ---- end SSD ----------------------------------------------------------------------------------
 
 int64_t ParamSpec::numel() const {
   int64_t n = 1;
@@ -286,6 +490,8 @@ ModelSpec make_model_spec(const std::string& model, const std::string& scale) {
     spec = resnet_spec(scale);
   } else if (model == "transformer_xl") {
     spec = txl_spec(scale);
+  } else if (model == "ssd") {  // not in model_names() until both workers run it
+    spec = ssd_spec(scale);
   } else {
     throw Error("unknown model '" + model + "' (expected ncf, resnet50 or transformer_xl)");
   }

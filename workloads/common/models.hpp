@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "common/data_detection.hpp"
+
 namespace greenbench::workloads {
 
 /// How a parameter's initial value is drawn (by weights.cpp, from the run's seed).
@@ -96,6 +98,44 @@ struct TransformerXlConfig {
   int64_t markov_branching = 0;  ///< data: successors per state of the seeded Markov chain
 };
 
+// ---- SSD300 (ResNet-50 backbone) ---------------------------------------------------------------
+/// SSD300 with a ResNet-50 backbone, as DeepLearningExamples' PyTorch SSD (MODELS.md, "SSD300").
+/// The backbone is ResNet-50 v1.5 (ResNetConfig's names) truncated after layer3, whose first block
+/// has stride 1; then `extra_strides.size()` additional blocks, one detection head per feature map.
+struct SsdConfig {
+  int64_t image_size = 0;  ///< square images, NCHW
+  int64_t channels = 3;
+  int64_t num_classes = 0;  ///< including the background class 0 (paper: 81, COCO's 80 + 1)
+  int64_t base_width = 64;  ///< backbone stage widths base·{1,2,4}; layer3 outputs 16·base
+  std::vector<int64_t> backbone_blocks = {3, 4, 6};  ///< bottleneck blocks of layer1 … layer3
+  /// Additional block i: conv1x1 (out_channels[i] → mid_channels[i]), BN, ReLU, conv3x3 stride
+  /// extra_strides[i] (padding 1 when the stride is 2, else 0) to out_channels[i + 1], BN, ReLU.
+  std::vector<int64_t> out_channels;   ///< per feature map; out_channels[0] = 16·base_width
+  std::vector<int64_t> mid_channels;   ///< per additional block
+  std::vector<int64_t> extra_strides;  ///< per additional block: 2 or 1
+  std::vector<int64_t> feature_sizes;  ///< per feature map (square); must follow the network
+  std::vector<double> steps;           ///< per feature map: default-box centre step in pixels
+  std::vector<double> scales;          ///< feature maps + 1 default-box scales, in pixels
+  std::vector<std::vector<double>> aspect_ratios;  ///< per feature map, besides 1
+  double scale_xy = 0.1;                           ///< centre offsets are divided by it in encoding
+  double scale_wh = 0.2;          ///< log-size offsets are divided by it in encoding
+  double match_iou = 0.5;         ///< a default box is positive when its best IoU is > this
+  int64_t neg_pos_ratio = 3;      ///< hard negatives per positive
+  double score_threshold = 0.05;  ///< inference: class scores must be > this
+  double nms_iou = 0.5;           ///< inference: suppress IoU ≥ this
+  int64_t nms_top_k = 200;        ///< inference: highest scores per class before NMS
+  int64_t max_detections = 200;   ///< inference: detections kept per image
+  double bn_eps = 1e-5;
+  double bn_momentum = 0.1;
+  DetectionConfig data;  ///< synthetic detection data (object classes = num_classes − 1)
+
+  /// Default boxes per location of feature map k: 2 + 2·aspect_ratios[k].size().
+  [[nodiscard]] int64_t boxes_per_location(size_t k) const;
+  /// Total default boxes D (8732 for SSD300).
+  [[nodiscard]] int64_t num_default_boxes() const;
+};
+// ---- end SSD ----------------------------------------------------------------------------------
+
 /// Everything both backends need to build, train and evaluate one model at one scale.
 struct ModelSpec {
   std::string model;              ///< "ncf" | "resnet50" | "transformer_xl"
@@ -103,6 +143,7 @@ struct ModelSpec {
   NcfConfig ncf;                  ///< used when model == "ncf"
   ResNetConfig resnet;            ///< used when model == "resnet50"
   TransformerXlConfig txl;        ///< used when model == "transformer_xl"
+  SsdConfig ssd;                  ///< used when model == "ssd" (not in model_names() yet)
   std::vector<ParamSpec> params;  ///< in canonical order; weights and checkpoints follow it
   OptimizerSpec optimizer;
   LrSchedule schedule;
@@ -123,7 +164,8 @@ struct ModelSpec {
 /// Scale names known to make_model_spec, in a stable order.
 [[nodiscard]] const std::vector<std::string>& scale_names();
 
-/// The specification of a model at a scale; throws greenbench::Error naming an unknown value.
+/// The specification of a model at a scale ("ssd" too, though not yet in model_names()); throws
+/// greenbench::Error naming an unknown value.
 [[nodiscard]] ModelSpec make_model_spec(const std::string& model, const std::string& scale);
 
 /// Learning rate for 0-based `step` of `total_steps` under the spec's schedule.
