@@ -204,6 +204,21 @@ void print_table(const RunRecord& r, std::FILE* out) {
   bool any_closed = false;
   for (const auto& p : r.phases) any_closed = any_closed || p.closed_at_exit;
   if (any_closed) std::fputs("* left open by the command, closed when it exited\n", out);
+  // Step markers: first step against the steady state, and drift over the phase.
+  for (const auto& s : summarize_steps(r)) {
+    if (s.steps == 0) {
+      std::fprintf(out, "steps in %s: no energy (no source could be read)\n", s.phase.c_str());
+      continue;
+    }
+    const bool est = s.quality == "estimated";
+    std::fprintf(out, "steps in %s: %zu, %s: first %s, median %s", s.phase.c_str(), s.steps,
+                 s.key.c_str(), format_joules(s.first_j, est).c_str(),
+                 format_joules(s.median_j, est).c_str());
+    if (std::isfinite(s.drift)) {
+      std::fprintf(out, ", last/first tenth %.3f", s.drift);
+    }
+    std::fputc('\n', out);
+  }
   if (domains.empty())
     std::fputs("(no energy source could be read: see 'greenbench sources')\n", out);
   if (!r.idle_power_w.empty()) {

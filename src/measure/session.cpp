@@ -12,6 +12,8 @@ Session::Session(Meter* meter, std::vector<std::string>* warnings,
   run_.name = "run";
   tick_j_ = meter_->cumulative_j();
   tick_t_ = meter_->start_time();
+  run_step_j_ = tick_j_;
+  run_step_t_ = tick_t_;
 }
 
 void Session::malformed(const std::string& why, std::string_view text) {
@@ -56,7 +58,8 @@ void Session::handle(const LineSplitter::Line& line, double t, bool* sampled) {
       p.name = m.name;
       p.start_s = meter_->last_time() - meter_->start_time();
       phases_.push_back(std::move(p));
-      stack_.push_back({phases_.size() - 1, meter_->cumulative_j()});
+      stack_.push_back({phases_.size() - 1, meter_->cumulative_j(), meter_->cumulative_j(),
+                        meter_->last_time()});
       return;
     }
     case MarkerLine::Verb::kEnd: {
@@ -76,6 +79,10 @@ void Session::handle(const LineSplitter::Line& line, double t, bool* sampled) {
       stack_.pop_back();
       return;
     }
+    case MarkerLine::Verb::kStep:
+      sample_once();
+      add_step(m.index);
+      return;
     case MarkerLine::Verb::kMetric:
       metrics_.push_back(
           {m.name, m.value, m.unit, stack_.empty() ? "run" : phases_[stack_.back().index].name});
@@ -84,6 +91,25 @@ void Session::handle(const LineSplitter::Line& line, double t, bool* sampled) {
       info_[m.name] = m.text;
       return;
   }
+}
+
+void Session::add_step(int64_t index) {
+  const auto& now_j = meter_->cumulative_j();
+  const double now_t = meter_->last_time();
+  std::vector<double>* from_j = &run_step_j_;
+  double* from_t = &run_step_t_;
+  std::size_t phase = kRunPhase;
+  if (!stack_.empty()) {
+    from_j = &stack_.back().step_j;
+    from_t = &stack_.back().step_t;
+    phase = stack_.back().index;
+  }
+  Step s{phase, index, *from_t, now_t, std::vector<double>(now_j.size())};
+  for (std::size_t k = 0; k < now_j.size(); ++k) s.delta_j[k] = now_j[k] - (*from_j)[k];
+  if (now_t == *from_t) ++empty_steps_;
+  steps_.push_back(std::move(s));
+  *from_j = now_j;
+  *from_t = now_t;
 }
 
 void Session::close_phase(const OpenPhase& open, double t, bool at_exit) {
@@ -128,6 +154,13 @@ void Session::finish(double t) {
                          " left open by the command; closed when it exited");
     stack_.clear();
   }
+  if (empty_steps_ > 0) {
+    warnings_->push_back(
+        std::to_string(empty_steps_) + " step line" + (empty_steps_ > 1 ? "s" : "") +
+        " arrived in the same read of the marker pipe as the previous step or begin line of "
+        "their phase: such steps have 0 s and 0 J (steps too short, or marked too fast, for the "
+        "harness to tell apart)");
+  }
   if (malformed_ > kMaxLineWarnings) {
     warnings_->push_back(std::to_string(malformed_) +
                          " malformed marker lines in all (only the first " +
@@ -148,6 +181,21 @@ void Session::fill(RunRecord* record, bool keep_trace) const {
   record->phases.clear();
   record->phases.push_back(run_);
   record->phases.insert(record->phases.end(), phases_.begin(), phases_.end());
+  record->steps.clear();
+  record->steps.reserve(steps_.size());
+  const std::vector<double> zero(meter_->cumulative_j().size(), 0);
+  for (const auto& s : steps_) {
+    StepRecord r;
+    r.phase = s.phase == kRunPhase ? run_.name : phases_[s.phase].name;
+    r.index = s.index;
+    r.t_s = s.to_t - meter_->start_time();
+    r.duration_s = s.to_t - s.from_t;
+    DomainEnergy e = meter_->aggregate(zero, s.delta_j, s.to_t);
+    r.energy_resolution_j = meter_->resolution(e, r.duration_s);
+    r.energy_j = std::move(e.energy_j);
+    r.quality = std::move(e.quality);
+    record->steps.push_back(std::move(r));
+  }
   record->metrics = metrics_;
   record->info = info_;
   record->duration_s = run_.duration_s;
