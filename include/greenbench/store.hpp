@@ -116,6 +116,6 @@ std::string to_long_csv(const ResultSet& results, ExportSummary* summary = nullp
 ExportSummary export_csv(const std::string& results_path, const std::string& csv_path);
 
 /// The current schema version written into the `schema_version` table.
-inline constexpr int kStoreSchemaVersion = 3;
+inline constexpr int kStoreSchemaVersion = 4;
 
 }  // namespace greenbench
