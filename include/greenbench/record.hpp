@@ -93,6 +93,9 @@ struct StepSummary {
   std::size_t steps = 0;  ///< steps with a value for the key
   double first_j = 0;     ///< the first step's energy
   double median_j = 0;    ///< median over all its steps
+  /// Median of the steps' energy_resolution_j for the key; NaN where none is known. A step
+  /// energy below it is not resolved (steps shorter than the sources update).
+  double median_resolution_j = 0;
   /// Median of the last tenth of the steps over the median of the first tenth (a tenth being at
   /// least one step); NaN with fewer than two steps or a first tenth of 0 J.
   double drift = 0;

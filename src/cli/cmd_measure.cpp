@@ -214,6 +214,9 @@ void print_table(const RunRecord& r, std::FILE* out) {
     std::fprintf(out, "steps in %s: %zu, %s: first %s, median %s", s.phase.c_str(), s.steps,
                  s.key.c_str(), format_joules(s.first_j, est).c_str(),
                  format_joules(s.median_j, est).c_str());
+    if (std::isfinite(s.median_resolution_j)) {
+      std::fprintf(out, " (resolution %s)", format_joules(s.median_resolution_j, false).c_str());
+    }
     if (std::isfinite(s.drift)) {
       std::fprintf(out, ", last/first tenth %.3f", s.drift);
     }

@@ -62,17 +62,22 @@ std::vector<StepSummary> summarize_steps(const RunRecord& record) {
       }
     }
     std::vector<double> joules;
+    std::vector<double> resolutions;
     bool estimated = false;
     for (const StepRecord* s : steps) {
       const auto e = s->energy_j.find(sum.key);
       if (e == s->energy_j.end()) continue;
       joules.push_back(e->second);
+      const auto r = s->energy_resolution_j.find(sum.key);
+      if (r != s->energy_resolution_j.end()) resolutions.push_back(r->second);
       const auto q = s->quality.find(sum.key);
       estimated = estimated || (q != s->quality.end() && q->second == "estimated");
     }
     sum.steps = joules.size();
     sum.quality = estimated ? "estimated" : "measured";
     sum.drift = std::numeric_limits<double>::quiet_NaN();
+    sum.median_resolution_j =
+        resolutions.empty() ? std::numeric_limits<double>::quiet_NaN() : median_of(resolutions);
     if (!joules.empty()) {
       sum.first_j = joules.front();
       sum.median_j = median_of(joules);

@@ -464,12 +464,17 @@ TEST(Record, StepSummaryGivesFirstMedianAndDriftPerPhase) {
   EXPECT_DOUBLE_EQ(sums[0].median_j, (1.45 + 1.5) / 2);
   // Last tenth {1.85, 1.9}, first tenth {10, 1}: medians 1.875 and 5.5.
   EXPECT_DOUBLE_EQ(sums[0].drift, 1.875 / 5.5);
+  EXPECT_TRUE(std::isnan(sums[0].median_resolution_j)) << "no step gave a resolution";
   EXPECT_EQ(sums[1].phase, "eval");
   EXPECT_EQ(sums[1].quality, "estimated");
   EXPECT_EQ(sums[1].steps, 3u);
   EXPECT_DOUBLE_EQ(sums[1].first_j, 2);
   EXPECT_DOUBLE_EQ(sums[1].median_j, 3);
   EXPECT_DOUBLE_EQ(sums[1].drift, 3.0 / 2);
+  // The median of the resolutions the steps give (one step gives none).
+  r.steps.back().energy_resolution_j = {{"total", 0.5}};
+  r.steps[3].energy_resolution_j = {{"total", 0.25}, {"cpu_package", 9}};
+  EXPECT_DOUBLE_EQ(summarize_steps(r)[1].median_resolution_j, (0.25 + 0.5) / 2);
   // One step: no drift. No "total" (no source in the sum): the first key there is.
   RunRecord one;
   StepRecord s;

@@ -238,8 +238,9 @@ TEST_F(StoreTest, StepsAreStoredWithTheirEnergyPerDomain) {
       std::string row;
       for (int c = 0; c < sqlite3_column_count(st); ++c) {
         const auto* text = sqlite3_column_text(st, c);
-        row += (c ? "|" : "") + (text == nullptr ? std::string("NULL")
-                                                 : std::string(reinterpret_cast<const char*>(text)));
+        row +=
+            (c ? "|" : "") + (text == nullptr ? std::string("NULL")
+                                              : std::string(reinterpret_cast<const char*>(text)));
       }
       out.push_back(row);
     }
@@ -248,11 +249,11 @@ TEST_F(StoreTest, StepsAreStoredWithTheirEnergyPerDomain) {
   };
   EXPECT_EQ(rows("SELECT seq, phase, step_index, t_s, duration_s FROM steps ORDER BY seq"),
             (std::vector<std::string>{"0|train|0|1.5|0.5", "1|train|9223372036854775807|2.0|0.5"}));
-  EXPECT_EQ(rows("SELECT step_seq, domain, energy_j, quality, resolution_j FROM step_energy "
-                 "ORDER BY step_seq, domain"),
-            (std::vector<std::string>{"0|cpu_package|4.0|estimated|0.1",
-                                      "0|total|6.0|estimated|NULL", "1|cpu_package|5.0|estimated|0.1",
-                                      "1|total|NULL|failed|NULL"}));
+  EXPECT_EQ(
+      rows("SELECT step_seq, domain, energy_j, quality, resolution_j FROM step_energy "
+           "ORDER BY step_seq, domain"),
+      (std::vector<std::string>{"0|cpu_package|4.0|estimated|0.1", "0|total|6.0|estimated|NULL",
+                                "1|cpu_package|5.0|estimated|0.1", "1|total|NULL|failed|NULL"}));
   sqlite3_close(db);
 }
 
@@ -409,13 +410,15 @@ TEST_F(StoreTest, SchemaVersion1IsMigrated) {
   {
     ResultStore store = ResultStore::open(file);
     StoredRun with_steps = stored(6, 2, false, 40);
-    with_steps.record.steps.push_back({"train", 3, 1, 1, {{"total", 2}}, {{"total", "measured"}}, {}});
+    with_steps.record.steps.push_back(
+        {"train", 3, 1, 1, {{"total", 2}}, {{"total", "measured"}}, {}});
     store.add_run(with_steps);
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM step_energy", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM step_energy", -1, &st, nullptr),
+            SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(st, 0), 1);
   sqlite3_finalize(st);
