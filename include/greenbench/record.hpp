@@ -50,8 +50,11 @@ struct MetricRecord {
 /// begin, being its start). Every source is read at every step line, as at a begin or end: a
 /// value is as measured (or estimated) as the phase's.
 struct StepRecord {
-  std::string phase;      ///< innermost open phase when it arrived ("run" if none)
-  int64_t index = 0;      ///< as the command wrote it
+  std::string phase;  ///< innermost open phase when it arrived ("run" if none)
+  int64_t index = 0;  ///< as the command wrote it (the last line's, where count > 1)
+  /// Step lines it covers: 1, except in a phase with more than 10 000 of them, whose records
+  /// after the first merge runs of consecutive steps (sums of their time and energy).
+  int64_t count = 1;
   double t_s = 0;         ///< seconds since the command started, at the end of the step
   double duration_s = 0;  ///< since the previous step line of the phase, or the phase's begin
   std::map<std::string, double> energy_j;      ///< domain key -> J, as PhaseRecord::energy_j
@@ -90,14 +93,15 @@ struct StepSummary {
   std::string phase;
   std::string key;        ///< the energy key summarised: "total" where the steps have it
   std::string quality;    ///< of that key over the phase's steps: "estimated" if any step's was
-  std::size_t steps = 0;  ///< steps with a value for the key
+  std::size_t steps = 0;  ///< step lines with a value for the key (records × their count)
   double first_j = 0;     ///< the first step's energy
-  double median_j = 0;    ///< median over all its steps
-  /// Median of the steps' energy_resolution_j for the key; NaN where none is known. A step
-  /// energy below it is not resolved (steps shorter than the sources update).
+  double median_j = 0;    ///< median over its records of the energy per step (energy / count)
+  /// Median of the records' energy_resolution_j per step for the key; NaN where none is known.
+  /// A step energy below it is not resolved (steps shorter than the sources update).
   double median_resolution_j = 0;
-  /// Median of the last tenth of the steps over the median of the first tenth (a tenth being at
-  /// least one step); NaN with fewer than two steps or a first tenth of 0 J.
+  /// Median of the last tenth of the records over the median of the first tenth (a tenth being
+  /// at least one record; per step, as median_j); NaN with fewer than two records or a first
+  /// tenth of 0 J.
   double drift = 0;
 };
 

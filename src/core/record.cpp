@@ -67,13 +67,14 @@ std::vector<StepSummary> summarize_steps(const RunRecord& record) {
     for (const StepRecord* s : steps) {
       const auto e = s->energy_j.find(sum.key);
       if (e == s->energy_j.end()) continue;
-      joules.push_back(e->second);
+      const double count = static_cast<double>(std::max<int64_t>(1, s->count));
+      joules.push_back(e->second / count);
+      sum.steps += static_cast<std::size_t>(count);
       const auto r = s->energy_resolution_j.find(sum.key);
-      if (r != s->energy_resolution_j.end()) resolutions.push_back(r->second);
+      if (r != s->energy_resolution_j.end()) resolutions.push_back(r->second / count);
       const auto q = s->quality.find(sum.key);
       estimated = estimated || (q != s->quality.end() && q->second == "estimated");
     }
-    sum.steps = joules.size();
     sum.quality = estimated ? "estimated" : "measured";
     sum.drift = std::numeric_limits<double>::quiet_NaN();
     sum.median_resolution_j =
@@ -167,8 +168,9 @@ json to_json(const RunRecord& r, bool with_trace) {
   }
   j["steps"] = json::array();
   for (const auto& s : r.steps) {
-    json js = {{"phase", s.phase},           {"index", s.index},       {"t_s", s.t_s},
-               {"duration_s", s.duration_s}, {"energy_j", s.energy_j}, {"quality", s.quality}};
+    json js = {{"phase", s.phase},    {"index", s.index},           {"count", s.count},
+               {"t_s", s.t_s},        {"duration_s", s.duration_s}, {"energy_j", s.energy_j},
+               {"quality", s.quality}};
     if (!s.energy_resolution_j.empty()) js["energy_resolution_j"] = s.energy_resolution_j;
     j["steps"].push_back(std::move(js));
   }
@@ -266,6 +268,10 @@ RunRecord run_record_from_json(const json& j) {
     s.index = field<int64_t>(js, "index", where);
     if (s.index < 0) {
       throw Error(where + ": field 'index' is negative (" + std::to_string(s.index) + ")");
+    }
+    s.count = optional_field<int64_t>(js, "count", where, 1);
+    if (s.count < 1) {
+      throw Error(where + ": field 'count' is less than 1 (" + std::to_string(s.count) + ")");
     }
     s.t_s = field<double>(js, "t_s", where);
     s.duration_s = field<double>(js, "duration_s", where);

@@ -2,6 +2,7 @@
 // difference of two counter readings taken at its markers, not an interpolation between ticks.
 #include "measure/session.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace greenbench::measure {
@@ -98,16 +99,52 @@ void Session::add_step(int64_t index) {
   const double now_t = meter_->last_time();
   std::vector<double>* from_j = &run_step_j_;
   double* from_t = &run_step_t_;
+  std::size_t* group = &run_group_;
   std::size_t phase = kRunPhase;
   if (!stack_.empty()) {
     from_j = &stack_.back().step_j;
     from_t = &stack_.back().step_t;
+    group = &stack_.back().group;
     phase = stack_.back().index;
   }
-  Step s{phase, index, *from_t, now_t, std::vector<double>(now_j.size())};
-  for (std::size_t k = 0; k < now_j.size(); ++k) s.delta_j[k] = now_j[k] - (*from_j)[k];
+  if (*group == kNoGroup) {
+    *group = groups_.size();
+    groups_.push_back({phase, {}, 1});
+  }
+  StepGroup& g = groups_[*group];
   if (now_t == *from_t) ++empty_steps_;
-  steps_.push_back(std::move(s));
+  if (g.steps.size() > 1 && g.steps.back().count < g.stride) {
+    Step& tail = g.steps.back();  // not yet a whole stride: the line joins it
+    for (std::size_t k = 0; k < now_j.size(); ++k) tail.delta_j[k] += now_j[k] - (*from_j)[k];
+    tail.index = index;
+    tail.count += 1;
+    tail.seq = line_number_;
+    tail.to_t = now_t;
+  } else {
+    Step s{index, 1, line_number_, *from_t, now_t, std::vector<double>(now_j.size())};
+    for (std::size_t k = 0; k < now_j.size(); ++k) s.delta_j[k] = now_j[k] - (*from_j)[k];
+    g.steps.push_back(std::move(s));
+    if (g.steps.size() > kMaxStepRecords) {
+      // Merge neighbours after the first step; an odd one out stays the (partial) tail.
+      std::size_t out = 1;
+      for (std::size_t i = 1; i < g.steps.size(); i += 2, ++out) {
+        Step merged = std::move(g.steps[i]);
+        if (i + 1 < g.steps.size()) {
+          const Step& next = g.steps[i + 1];
+          for (std::size_t k = 0; k < merged.delta_j.size(); ++k) {
+            merged.delta_j[k] += next.delta_j[k];
+          }
+          merged.index = next.index;
+          merged.count += next.count;
+          merged.seq = next.seq;
+          merged.to_t = next.to_t;
+        }
+        g.steps[out] = std::move(merged);
+      }
+      g.steps.resize(out);
+      g.stride *= 2;
+    }
+  }
   *from_j = now_j;
   *from_t = now_t;
 }
@@ -182,15 +219,22 @@ void Session::fill(RunRecord* record, bool keep_trace) const {
   record->phases.push_back(run_);
   record->phases.insert(record->phases.end(), phases_.begin(), phases_.end());
   record->steps.clear();
-  record->steps.reserve(steps_.size());
+  std::vector<std::pair<std::size_t, const Step*>> order;  // (phase, step) in order of arrival
+  for (const auto& g : groups_) {
+    for (const auto& s : g.steps) order.emplace_back(g.phase, &s);
+  }
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.second->seq < b.second->seq; });
+  record->steps.reserve(order.size());
   const std::vector<double> zero(meter_->cumulative_j().size(), 0);
-  for (const auto& s : steps_) {
+  for (const auto& [phase, s] : order) {
     StepRecord r;
-    r.phase = s.phase == kRunPhase ? run_.name : phases_[s.phase].name;
-    r.index = s.index;
-    r.t_s = s.to_t - meter_->start_time();
-    r.duration_s = s.to_t - s.from_t;
-    DomainEnergy e = meter_->aggregate(zero, s.delta_j, s.to_t);
+    r.phase = phase == kRunPhase ? run_.name : phases_[phase].name;
+    r.index = s->index;
+    r.count = s->count;
+    r.t_s = s->to_t - meter_->start_time();
+    r.duration_s = s->to_t - s->from_t;
+    DomainEnergy e = meter_->aggregate(zero, s->delta_j, s->to_t);
     r.energy_resolution_j = meter_->resolution(e, r.duration_s);
     r.energy_j = std::move(e.energy_j);
     r.quality = std::move(e.quality);

@@ -41,18 +41,30 @@ class Session {
 
  private:
   struct OpenPhase {
-    std::size_t index;            // into phases_
-    std::vector<double> begin_j;  // meter snapshot when it began
-    std::vector<double> step_j;   // snapshot at its latest step line (begin_j before the first)
-    double step_t = 0;            // meter time of that snapshot
+    std::size_t index;             // into phases_
+    std::vector<double> begin_j;   // meter snapshot when it began
+    std::vector<double> step_j;    // snapshot at its latest step line (begin_j before the first)
+    double step_t = 0;             // meter time of that snapshot
+    std::size_t group = kNoGroup;  // its steps, in groups_, from its first step line on
   };
+  static constexpr std::size_t kNoGroup = static_cast<std::size_t>(-1);
   // A step as the sampler thread keeps it: the energy per flat domain, aggregated into keys only
-  // in fill(), so that a step line costs one reading and no map building.
+  // in fill(), so that a step line costs one reading and no map building. It covers `count`
+  // consecutive step lines where its phase had more than kMaxStepRecords of them.
   struct Step {
-    std::size_t phase;  // into phases_, or kRunPhase
-    int64_t index;
+    int64_t index;  // of the last line it covers
+    int64_t count;
+    std::size_t seq;      // line number of that line: the order of arrival across phases
     double from_t, to_t;  // meter times
     std::vector<double> delta_j;
+  };
+  // The steps of one phase (one begin/end pair, or the run outside any phase). Past
+  // kMaxStepRecords records, pairs of neighbours are merged (the first step always stays alone)
+  // and `stride` doubles: memory, record and store stay bounded however many steps a phase has.
+  struct StepGroup {
+    std::size_t phase;  // into phases_, or kRunPhase
+    std::vector<Step> steps;
+    int64_t stride = 1;
   };
   static constexpr std::size_t kRunPhase = static_cast<std::size_t>(-1);
   void add_step(int64_t index);
@@ -68,7 +80,8 @@ class Session {
   std::vector<PhaseRecord> phases_;        // marker phases in order of beginning
   std::vector<OpenPhase> stack_;
   std::vector<MetricRecord> metrics_;
-  std::vector<Step> steps_;
+  std::vector<StepGroup> groups_;
+  std::size_t run_group_ = kNoGroup;
   std::vector<double> run_step_j_;  // step lines outside any marker phase: the run's snapshot
   double run_step_t_ = 0;
   std::size_t empty_steps_ = 0;  // steps of 0 s: their line shared a reading with the previous
@@ -82,6 +95,9 @@ class Session {
   std::vector<double> tick_j_;  // cumulative snapshot at the previous tick
   double tick_t_ = 0;
 };
+
+/// A phase keeps at most this many step records; past it, neighbouring steps are merged.
+inline constexpr std::size_t kMaxStepRecords = 10000;
 
 /// Warnings for individual malformed lines stop after this many; the total is always reported.
 inline constexpr std::size_t kMaxLineWarnings = 20;

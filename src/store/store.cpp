@@ -176,7 +176,8 @@ CREATE TABLE steps (
   run_id INTEGER NOT NULL REFERENCES runs(id),
   seq INTEGER NOT NULL,             -- order of arrival
   phase TEXT NOT NULL,              -- innermost open phase when the line arrived
-  step_index INTEGER NOT NULL,      -- as the worker wrote it
+  step_index INTEGER NOT NULL,      -- as the worker wrote it (the last one's, when step_count > 1)
+  step_count INTEGER NOT NULL,      -- step lines it covers: 1, more where a phase had > 10 000
   t_s REAL NOT NULL,                -- end of the step, seconds since the run started
   duration_s REAL NOT NULL,         -- since the previous step line of the phase, or its begin
   PRIMARY KEY (run_id, seq)
@@ -446,13 +447,12 @@ void ResultStore::add_run(const StoredRun& run, const json& environment) {
       energy.run();
     }
   }
-  Statement step(db, "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?)");
+  Statement step(db, "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?)");
   Statement step_energy(db, "INSERT INTO step_energy VALUES (?, ?, ?, ?, ?, ?)");
   for (size_t i = 0; i < rec.steps.size(); ++i) {
     const auto& s = rec.steps[i];
     step.bind(1, run_id).bind(2, int(i)).bind(3, s.phase).bind(4, static_cast<long long>(s.index));
-    step.bind(5, s.t_s);
-    step.bind(6, s.duration_s);
+    step.bind(5, static_cast<long long>(s.count)).bind(6, s.t_s).bind(7, s.duration_s);
     step.run();
     for (const auto& [domain, quality] : s.quality) {
       const auto joules = s.energy_j.find(domain);

@@ -354,6 +354,52 @@ TEST(Session, StepLinesReadTogetherShareOneReadingAndAreFlagged) {
       << rig.warnings[0];
 }
 
+TEST(Session, APhaseWithVeryManyStepsKeepsBoundedRecordsThatAddUp) {
+  Rig rig({counter("cpu_package", 0)}, {0});
+  rig.session->feed("begin train\n", 100.5);
+  const int64_t n = 2 * static_cast<int64_t>(kMaxStepRecords) + 1003;
+  for (int64_t i = 0; i < n; ++i) {
+    rig.source->set({i == 0 ? 10.0 : 10.0 + static_cast<double>(i)});  // 10 J, then 1 J a step
+    rig.session->feed("step " + std::to_string(i) + "\n", 101.0 + 0.001 * static_cast<double>(i));
+  }
+  rig.session->feed("end train\n", 200);
+  rig.session->finish(200);
+  const RunRecord r = rig.record();
+  ASSERT_LE(r.steps.size(), kMaxStepRecords + 1);
+  ASSERT_GE(r.steps.size(), kMaxStepRecords / 2);
+  EXPECT_EQ(r.steps.front().count, 1);
+  EXPECT_EQ(r.steps.front().index, 0);
+  EXPECT_DOUBLE_EQ(r.steps.front().energy_j.at("cpu_package"), 10);
+  const int64_t stride = r.steps[1].count;
+  EXPECT_EQ(stride, 4);  // merged twice: 10 001 records, then 10 001 again
+  int64_t lines = 0;
+  double joules = 0, seconds = 0;
+  for (std::size_t i = 0; i < r.steps.size(); ++i) {
+    const StepRecord& s = r.steps[i];
+    lines += s.count;
+    joules += s.energy_j.at("cpu_package");
+    seconds += s.duration_s;
+    if (i == 0) continue;
+    EXPECT_EQ(s.index, r.steps[i - 1].index + s.count) << i;  // consecutive, none lost
+    if (i + 1 < r.steps.size()) EXPECT_EQ(s.count, stride) << i;
+    EXPECT_NEAR(s.energy_j.at("cpu_package"), static_cast<double>(s.count), 1e-6) << i;
+  }
+  EXPECT_LE(r.steps.back().count, stride);
+  EXPECT_EQ(r.steps.back().index, n - 1);
+  EXPECT_EQ(lines, n);
+  EXPECT_NEAR(joules, 10 + static_cast<double>(n - 1), 1e-6);
+  EXPECT_NEAR(seconds, 0.5 + 0.001 * static_cast<double>(n - 1), 1e-6);
+  const auto sums = summarize_steps(r);
+  ASSERT_EQ(sums.size(), 1u);
+  EXPECT_EQ(sums[0].steps, static_cast<std::size_t>(n));
+  EXPECT_DOUBLE_EQ(sums[0].first_j, 10);
+  EXPECT_NEAR(sums[0].median_j, 1, 1e-9);  // per step, not per merged record
+  // The merged records survive the JSON round trip with their count.
+  const RunRecord back = run_record_from_json(to_json(r));
+  ASSERT_EQ(back.steps.size(), r.steps.size());
+  EXPECT_EQ(back.steps[1].count, stride);
+}
+
 TEST(Session, StepQualityFollowsItsSources) {
   std::vector<std::string> warnings;
   auto good = std::make_unique<FakeSource>(

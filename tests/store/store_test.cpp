@@ -220,6 +220,7 @@ TEST_F(StoreTest, StepsAreStoredWithTheirEnergyPerDomain) {
   first.energy_resolution_j = {{"cpu_package", 0.1}};
   StepRecord failed = first;
   failed.index = 9223372036854775807;
+  failed.count = 3;
   failed.t_s = 2;
   failed.energy_j = {{"cpu_package", 5}};
   failed.quality = {{"cpu_package", "estimated"}, {"total", "failed"}};
@@ -247,8 +248,9 @@ TEST_F(StoreTest, StepsAreStoredWithTheirEnergyPerDomain) {
     sqlite3_finalize(st);
     return out;
   };
-  EXPECT_EQ(rows("SELECT seq, phase, step_index, t_s, duration_s FROM steps ORDER BY seq"),
-            (std::vector<std::string>{"0|train|0|1.5|0.5", "1|train|9223372036854775807|2.0|0.5"}));
+  EXPECT_EQ(
+      rows("SELECT seq, phase, step_index, step_count, t_s, duration_s FROM steps ORDER BY seq"),
+      (std::vector<std::string>{"0|train|0|1|1.5|0.5", "1|train|9223372036854775807|3|2.0|0.5"}));
   EXPECT_EQ(
       rows("SELECT step_seq, domain, energy_j, quality, resolution_j FROM step_energy "
            "ORDER BY step_seq, domain"),
@@ -411,7 +413,7 @@ TEST_F(StoreTest, SchemaVersion1IsMigrated) {
     ResultStore store = ResultStore::open(file);
     StoredRun with_steps = stored(6, 2, false, 40);
     with_steps.record.steps.push_back(
-        {"train", 3, 1, 1, {{"total", 2}}, {{"total", "measured"}}, {}});
+        {"train", 3, 1, 1, 1, {{"total", 2}}, {{"total", "measured"}}, {}});
     store.add_run(with_steps);
   }
   sqlite3* db = nullptr;
