@@ -145,6 +145,37 @@ TEST(MarkerClients, PythonWritesTheProtocolLines) {
             "metric loss -inf\n");
 }
 
+// The workers are marker clients too: a step line after each training step and each
+// evaluation batch, in the phase that runs it.
+TEST(MarkerClients, WorkersMarkEachTrainingStepAndEvaluationBatch) {
+  MeasureOptions quiet;
+  quiet.stdout_path = "/dev/null";  // the worker's metric lines
+  int ran = 0;
+  for (const char* worker : {"greenbench-torch", "greenbench-tf"}) {
+    const std::string path = std::string(GREENBENCH_BIN_DIR) + "/" + worker;
+    if (!std::filesystem::exists(path)) continue;  // built without that framework
+    ++ran;
+    const auto train = run({path, "--model", "ncf", "--phase", "train", "--scale", "tiny",
+                            "--steps", "7", "--eval-batches", "3", "--threads", "1"},
+                           quiet);
+    ASSERT_EQ(train.exit_code, 0) << worker << "\n" << joined(train.warnings);
+    std::vector<std::string> got;
+    for (const auto& s : train.steps) got.push_back(s.phase + " " + std::to_string(s.index));
+    EXPECT_EQ(got, (std::vector<std::string>{"train 0", "train 1", "train 2", "train 3", "train 4",
+                                             "train 5", "train 6", "eval 0", "eval 1", "eval 2"}))
+        << worker;
+    const auto infer = run({path, "--model", "ncf", "--phase", "infer", "--scale", "tiny",
+                            "--eval-batches", "4", "--threads", "1"},
+                           quiet);
+    ASSERT_EQ(infer.exit_code, 0) << worker << "\n" << joined(infer.warnings);
+    got.clear();
+    for (const auto& s : infer.steps) got.push_back(s.phase + " " + std::to_string(s.index));
+    EXPECT_EQ(got, (std::vector<std::string>{"infer 0", "infer 1", "infer 2", "infer 3"}))
+        << worker;
+  }
+  if (ran == 0) GTEST_SKIP() << "no worker built (GREENBENCH_WITH_TORCH/TENSORFLOW off)";
+}
+
 TEST(MarkerClients, CppHeaderIsSilentWhenNotMeasured) {
   // Run directly, without a marker descriptor: it must still succeed (and write nothing).
   const std::string cmd = "env -u GREENBENCH_MARKER_FD " + std::string(GREENBENCH_BIN_DIR) +
