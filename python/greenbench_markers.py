@@ -1,11 +1,13 @@
-"""Marker client for greenbench: announce phases, metrics and facts of a measured program.
+"""Marker client for greenbench: announce phases, steps, metrics and facts of a measured program.
 
 Standard library only; copy this one file next to any script. Without GREENBENCH_MARKER_FD in
 the environment (the program is not being measured) every call does nothing.
 
     import greenbench_markers as gb
     with gb.phase("train"):
-        train()
+        for t in range(steps):
+            train_step()
+            gb.step(t)
     gb.metric("accuracy_top1", 0.734)
     gb.info("framework", "torch " + torch.__version__)
 
@@ -15,10 +17,11 @@ before a marker so the phase boundary is where the work really ends.
 """
 
 import contextlib
+import operator
 import os
 import re
 
-__all__ = ["begin", "end", "metric", "info", "phase", "enabled", "valid_name"]
+__all__ = ["begin", "end", "step", "metric", "info", "phase", "enabled", "valid_name"]
 
 MAX_LINE_BYTES = 4096
 _NAME = re.compile(r"[a-z0-9_.-]{1,64}\Z")
@@ -72,6 +75,25 @@ def end(name):
     """Ends phase name, which must be the innermost open phase."""
     _check("phase name", name)
     _write("end " + name)
+
+
+def step(index):
+    """Marks the end of step index (a training step or an inference batch) of the current phase.
+
+    greenbench reads the energy counters when the line arrives: each step gets the energy since
+    the previous step line of the phase (or since the phase began). index is an integer >= 0
+    (numpy and torch integers too); synchronise the device before it, as before a phase ends.
+    """
+    try:
+        if isinstance(index, bool):
+            raise TypeError
+        n = operator.index(index)
+    except TypeError:
+        raise ValueError("greenbench marker: bad step index %r (want a non-negative integer)"
+                         % (index,)) from None
+    if n < 0 or n >= 1 << 63:
+        raise ValueError("greenbench marker: bad step index %d (want 0 to 2**63 - 1)" % n)
+    _write("step %d" % n)
 
 
 def metric(name, value, unit=""):

@@ -1,5 +1,5 @@
 #pragma once
-/// Marker client: lets a measured program announce phases, metrics and facts to greenbench.
+/// Marker client: lets a measured program announce phases, steps, metrics and facts to greenbench.
 ///
 /// Header-only, standard library and POSIX only. Without GREENBENCH_MARKER_FD in the environment
 /// (the program is not being measured) every call does nothing. Each line goes out in a single
@@ -7,12 +7,14 @@
 ///
 ///   greenbench::markers::Phase train("train");   // begin train ... end train at scope exit
 ///   greenbench::markers::metric("accuracy_top1", 0.734);
+///   greenbench::markers::step(t);                 // after each training step or batch
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -59,16 +61,11 @@ inline void check_name(std::string_view what, std::string_view name) {
   }
 }
 
-/// Writes one complete line in one write(); a failing descriptor switches markers off rather
-/// than disturbing the program being measured.
-inline void write_line(std::string line) {
-  int& f = fd();
-  if (f < 0) {
-    return;
-  }
-  line.push_back('\n');
+/// Writes `size` bytes (a complete line, newline included) in one write() to descriptor `f`; a
+/// failing descriptor switches markers off rather than disturbing the program being measured.
+inline void write_bytes(int& f, const char* data, std::size_t size) {
   for (;;) {
-    const ssize_t n = ::write(f, line.data(), line.size());
+    const ssize_t n = ::write(f, data, size);
     if (n >= 0) {
       return;
     }
@@ -77,6 +74,16 @@ inline void write_line(std::string line) {
       return;
     }
   }
+}
+
+/// Writes one complete line in one write().
+inline void write_line(std::string line) {
+  int& f = fd();
+  if (f < 0) {
+    return;
+  }
+  line.push_back('\n');
+  write_bytes(f, line.data(), line.size());
 }
 
 }  // namespace detail
@@ -112,6 +119,26 @@ inline void metric(std::string_view name, double value, std::string_view unit = 
     line += " " + std::string(unit);
   }
   detail::write_line(std::move(line));
+}
+
+/// Marks the end of step `index` (a training step or an inference batch) of the innermost open
+/// phase: greenbench reads the energy counters when the line arrives, so each step gets the
+/// energy since the previous step line of that phase (or since the phase began). Call it after
+/// the step's device work has been synchronised. Costs one write() and no allocation; nothing at
+/// all when not measured. Throws std::invalid_argument for a negative index.
+inline void step(std::int64_t index) {
+  if (index < 0) {
+    throw std::invalid_argument("greenbench marker: bad step index " + std::to_string(index) +
+                                " (want a non-negative integer)");
+  }
+  int& f = detail::fd();
+  if (f < 0) {
+    return;
+  }
+  char line[32] = {'s', 't', 'e', 'p', ' '};
+  char* end = std::to_chars(line + 5, line + sizeof line - 1, index).ptr;
+  *end++ = '\n';
+  detail::write_bytes(f, line, static_cast<std::size_t>(end - line));
 }
 
 /// Records a fact such as the framework version; newlines become spaces, and text too long for

@@ -1,5 +1,7 @@
 #pragma once
 /// The record of one measured run, as `greenbench measure --json` writes it (contract).
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
@@ -45,14 +47,21 @@ struct MetricRecord {
 
 /// A `step` marker line: the energy of one training step or inference batch, read from the
 /// counters when the line arrived (the previous step line of the same phase, or the phase's
-/// begin, being its start).
+/// begin, being its start). Every source is read at every step line, as at a begin or end: a
+/// value is as measured (or estimated) as the phase's.
 struct StepRecord {
-  std::string phase;  ///< innermost open phase when it arrived
-  int64_t index = 0;  ///< as the command wrote it
-  double t_s = 0;     ///< seconds since the command started, at the end of the step
-  double duration_s = 0;
+  std::string phase;  ///< innermost open phase when it arrived ("run" if none)
+  int64_t index = 0;  ///< as the command wrote it (the last line's, where count > 1)
+  /// Step lines it covers: 1, except in a phase with more than 10 000 of them, whose records
+  /// after the first merge runs of consecutive steps (sums of their time and energy).
+  int64_t count = 1;
+  double t_s = 0;         ///< seconds since the command started, at the end of the step
+  double duration_s = 0;  ///< since the previous step line of the phase, or the phase's begin
   std::map<std::string, double> energy_j;      ///< domain key -> J, as PhaseRecord::energy_j
   std::map<std::string, std::string> quality;  ///< as PhaseRecord::quality
+  /// As PhaseRecord::energy_resolution_j, over this step: for a step shorter than a source's
+  /// update interval (a power-sampled GPU, the CPU estimate's clock tick) it can exceed the value.
+  std::map<std::string, double> energy_resolution_j;
 };
 
 /// One row of the power trace: average power per domain over the interval ending at t_s.
@@ -78,6 +87,27 @@ struct RunRecord {
   std::vector<std::string> trace_domains;
   std::vector<PowerSample> trace;
 };
+
+/// The step energies of one phase in brief (what `greenbench measure` prints per phase).
+struct StepSummary {
+  std::string phase;
+  std::string key;        ///< the energy key summarised: "total" where the steps have it
+  std::string quality;    ///< of that key over the phase's steps: "estimated" if any step's was
+  std::size_t steps = 0;  ///< step lines with a value for the key (records × their count)
+  double first_j = 0;     ///< the first step's energy
+  double median_j = 0;    ///< median over its records of the energy per step (energy / count)
+  /// Median of the records' energy_resolution_j per step for the key; NaN where none is known.
+  /// A step energy below it is not resolved (steps shorter than the sources update).
+  double median_resolution_j = 0;
+  /// Median of the last tenth of the records over the median of the first tenth (a tenth being
+  /// at least one record; per step, as median_j); NaN with fewer than two records or a first
+  /// tenth of 0 J.
+  double drift = 0;
+};
+
+/// One summary per phase with step records, in order of the phase's first step; the key is
+/// "total" where the steps have it, else the first key in the steps' energy.
+std::vector<StepSummary> summarize_steps(const RunRecord& record);
 
 /// Sets the record's idle power (W per domain key) and each phase's energy_above_idle_j:
 /// energy − idle power × duration, for every key with both a value and an idle power.

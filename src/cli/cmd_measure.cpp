@@ -39,6 +39,9 @@ constexpr const char* kHelp =
     "phase ('run' is the whole command). Exits with CMD's exit status: 127 when it cannot be\n"
     "started, 128+N when a signal N killed it, 124 when --timeout stopped it (as coreutils\n"
     "timeout does; an outside SIGTERM gives 143). Estimated values are marked '(est.)'.\n"
+    "Where CMD writes 'step <index>' lines (one per training step or batch), each step gets\n"
+    "its energy ('steps' in --json) and a line per phase gives the first and median step's\n"
+    "energy and the drift from the first tenth of the steps to the last.\n"
     "On a terminal, a status line on stderr shows the elapsed time, the current phase and the\n"
     "power per domain while CMD runs; it is erased at the end and never written elsewhere.\n"
     "\n"
@@ -204,6 +207,24 @@ void print_table(const RunRecord& r, std::FILE* out) {
   bool any_closed = false;
   for (const auto& p : r.phases) any_closed = any_closed || p.closed_at_exit;
   if (any_closed) std::fputs("* left open by the command, closed when it exited\n", out);
+  // Step markers: first step against the steady state, and drift over the phase.
+  for (const auto& s : summarize_steps(r)) {
+    if (s.steps == 0) {
+      std::fprintf(out, "steps in %s: no energy (no source could be read)\n", s.phase.c_str());
+      continue;
+    }
+    const bool est = s.quality == "estimated";
+    std::fprintf(out, "steps in %s: %zu, %s: first %s, median %s", s.phase.c_str(), s.steps,
+                 s.key.c_str(), format_joules(s.first_j, est).c_str(),
+                 format_joules(s.median_j, est).c_str());
+    if (std::isfinite(s.median_resolution_j)) {
+      std::fprintf(out, " (resolution %s)", format_joules(s.median_resolution_j, false).c_str());
+    }
+    if (std::isfinite(s.drift)) {
+      std::fprintf(out, ", last/first tenth %.3f", s.drift);
+    }
+    std::fputc('\n', out);
+  }
   if (domains.empty())
     std::fputs("(no energy source could be read: see 'greenbench sources')\n", out);
   if (!r.idle_power_w.empty()) {

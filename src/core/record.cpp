@@ -1,6 +1,7 @@
 // JSON form of a RunRecord (the `measure --json` contract).
 #include "greenbench/record.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -22,6 +23,76 @@ json number_json(double v) {
 }
 
 }  // namespace
+
+namespace {
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+}  // namespace
+
+std::vector<StepSummary> summarize_steps(const RunRecord& record) {
+  // The phases in order of their first step, each with its steps.
+  std::vector<std::pair<std::string, std::vector<const StepRecord*>>> groups;
+  for (const auto& s : record.steps) {
+    auto it = std::find_if(groups.begin(), groups.end(),
+                           [&](const auto& g) { return g.first == s.phase; });
+    if (it == groups.end()) {
+      groups.push_back({s.phase, {}});
+      it = groups.end() - 1;
+    }
+    it->second.push_back(&s);
+  }
+  std::vector<StepSummary> out;
+  for (const auto& [phase, steps] : groups) {
+    StepSummary sum;
+    sum.phase = phase;
+    for (const StepRecord* s : steps) {
+      if (s->energy_j.count("total") != 0) sum.key = "total";
+    }
+    if (sum.key.empty()) {
+      for (const StepRecord* s : steps) {
+        if (!s->energy_j.empty()) {
+          sum.key = s->energy_j.begin()->first;
+          break;
+        }
+      }
+    }
+    std::vector<double> joules;
+    std::vector<double> resolutions;
+    bool estimated = false;
+    for (const StepRecord* s : steps) {
+      const auto e = s->energy_j.find(sum.key);
+      if (e == s->energy_j.end()) continue;
+      const double count = static_cast<double>(std::max<int64_t>(1, s->count));
+      joules.push_back(e->second / count);
+      sum.steps += static_cast<std::size_t>(count);
+      const auto r = s->energy_resolution_j.find(sum.key);
+      if (r != s->energy_resolution_j.end()) resolutions.push_back(r->second / count);
+      const auto q = s->quality.find(sum.key);
+      estimated = estimated || (q != s->quality.end() && q->second == "estimated");
+    }
+    sum.quality = estimated ? "estimated" : "measured";
+    sum.drift = std::numeric_limits<double>::quiet_NaN();
+    sum.median_resolution_j =
+        resolutions.empty() ? std::numeric_limits<double>::quiet_NaN() : median_of(resolutions);
+    if (!joules.empty()) {
+      sum.first_j = joules.front();
+      sum.median_j = median_of(joules);
+      const std::size_t tenth = std::max<std::size_t>(1, joules.size() / 10);
+      if (joules.size() >= 2) {
+        const double first = median_of({joules.begin(), joules.begin() + long(tenth)});
+        const double last = median_of({joules.end() - long(tenth), joules.end()});
+        if (first != 0) sum.drift = last / first;
+      }
+    }
+    out.push_back(std::move(sum));
+  }
+  return out;
+}
 
 void set_idle_power(RunRecord* record, const std::map<std::string, double>& idle_power_w) {
   record->idle_power_w = idle_power_w;
@@ -94,6 +165,14 @@ json to_json(const RunRecord& r, bool with_trace) {
   for (const auto& m : r.metrics) {
     j["metrics"].push_back(
         {{"name", m.name}, {"value", number_json(m.value)}, {"unit", m.unit}, {"phase", m.phase}});
+  }
+  j["steps"] = json::array();
+  for (const auto& s : r.steps) {
+    json js = {{"phase", s.phase},    {"index", s.index},           {"count", s.count},
+               {"t_s", s.t_s},        {"duration_s", s.duration_s}, {"energy_j", s.energy_j},
+               {"quality", s.quality}};
+    if (!s.energy_resolution_j.empty()) js["energy_resolution_j"] = s.energy_resolution_j;
+    j["steps"].push_back(std::move(js));
   }
   j["idle_power_w"] = r.idle_power_w;
   j["warnings"] = r.warnings;
@@ -180,6 +259,27 @@ RunRecord run_record_from_json(const json& j) {
                          number_field(jm, "value", "metrics[]"),
                          optional_field<std::string>(jm, "unit", "metrics[]", ""),
                          optional_field<std::string>(jm, "phase", "metrics[]", "run")});
+  }
+  // Records written before step markers existed have no "steps".
+  for (const auto& js : optional_field<json>(j, "steps", top, json::array())) {
+    StepRecord s;
+    const std::string where = "steps[]";
+    s.phase = field<std::string>(js, "phase", where);
+    s.index = field<int64_t>(js, "index", where);
+    if (s.index < 0) {
+      throw Error(where + ": field 'index' is negative (" + std::to_string(s.index) + ")");
+    }
+    s.count = optional_field<int64_t>(js, "count", where, 1);
+    if (s.count < 1) {
+      throw Error(where + ": field 'count' is less than 1 (" + std::to_string(s.count) + ")");
+    }
+    s.t_s = field<double>(js, "t_s", where);
+    s.duration_s = field<double>(js, "duration_s", where);
+    s.energy_j = field<std::map<std::string, double>>(js, "energy_j", where);
+    s.quality = field<std::map<std::string, std::string>>(js, "quality", where);
+    s.energy_resolution_j =
+        optional_field<std::map<std::string, double>>(js, "energy_resolution_j", where, {});
+    r.steps.push_back(std::move(s));
   }
   r.idle_power_w = optional_field<std::map<std::string, double>>(j, "idle_power_w", top, {});
   r.warnings = optional_field<std::vector<std::string>>(j, "warnings", top, {});

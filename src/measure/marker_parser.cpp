@@ -2,6 +2,7 @@
 // accepts: a bad line never stops a measurement, it only becomes a warning.
 #include "measure/marker_parser.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 
@@ -99,6 +100,23 @@ MarkerLine parse_marker_line(std::string_view line) {
     m.name = std::string(name);
     return m;
   }
+  if (verb == "step") {
+    const std::string_view index = next_token(&rest);
+    if (index.empty()) return invalid("step without an index");
+    // Plain decimal digits only: no sign, no "0x", no exponent, so every writer means the same.
+    int64_t n = 0;
+    const auto [end, ec] = std::from_chars(index.data(), index.data() + index.size(), n);
+    const bool digits = index.find_first_not_of("0123456789") == std::string_view::npos;
+    if (!digits || end != index.data() + index.size() || ec != std::errc()) {
+      std::string why = "bad step index " + quoted(index);
+      why += digits ? " (larger than 2^63-1)" : " (want a non-negative integer)";
+      return invalid(std::move(why));
+    }
+    if (!trim(rest).empty()) return invalid("unexpected text after the step index");
+    m.verb = MarkerLine::Verb::kStep;
+    m.index = n;
+    return m;
+  }
   if (verb == "metric") {
     const std::string_view name = next_token(&rest);
     const std::string_view value = next_token(&rest);
@@ -135,7 +153,7 @@ MarkerLine parse_marker_line(std::string_view line) {
     m.text = displayable(trim(rest));
     return m;
   }
-  return invalid("unknown verb " + quoted(verb) + " (want begin, end, metric or info)");
+  return invalid("unknown verb " + quoted(verb) + " (want begin, end, step, metric or info)");
 }
 
 std::string valid_utf8(std::string_view bytes) {

@@ -1,6 +1,7 @@
 #pragma once
 // The marker protocol (contract): parsing one line, and splitting a byte stream into lines.
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,9 +18,10 @@ bool is_valid_marker_name(std::string_view name);
 
 /// What one marker line says.
 struct MarkerLine {
-  enum class Verb { kBegin, kEnd, kMetric, kInfo, kBlank, kInvalid };
+  enum class Verb { kBegin, kEnd, kStep, kMetric, kInfo, kBlank, kInvalid };
   Verb verb = Verb::kInvalid;
   std::string name;   ///< phase, metric name or info key
+  int64_t index = 0;  ///< step index (0 to 2^63-1)
   double value = 0;   ///< metric value
   std::string unit;   ///< metric unit, may be empty
   std::string text;   ///< info text

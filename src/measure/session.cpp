@@ -2,6 +2,7 @@
 // difference of two counter readings taken at its markers, not an interpolation between ticks.
 #include "measure/session.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace greenbench::measure {
@@ -12,6 +13,8 @@ Session::Session(Meter* meter, std::vector<std::string>* warnings,
   run_.name = "run";
   tick_j_ = meter_->cumulative_j();
   tick_t_ = meter_->start_time();
+  run_step_j_ = tick_j_;
+  run_step_t_ = tick_t_;
 }
 
 void Session::malformed(const std::string& why, std::string_view text) {
@@ -56,7 +59,8 @@ void Session::handle(const LineSplitter::Line& line, double t, bool* sampled) {
       p.name = m.name;
       p.start_s = meter_->last_time() - meter_->start_time();
       phases_.push_back(std::move(p));
-      stack_.push_back({phases_.size() - 1, meter_->cumulative_j()});
+      stack_.push_back({phases_.size() - 1, meter_->cumulative_j(), meter_->cumulative_j(),
+                        meter_->last_time()});
       return;
     }
     case MarkerLine::Verb::kEnd: {
@@ -76,6 +80,10 @@ void Session::handle(const LineSplitter::Line& line, double t, bool* sampled) {
       stack_.pop_back();
       return;
     }
+    case MarkerLine::Verb::kStep:
+      sample_once();
+      add_step(m.index);
+      return;
     case MarkerLine::Verb::kMetric:
       metrics_.push_back(
           {m.name, m.value, m.unit, stack_.empty() ? "run" : phases_[stack_.back().index].name});
@@ -84,6 +92,61 @@ void Session::handle(const LineSplitter::Line& line, double t, bool* sampled) {
       info_[m.name] = m.text;
       return;
   }
+}
+
+void Session::add_step(int64_t index) {
+  const auto& now_j = meter_->cumulative_j();
+  const double now_t = meter_->last_time();
+  std::vector<double>* from_j = &run_step_j_;
+  double* from_t = &run_step_t_;
+  std::size_t* group = &run_group_;
+  std::size_t phase = kRunPhase;
+  if (!stack_.empty()) {
+    from_j = &stack_.back().step_j;
+    from_t = &stack_.back().step_t;
+    group = &stack_.back().group;
+    phase = stack_.back().index;
+  }
+  if (*group == kNoGroup) {
+    *group = groups_.size();
+    groups_.push_back({phase, {}, 1});
+  }
+  StepGroup& g = groups_[*group];
+  if (now_t == *from_t) ++empty_steps_;
+  if (g.steps.size() > 1 && g.steps.back().count < g.stride) {
+    Step& tail = g.steps.back();  // not yet a whole stride: the line joins it
+    for (std::size_t k = 0; k < now_j.size(); ++k) tail.delta_j[k] += now_j[k] - (*from_j)[k];
+    tail.index = index;
+    tail.count += 1;
+    tail.seq = line_number_;
+    tail.to_t = now_t;
+  } else {
+    Step s{index, 1, line_number_, *from_t, now_t, std::vector<double>(now_j.size())};
+    for (std::size_t k = 0; k < now_j.size(); ++k) s.delta_j[k] = now_j[k] - (*from_j)[k];
+    g.steps.push_back(std::move(s));
+    if (g.steps.size() > kMaxStepRecords) {
+      // Merge neighbours after the first step; an odd one out stays the (partial) tail.
+      std::size_t out = 1;
+      for (std::size_t i = 1; i < g.steps.size(); i += 2, ++out) {
+        Step merged = std::move(g.steps[i]);
+        if (i + 1 < g.steps.size()) {
+          const Step& next = g.steps[i + 1];
+          for (std::size_t k = 0; k < merged.delta_j.size(); ++k) {
+            merged.delta_j[k] += next.delta_j[k];
+          }
+          merged.index = next.index;
+          merged.count += next.count;
+          merged.seq = next.seq;
+          merged.to_t = next.to_t;
+        }
+        g.steps[out] = std::move(merged);
+      }
+      g.steps.resize(out);
+      g.stride *= 2;
+    }
+  }
+  *from_j = now_j;
+  *from_t = now_t;
 }
 
 void Session::close_phase(const OpenPhase& open, double t, bool at_exit) {
@@ -128,6 +191,13 @@ void Session::finish(double t) {
                          " left open by the command; closed when it exited");
     stack_.clear();
   }
+  if (empty_steps_ > 0) {
+    warnings_->push_back(
+        std::to_string(empty_steps_) + " step line" + (empty_steps_ > 1 ? "s" : "") +
+        " arrived in the same read of the marker pipe as the previous step or begin line of "
+        "their phase: such steps have 0 s and 0 J (steps too short, or marked too fast, for the "
+        "harness to tell apart)");
+  }
   if (malformed_ > kMaxLineWarnings) {
     warnings_->push_back(std::to_string(malformed_) +
                          " malformed marker lines in all (only the first " +
@@ -148,6 +218,28 @@ void Session::fill(RunRecord* record, bool keep_trace) const {
   record->phases.clear();
   record->phases.push_back(run_);
   record->phases.insert(record->phases.end(), phases_.begin(), phases_.end());
+  record->steps.clear();
+  std::vector<std::pair<std::size_t, const Step*>> order;  // (phase, step) in order of arrival
+  for (const auto& g : groups_) {
+    for (const auto& s : g.steps) order.emplace_back(g.phase, &s);
+  }
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.second->seq < b.second->seq; });
+  record->steps.reserve(order.size());
+  const std::vector<double> zero(meter_->cumulative_j().size(), 0);
+  for (const auto& [phase, s] : order) {
+    StepRecord r;
+    r.phase = phase == kRunPhase ? run_.name : phases_[phase].name;
+    r.index = s->index;
+    r.count = s->count;
+    r.t_s = s->to_t - meter_->start_time();
+    r.duration_s = s->to_t - s->from_t;
+    DomainEnergy e = meter_->aggregate(zero, s->delta_j, s->to_t);
+    r.energy_resolution_j = meter_->resolution(e, r.duration_s);
+    r.energy_j = std::move(e.energy_j);
+    r.quality = std::move(e.quality);
+    record->steps.push_back(std::move(r));
+  }
   record->metrics = metrics_;
   record->info = info_;
   record->duration_s = run_.duration_s;

@@ -170,9 +170,29 @@ ALTER TABLE phase_energy ADD COLUMN resolution_j REAL;
 ALTER TABLE observations ADD COLUMN resolution_j REAL;
 )sql";
 
-// Version 4: the op profiles of a study with `profile = true`, one per configuration (the
-// summary of greenbench/profile.hpp as JSON; never part of the statistics).
+// Version 4: the `step` marker lines of each run (RunRecord::steps) and their energy per domain,
+// and the op profiles of a study with `profile = true`, one per configuration (the summary of
+// greenbench/profile.hpp as JSON; never part of the statistics).
 constexpr const char* kMigrationV4 = R"sql(
+CREATE TABLE steps (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  seq INTEGER NOT NULL,             -- order of arrival
+  phase TEXT NOT NULL,              -- innermost open phase when the line arrived
+  step_index INTEGER NOT NULL,      -- as the worker wrote it (the last one's, when step_count > 1)
+  step_count INTEGER NOT NULL,      -- step lines it covers: 1, more where a phase had > 10 000
+  t_s REAL NOT NULL,                -- end of the step, seconds since the run started
+  duration_s REAL NOT NULL,         -- since the previous step line of the phase, or its begin
+  PRIMARY KEY (run_id, seq)
+);
+CREATE TABLE step_energy (
+  run_id INTEGER NOT NULL REFERENCES runs(id),
+  step_seq INTEGER NOT NULL,
+  domain TEXT NOT NULL,             -- as in phase_energy
+  energy_j REAL,                    -- NULL when quality is 'failed'
+  quality TEXT NOT NULL,            -- measured | estimated | failed
+  resolution_j REAL,                -- NULL where not known
+  PRIMARY KEY (run_id, step_seq, domain)
+);
 CREATE TABLE profiles (
   framework TEXT NOT NULL,
   model TEXT NOT NULL,
@@ -459,6 +479,29 @@ void ResultStore::add_run(const StoredRun& run, const json& environment) {
       else
         energy.bind(7, resolution->second);
       energy.run();
+    }
+  }
+  Statement step(db, "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?)");
+  Statement step_energy(db, "INSERT INTO step_energy VALUES (?, ?, ?, ?, ?, ?)");
+  for (size_t i = 0; i < rec.steps.size(); ++i) {
+    const auto& s = rec.steps[i];
+    step.bind(1, run_id).bind(2, int(i)).bind(3, s.phase).bind(4, static_cast<long long>(s.index));
+    step.bind(5, static_cast<long long>(s.count)).bind(6, s.t_s).bind(7, s.duration_s);
+    step.run();
+    for (const auto& [domain, quality] : s.quality) {
+      const auto joules = s.energy_j.find(domain);
+      step_energy.bind(1, run_id).bind(2, int(i)).bind(3, domain);
+      if (joules == s.energy_j.end())
+        step_energy.bind_null(4);
+      else
+        step_energy.bind(4, joules->second);
+      step_energy.bind(5, quality);
+      const auto resolution = s.energy_resolution_j.find(domain);
+      if (resolution == s.energy_resolution_j.end() || joules == s.energy_j.end())
+        step_energy.bind_null(6);
+      else
+        step_energy.bind(6, resolution->second);
+      step_energy.run();
     }
   }
   Statement metric(db, "INSERT INTO metrics VALUES (?, ?, ?, ?, ?, ?)");

@@ -1,5 +1,6 @@
 // Fuzzes the marker protocol: the byte stream split into lines (LineSplitter), each line parsed
-// (parse_marker_line); and every finite double, written as the clients write it, read back.
+// (parse_marker_line); every finite double and every step index, written as the clients write
+// them, read back.
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -49,6 +50,15 @@ void check_line(const LineSplitter::Line& line) {
     case MarkerLine::Verb::kEnd:
       FUZZ_CHECK(is_valid_marker_name(m.name));
       break;
+    case MarkerLine::Verb::kStep: {
+      // Only plain decimal digits pass, and they mean what they say: written back, the index
+      // reads the same (leading zeros aside).
+      FUZZ_CHECK(m.index >= 0);
+      char digits[32];
+      const auto end = std::to_chars(digits, digits + sizeof digits, m.index).ptr;
+      FUZZ_CHECK(line.text.find(std::string_view(digits, end - digits)) != std::string::npos);
+      break;
+    }
     case MarkerLine::Verb::kMetric:
       FUZZ_CHECK(is_valid_marker_name(m.name));
       // NaN and infinity pass only as written (a diverged run reports them), never by overflow.
@@ -84,6 +94,19 @@ void check_round_trip(double v) {
   }
 }
 
+// The C++ client writes "step " and the index with std::to_chars, the Python one with %d.
+void check_step_round_trip(std::uint64_t bits) {
+  const auto index = static_cast<std::int64_t>(bits >> 1);  // every value in [0, 2^63-1]
+  char line[40] = "step ";
+  const auto end = std::to_chars(line + 5, line + sizeof line, index).ptr;
+  const MarkerLine m = parse_marker_line(std::string_view(line, end - line));
+  FUZZ_CHECK(m.verb == MarkerLine::Verb::kStep);
+  FUZZ_CHECK(m.index == index);
+  // One more than the largest index, or a sign, is refused with a reason.
+  const MarkerLine over = parse_marker_line("step 9223372036854775808");
+  FUZZ_CHECK(over.verb == MarkerLine::Verb::kInvalid && !over.error.empty());
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -100,6 +123,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     double v = 0;
     std::memcpy(&v, data + i, sizeof v);
     check_round_trip(v);
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, data + i, sizeof bits);
+    check_step_round_trip(bits);
   }
   return 0;
 }

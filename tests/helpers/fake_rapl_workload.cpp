@@ -2,7 +2,7 @@
 // exactly how many joules each phase must get. Usage:
 //   fake_rapl_workload COUNTER_FILE[,COUNTER_FILE...] STEP...
 // Steps: add:J[,J...] (advance the counters by so many joules), set:UJ[,UJ...] (set the raw
-// counters, e.g. to a value past a wrap), begin:NAME, end:NAME, sleep:MS,
+// counters, e.g. to a value past a wrap), begin:NAME, end:NAME, step:INDEX, sleep:MS,
 // metric:NAME:VALUE, raw:TEXT (a marker line as is), exit:CODE. The counter file holds a 13-digit
 // number of microjoules and is rewritten in place with one pwrite of the same length, so a
 // concurrent reader never sees a partial value; the counter is advanced before the marker that
@@ -78,6 +78,8 @@ int main(int argc, char** argv) {
       gm::begin(arg);
     } else if (verb == "end") {
       gm::end(arg);
+    } else if (verb == "step") {
+      gm::step(std::strtoll(arg.c_str(), nullptr, 10));
     } else if (verb == "sleep") {
       std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(arg.c_str())));
     } else if (verb == "metric") {

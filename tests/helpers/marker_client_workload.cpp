@@ -20,7 +20,12 @@ int main() {
   } catch (const std::invalid_argument&) {
     ++refused;
   }
-  if (refused != 1) return 10;
+  try {
+    gm::step(-1);
+  } catch (const std::invalid_argument&) {
+    ++refused;
+  }
+  if (refused != 2) return 10;
 
   gm::info("client", "c++ header\nsecond line");
   gm::begin("setup");
@@ -30,7 +35,10 @@ int main() {
     gm::Phase train("train");
     {
       gm::Phase epoch("epoch-1");
-      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      for (int t = 0; t < 3; ++t) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        gm::step(t);
+      }
       gm::metric("loss", 0.25);
     }
     gm::metric("samples", 51200, "samples");

@@ -70,12 +70,27 @@ void expect_common_phases(const RunRecord& r) {
   EXPECT_DOUBLE_EQ(metric(r, "accuracy_top1").value, 0.734);
 }
 
+// The workloads mark `count` steps of at least 10 ms each in epoch-1; the fake counter runs at
+// 10 W, so each step has 10 W x its duration.
+void expect_steps(const RunRecord& r, int count) {
+  ASSERT_EQ(r.steps.size(), static_cast<std::size_t>(count));
+  for (int t = 0; t < count; ++t) {
+    const StepRecord& s = r.steps[static_cast<std::size_t>(t)];
+    EXPECT_EQ(s.phase, "epoch-1");
+    EXPECT_EQ(s.index, t);
+    EXPECT_GE(s.duration_s, 0.009) << t;
+    EXPECT_NEAR(s.energy_j.at("cpu_package"), 10 * s.duration_s, 0.02) << t;
+    EXPECT_EQ(s.quality.at("cpu_package"), "measured");
+  }
+}
+
 TEST(MarkerClients, CppHeader) {
   const auto r = run({std::string(GREENBENCH_BIN_DIR) + "/marker_client_workload"});
   expect_common_phases(r);
   EXPECT_EQ(phase_names(r), (std::vector<std::string>{"run", "setup", "train", "epoch-1"}));
   EXPECT_EQ(r.info.at("client"), "c++ header second line");
   EXPECT_EQ(r.metrics.size(), 3u);
+  expect_steps(r, 3);
 }
 
 std::string slurp(const std::string& path) {
@@ -97,6 +112,9 @@ TEST(MarkerClients, CppHeaderWritesTheProtocolLines) {
             "end setup\n"
             "begin train\n"
             "begin epoch-1\n"
+            "step 0\n"
+            "step 1\n"
+            "step 2\n"
             "metric loss 0.25\n"
             "end epoch-1\n"
             "metric samples 51200 samples\n"
@@ -109,19 +127,53 @@ TEST(MarkerClients, PythonWritesTheProtocolLines) {
   const std::string cmd =
       "GREENBENCH_MARKER_FD=7 PYTHONPATH=" + std::string(GREENBENCH_SOURCE_DIR) +
       "/python python3 -c 'import greenbench_markers as gb\n"
-      "with gb.phase(\"train\"):\n gb.metric(\"accuracy_top1\", 0.734)\n"
+      "with gb.phase(\"train\"):\n gb.step(0)\n gb.step(9223372036854775807)\n"
+      " gb.metric(\"accuracy_top1\", 0.734)\n"
       "gb.metric(\"samples\", 51200, \"samples\")\ngb.info(\"k\", \"a\\nb\")\n"
       "gb.metric(\"loss\", float(\"nan\"))\ngb.metric(\"loss\", float(\"-inf\"))' 7>" +
       out;
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_EQ(slurp(out),
             "begin train\n"
+            "step 0\n"
+            "step 9223372036854775807\n"
             "metric accuracy_top1 0.734\n"
             "end train\n"
             "metric samples 51200.0 samples\n"
             "info k a b\n"
             "metric loss nan\n"
             "metric loss -inf\n");
+}
+
+// The workers are marker clients too: a step line after each training step and each
+// evaluation batch, in the phase that runs it.
+TEST(MarkerClients, WorkersMarkEachTrainingStepAndEvaluationBatch) {
+  MeasureOptions quiet;
+  quiet.stdout_path = "/dev/null";  // the worker's metric lines
+  int ran = 0;
+  for (const char* worker : {"greenbench-torch", "greenbench-tf"}) {
+    const std::string path = std::string(GREENBENCH_BIN_DIR) + "/" + worker;
+    if (!std::filesystem::exists(path)) continue;  // built without that framework
+    ++ran;
+    const auto train = run({path, "--model", "ncf", "--phase", "train", "--scale", "tiny",
+                            "--steps", "7", "--eval-batches", "3", "--threads", "1"},
+                           quiet);
+    ASSERT_EQ(train.exit_code, 0) << worker << "\n" << joined(train.warnings);
+    std::vector<std::string> got;
+    for (const auto& s : train.steps) got.push_back(s.phase + " " + std::to_string(s.index));
+    EXPECT_EQ(got, (std::vector<std::string>{"train 0", "train 1", "train 2", "train 3", "train 4",
+                                             "train 5", "train 6", "eval 0", "eval 1", "eval 2"}))
+        << worker;
+    const auto infer = run({path, "--model", "ncf", "--phase", "infer", "--scale", "tiny",
+                            "--eval-batches", "4", "--threads", "1"},
+                           quiet);
+    ASSERT_EQ(infer.exit_code, 0) << worker << "\n" << joined(infer.warnings);
+    got.clear();
+    for (const auto& s : infer.steps) got.push_back(s.phase + " " + std::to_string(s.index));
+    EXPECT_EQ(got, (std::vector<std::string>{"infer 0", "infer 1", "infer 2", "infer 3"}))
+        << worker;
+  }
+  if (ran == 0) GTEST_SKIP() << "no worker built (GREENBENCH_WITH_TORCH/TENSORFLOW off)";
 }
 
 TEST(MarkerClients, CppHeaderIsSilentWhenNotMeasured) {
@@ -153,6 +205,7 @@ TEST(MarkerClients, Python) {
     for (const auto& m : r.metrics) count += m.name == "t" + std::to_string(i) ? 1 : 0;
     EXPECT_EQ(count, 50);
   }
+  expect_steps(r, 3);
 }
 
 TEST(MarkerClients, PythonIsSilentWhenNotMeasured) {

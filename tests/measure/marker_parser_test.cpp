@@ -68,6 +68,21 @@ TEST(MarkerParser, Info) {
   EXPECT_EQ(m.text, "");
 }
 
+TEST(MarkerParser, Step) {
+  auto m = parse_marker_line("step 0");
+  EXPECT_EQ(m.verb, Verb::kStep);
+  EXPECT_EQ(m.index, 0);
+  m = parse_marker_line("  step\t41 \r");
+  EXPECT_EQ(m.verb, Verb::kStep);
+  EXPECT_EQ(m.index, 41);
+  m = parse_marker_line("step 007");
+  EXPECT_EQ(m.verb, Verb::kStep);
+  EXPECT_EQ(m.index, 7);
+  m = parse_marker_line("step 9223372036854775807");
+  EXPECT_EQ(m.verb, Verb::kStep);
+  EXPECT_EQ(m.index, INT64_MAX);
+}
+
 TEST(MarkerParser, BlankLinesAreNotErrors) {
   EXPECT_EQ(parse_marker_line("").verb, Verb::kBlank);
   EXPECT_EQ(parse_marker_line(" \t\r").verb, Verb::kBlank);
@@ -113,6 +128,15 @@ INSTANTIATE_TEST_SUITE_P(
         BadLine{"metric loss 1e999", "bad metric value"},
         BadLine{"metric loss 1 J extra", "unexpected text after the metric unit"},
         BadLine{"metric loss 1 " + std::string(65, 'u'), "unit longer"},
+        BadLine{"step", "step without an index"},
+        BadLine{"step -1", "bad step index '-1' (want a non-negative integer)"},
+        BadLine{"step +1", "bad step index '+1'"}, BadLine{"step 1.0", "bad step index '1.0'"},
+        BadLine{"step 1e3", "bad step index"}, BadLine{"step 0x10", "bad step index"},
+        BadLine{"step ten", "bad step index 'ten'"},
+        BadLine{"step 9223372036854775808", "larger than 2^63-1"},
+        BadLine{"step 99999999999999999999999", "larger than 2^63-1"},
+        BadLine{"step 3 train", "unexpected text after the step index"},
+        BadLine{"STEP 3", "unknown verb 'STEP' (want begin, end, step, metric or info)"},
         BadLine{"info", "info without a key"}, BadLine{"info Key text", "bad info key"},
         BadLine{"begin " + std::string(4100, 'a'), "longer than 4095 bytes"}));
 

@@ -175,6 +175,41 @@ TEST_F(MeasureCli, JoulesPerPhaseMatchTheCounterFile) {
   EXPECT_THAT(r.err, ::testing::Not(HasSubstr("(est.)")));
 }
 
+TEST_F(MeasureCli, StepMarkersGiveTheJoulesOfEachStep) {
+  // Three steps of 3, 5 and 8 J (cpu_package + dram), then 1.5 J after the last step: the steps
+  // add up to the phase's energy less what came after the last of them.
+  const auto r = measure(
+      {"--json", path("run.json").string(), "--interval-ms", "5"},
+      workload({"begin:train", "sleep:100", "add:2,1", "step:0", "sleep:100", "add:4,1", "step:1",
+                "sleep:100", "add:6,2", "step:2", "sleep:100", "add:1,0.5", "end:train"}));
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const json j = json::parse(slurp(path("run.json")));
+  ASSERT_EQ(j["steps"].size(), 3u) << j.dump(2);
+  const std::vector<double> total = {3, 5, 8};
+  const std::vector<double> dram = {1, 1, 2};
+  double sum = 0;
+  double previous_t = phase(j, "train")["start_s"].get<double>();
+  for (std::size_t i = 0; i < 3; ++i) {
+    const json& s = j["steps"][i];
+    EXPECT_EQ(s["phase"], "train");
+    EXPECT_EQ(s["index"], static_cast<int>(i));
+    EXPECT_NEAR(joules(s, "total"), total[i], 0.01 * total[i]) << i;
+    EXPECT_NEAR(joules(s, "dram"), dram[i], 0.01 * dram[i]) << i;
+    EXPECT_EQ(s["quality"]["total"], "measured");
+    EXPECT_GE(s["duration_s"].get<double>(), 0.09) << i;
+    EXPECT_NEAR(s["t_s"].get<double>() - s["duration_s"].get<double>(), previous_t, 1e-9) << i;
+    EXPECT_GT(s["energy_resolution_j"]["total"].get<double>(), 0);
+    previous_t = s["t_s"].get<double>();
+    sum += joules(s, "total");
+  }
+  EXPECT_NEAR(sum, joules(phase(j, "train"), "total") - 1.5, 0.05);
+  EXPECT_TRUE(j["warnings"].empty()) << j["warnings"].dump();
+  // About 1 ms (RAPL's update interval) x 50 W: the resolution of the median step.
+  EXPECT_THAT(r.err, HasSubstr("steps in train: 3, total: first 3.000 J, median 5.000 J "
+                               "(resolution 0.0"));
+  EXPECT_THAT(r.err, HasSubstr(" J), last/first tenth 2.667\n"));
+}
+
 TEST_F(MeasureCli, CounterWrapThroughThePowercapBackend) {
   // Package counter 5 J below its range of 1e6 J; the workload sets it past the wrap.
   write_file(root() / "intel-rapl:0" / "max_energy_range_uj", "1000000000000\n");

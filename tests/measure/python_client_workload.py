@@ -14,6 +14,14 @@ for bad in ("Bad Name", "", "x" * 65, "a/b"):
     else:
         sys.exit("bad name %r accepted" % bad)
 
+for bad in (-1, 1.5, True, "3", None, 1 << 63):
+    try:
+        gb.step(bad)
+    except ValueError:
+        pass
+    else:
+        sys.exit("bad step index %r accepted" % (bad,))
+
 gb.info("client", "python\n%d.%d" % sys.version_info[:2])
 gb.info("long", "\u00e9" * 3000)  # 6000 bytes of UTF-8: cut to fit one line
 with gb.phase("setup"):
@@ -27,7 +35,9 @@ with gb.phase("train"):
             t.start()
         for t in threads:
             t.join()
-        time.sleep(0.03)
+        for t in range(3):
+            time.sleep(0.01)
+            gb.step(t)
         gb.metric("loss", 0.25)
     gb.metric("samples", 51200, "samples")
 try:

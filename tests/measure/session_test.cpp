@@ -264,6 +264,276 @@ TEST(Session, UnterminatedLastLineIsStillRead) {
 // A source that stops being readable part-way: phases that end before its last good reading
 // keep their values; every phase that spans the failure, and the run, get quality `failed` and
 // no value for its domains and for total (never a frozen or zero value labelled measured).
+TEST(Session, StepEnergyIsTheCounterDeltaSinceThePreviousStepOrTheBegin) {
+  Rig rig({counter("cpu_package", 0), counter("dram", 0)}, {10, 5});
+  rig.source->set({12, 6});
+  rig.session->feed("begin train\n", 101.0);
+  rig.source->set({15, 6});
+  rig.meter->sample(101.5);  // a tick inside a step must not change its energy
+  rig.session->tick(101.5);
+  rig.source->set({20, 7});
+  rig.session->feed("step 0\n", 102.0);
+  rig.source->set({35, 9});
+  rig.session->feed("step 1\n", 103.0);
+  rig.source->set({40, 10});
+  rig.session->feed("end train\n", 104.0);
+  rig.session->finish(104.0);
+  const RunRecord r = rig.record();
+  ASSERT_EQ(r.steps.size(), 2u);
+  const StepRecord& s0 = r.steps[0];
+  EXPECT_EQ(s0.phase, "train");
+  EXPECT_EQ(s0.index, 0);
+  EXPECT_DOUBLE_EQ(s0.t_s, 2.0);
+  EXPECT_DOUBLE_EQ(s0.duration_s, 1.0);  // from the begin
+  EXPECT_DOUBLE_EQ(s0.energy_j.at("cpu_package"), 8);
+  EXPECT_DOUBLE_EQ(s0.energy_j.at("cpu_package:0"), 8);
+  EXPECT_DOUBLE_EQ(s0.energy_j.at("dram"), 1);
+  EXPECT_DOUBLE_EQ(s0.energy_j.at("total"), 9);
+  EXPECT_EQ(s0.quality.at("total"), "measured");
+  EXPECT_EQ(s0.energy_resolution_j.count("total"), 1u);
+  const StepRecord& s1 = r.steps[1];
+  EXPECT_EQ(s1.index, 1);
+  EXPECT_DOUBLE_EQ(s1.t_s, 3.0);
+  EXPECT_DOUBLE_EQ(s1.duration_s, 1.0);
+  EXPECT_DOUBLE_EQ(s1.energy_j.at("total"), 17);
+  // The steps add up to the phase's energy less what came after the last step.
+  EXPECT_DOUBLE_EQ(s0.energy_j.at("total") + s1.energy_j.at("total"),
+                   phase(r, "train").energy_j.at("total") - (50 - 44));
+  EXPECT_TRUE(rig.warnings.empty());
+}
+
+TEST(Session, StepsBelongToTheInnermostPhaseAndEachPhaseCountsItsOwn) {
+  Rig rig({counter("cpu_package", 0)}, {0});
+  rig.source->set({1});
+  rig.session->feed("step 0\n", 101.0);  // no phase open: a step of "run" from the start
+  rig.source->set({3});
+  rig.session->feed("begin train\n", 102.0);
+  rig.source->set({6});
+  rig.session->feed("step 0\n", 103.0);
+  rig.source->set({10});
+  rig.session->feed("begin eval\n", 104.0);
+  rig.source->set({15});
+  rig.session->feed("step 0\n", 105.0);  // eval's first step: from eval's begin
+  rig.source->set({21});
+  rig.session->feed("end eval\n", 106.0);
+  rig.source->set({28});
+  rig.session->feed("step 1\n", 107.0);  // train's: since train's step 0, eval included
+  rig.session->feed("end train\n", 108.0);
+  rig.source->set({36});
+  rig.session->feed("step 1\n", 109.0);  // run's: since run's step 0
+  rig.session->finish(110.0);
+  const RunRecord r = rig.record();
+  ASSERT_EQ(r.steps.size(), 5u);
+  const std::vector<std::string> phases = {"run", "train", "eval", "train", "run"};
+  const std::vector<double> joules = {1, 3, 5, 22, 35};
+  const std::vector<double> seconds = {1, 1, 1, 4, 8};
+  for (std::size_t i = 0; i < r.steps.size(); ++i) {
+    EXPECT_EQ(r.steps[i].phase, phases[i]) << i;
+    EXPECT_DOUBLE_EQ(r.steps[i].energy_j.at("cpu_package"), joules[i]) << i;
+    EXPECT_DOUBLE_EQ(r.steps[i].duration_s, seconds[i]) << i;
+  }
+}
+
+TEST(Session, StepLinesReadTogetherShareOneReadingAndAreFlagged) {
+  Rig rig({counter("cpu_package", 0)}, {0});
+  rig.source->set({4});
+  rig.session->feed("begin infer\nstep 0\n", 101.0);
+  rig.source->set({9});
+  rig.session->feed("step 1\nstep 2\n", 102.0);
+  rig.session->feed("end infer\n", 102.0);
+  rig.session->finish(102.0);
+  const RunRecord r = rig.record();
+  ASSERT_EQ(r.steps.size(), 3u);
+  EXPECT_DOUBLE_EQ(r.steps[0].duration_s, 0);
+  EXPECT_DOUBLE_EQ(r.steps[0].energy_j.at("cpu_package"), 0);
+  EXPECT_DOUBLE_EQ(r.steps[1].duration_s, 1);
+  EXPECT_DOUBLE_EQ(r.steps[1].energy_j.at("cpu_package"), 5);
+  EXPECT_DOUBLE_EQ(r.steps[2].energy_j.at("cpu_package"), 0);
+  ASSERT_EQ(rig.warnings.size(), 1u);
+  EXPECT_NE(rig.warnings[0].find("2 step lines arrived in the same read"), std::string::npos)
+      << rig.warnings[0];
+}
+
+TEST(Session, APhaseWithVeryManyStepsKeepsBoundedRecordsThatAddUp) {
+  Rig rig({counter("cpu_package", 0)}, {0});
+  rig.session->feed("begin train\n", 100.5);
+  const int64_t n = 2 * static_cast<int64_t>(kMaxStepRecords) + 1003;
+  for (int64_t i = 0; i < n; ++i) {
+    rig.source->set({i == 0 ? 10.0 : 10.0 + static_cast<double>(i)});  // 10 J, then 1 J a step
+    rig.session->feed("step " + std::to_string(i) + "\n", 101.0 + 0.001 * static_cast<double>(i));
+  }
+  rig.session->feed("end train\n", 200);
+  rig.session->finish(200);
+  const RunRecord r = rig.record();
+  ASSERT_LE(r.steps.size(), kMaxStepRecords + 1);
+  ASSERT_GE(r.steps.size(), kMaxStepRecords / 2);
+  EXPECT_EQ(r.steps.front().count, 1);
+  EXPECT_EQ(r.steps.front().index, 0);
+  EXPECT_DOUBLE_EQ(r.steps.front().energy_j.at("cpu_package"), 10);
+  const int64_t stride = r.steps[1].count;
+  EXPECT_EQ(stride, 4);  // merged twice: 10 001 records, then 10 001 again
+  int64_t lines = 0;
+  double joules = 0, seconds = 0;
+  for (std::size_t i = 0; i < r.steps.size(); ++i) {
+    const StepRecord& s = r.steps[i];
+    lines += s.count;
+    joules += s.energy_j.at("cpu_package");
+    seconds += s.duration_s;
+    if (i == 0) continue;
+    EXPECT_EQ(s.index, r.steps[i - 1].index + s.count) << i;  // consecutive, none lost
+    if (i + 1 < r.steps.size()) EXPECT_EQ(s.count, stride) << i;
+    EXPECT_NEAR(s.energy_j.at("cpu_package"), static_cast<double>(s.count), 1e-6) << i;
+  }
+  EXPECT_LE(r.steps.back().count, stride);
+  EXPECT_EQ(r.steps.back().index, n - 1);
+  EXPECT_EQ(lines, n);
+  EXPECT_NEAR(joules, 10 + static_cast<double>(n - 1), 1e-6);
+  EXPECT_NEAR(seconds, 0.5 + 0.001 * static_cast<double>(n - 1), 1e-6);
+  const auto sums = summarize_steps(r);
+  ASSERT_EQ(sums.size(), 1u);
+  EXPECT_EQ(sums[0].steps, static_cast<std::size_t>(n));
+  EXPECT_DOUBLE_EQ(sums[0].first_j, 10);
+  EXPECT_NEAR(sums[0].median_j, 1, 1e-9);  // per step, not per merged record
+  // The merged records survive the JSON round trip with their count.
+  const RunRecord back = run_record_from_json(to_json(r));
+  ASSERT_EQ(back.steps.size(), r.steps.size());
+  EXPECT_EQ(back.steps[1].count, stride);
+}
+
+TEST(Session, StepQualityFollowsItsSources) {
+  std::vector<std::string> warnings;
+  auto good = std::make_unique<FakeSource>(
+      "estimate", std::vector{counter("cpu_package", 0, 0, Quality::kEstimated)});
+  auto bad = std::make_unique<FakeSource>("bad", std::vector{counter("gpu", 0)});
+  FakeSource* g = good.get();
+  FakeSource* b = bad.get();
+  b->fail_after(3);  // start() and two readings succeed
+  std::vector<std::unique_ptr<EnergySource>> sources;
+  sources.push_back(std::move(good));
+  sources.push_back(std::move(bad));
+  Meter meter(std::move(sources), &warnings);
+  meter.start(0);
+  Session session(&meter, &warnings);
+  session.feed("begin train\n", 0.5);
+  g->set({2});
+  b->set({3});
+  session.feed("step 0\n", 1);
+  g->set({5});
+  session.feed("step 1\n", 2);  // the GPU source fails here
+  session.feed("end train\n", 3);
+  session.finish(3);
+  RunRecord r;
+  session.fill(&r, false);
+  ASSERT_EQ(r.steps.size(), 2u);
+  EXPECT_EQ(r.steps[0].quality.at("cpu_package"), "estimated");
+  EXPECT_EQ(r.steps[0].quality.at("gpu"), "measured");
+  EXPECT_EQ(r.steps[0].quality.at("total"), "estimated");
+  EXPECT_DOUBLE_EQ(r.steps[0].energy_j.at("total"), 5);
+  EXPECT_EQ(r.steps[1].quality.at("gpu"), "failed");
+  EXPECT_EQ(r.steps[1].quality.at("total"), "failed");
+  EXPECT_EQ(r.steps[1].energy_j.count("total"), 0u);
+  EXPECT_DOUBLE_EQ(r.steps[1].energy_j.at("cpu_package"), 3);
+}
+
+TEST(Record, StepsRoundTripThroughJson) {
+  Rig rig({counter("cpu_package", 0, 0, Quality::kEstimated), counter("gpu", 0)}, {0, 0});
+  rig.source->set({1.5, 2.25});
+  rig.session->feed("begin train\nstep 0\n", 101.0);
+  rig.source->set({4, 5});
+  rig.session->feed("step 9223372036854775807\n", 102.5);
+  rig.session->finish(103.0);
+  const RunRecord r = rig.record();
+  const nlohmann::json j = to_json(r);
+  ASSERT_EQ(j.at("steps").size(), 2u);
+  EXPECT_EQ(j.at("steps")[1].at("index").get<int64_t>(), INT64_MAX);
+  EXPECT_EQ(j.at("steps")[0].at("quality").at("total"), "estimated");
+  const RunRecord back = run_record_from_json(j);
+  ASSERT_EQ(back.steps.size(), r.steps.size());
+  for (std::size_t i = 0; i < r.steps.size(); ++i) {
+    EXPECT_EQ(back.steps[i].phase, r.steps[i].phase);
+    EXPECT_EQ(back.steps[i].index, r.steps[i].index);
+    EXPECT_DOUBLE_EQ(back.steps[i].t_s, r.steps[i].t_s);
+    EXPECT_DOUBLE_EQ(back.steps[i].duration_s, r.steps[i].duration_s);
+    EXPECT_EQ(back.steps[i].energy_j, r.steps[i].energy_j);
+    EXPECT_EQ(back.steps[i].quality, r.steps[i].quality);
+    EXPECT_EQ(back.steps[i].energy_resolution_j, r.steps[i].energy_resolution_j);
+  }
+  EXPECT_EQ(to_json(back), j);
+  // A record written before step markers existed reads back without steps.
+  nlohmann::json old = j;
+  old.erase("steps");
+  EXPECT_TRUE(run_record_from_json(old).steps.empty());
+  // A step without its index, or with a negative one, is refused with the field named.
+  nlohmann::json bad = j;
+  bad["steps"][0].erase("index");
+  EXPECT_THROW(
+      {
+        try {
+          run_record_from_json(bad);
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("steps[]: missing field 'index'"), std::string::npos)
+              << e.what();
+          throw;
+        }
+      },
+      Error);
+  bad = j;
+  bad["steps"][0]["index"] = -3;
+  EXPECT_THROW(run_record_from_json(bad), Error);
+}
+
+StepRecord step_of(const std::string& phase, double joules, const std::string& quality) {
+  StepRecord s;
+  s.phase = phase;
+  s.energy_j = {{"total", joules}, {"cpu_package", joules}};
+  s.quality = {{"total", quality}, {"cpu_package", quality}};
+  return s;
+}
+
+TEST(Record, StepSummaryGivesFirstMedianAndDriftPerPhase) {
+  RunRecord r;
+  // train: a costly first step, then 19 steps rising from 1 J to 1.9 J; a tenth is 2 steps.
+  r.steps.push_back(step_of("train", 10, "measured"));
+  for (int i = 1; i < 20; ++i) r.steps.push_back(step_of("train", 1 + 0.05 * (i - 1), "measured"));
+  // eval, interleaved: one estimated step among measured ones makes the summary estimated.
+  r.steps.insert(r.steps.begin() + 3, step_of("eval", 2, "measured"));
+  r.steps.push_back(step_of("eval", 4, "estimated"));
+  r.steps.push_back(step_of("eval", 3, "measured"));
+  const auto sums = summarize_steps(r);
+  ASSERT_EQ(sums.size(), 2u);
+  EXPECT_EQ(sums[0].phase, "train");
+  EXPECT_EQ(sums[0].key, "total");
+  EXPECT_EQ(sums[0].quality, "measured");
+  EXPECT_EQ(sums[0].steps, 20u);
+  EXPECT_DOUBLE_EQ(sums[0].first_j, 10);
+  // Sorted: 1, 1.05, ..., 1.9, 10: the median is the mean of the 10th and 11th (1.45 and 1.5).
+  EXPECT_DOUBLE_EQ(sums[0].median_j, (1.45 + 1.5) / 2);
+  // Last tenth {1.85, 1.9}, first tenth {10, 1}: medians 1.875 and 5.5.
+  EXPECT_DOUBLE_EQ(sums[0].drift, 1.875 / 5.5);
+  EXPECT_TRUE(std::isnan(sums[0].median_resolution_j)) << "no step gave a resolution";
+  EXPECT_EQ(sums[1].phase, "eval");
+  EXPECT_EQ(sums[1].quality, "estimated");
+  EXPECT_EQ(sums[1].steps, 3u);
+  EXPECT_DOUBLE_EQ(sums[1].first_j, 2);
+  EXPECT_DOUBLE_EQ(sums[1].median_j, 3);
+  EXPECT_DOUBLE_EQ(sums[1].drift, 3.0 / 2);
+  // The median of the resolutions the steps give (one step gives none).
+  r.steps.back().energy_resolution_j = {{"total", 0.5}};
+  r.steps[3].energy_resolution_j = {{"total", 0.25}, {"cpu_package", 9}};
+  EXPECT_DOUBLE_EQ(summarize_steps(r)[1].median_resolution_j, (0.25 + 0.5) / 2);
+  // One step: no drift. No "total" (no source in the sum): the first key there is.
+  RunRecord one;
+  StepRecord s;
+  s.phase = "infer";
+  s.energy_j = {{"psys", 7}};
+  s.quality = {{"psys", "measured"}};
+  one.steps.push_back(s);
+  const auto single = summarize_steps(one);
+  ASSERT_EQ(single.size(), 1u);
+  EXPECT_EQ(single[0].key, "psys");
+  EXPECT_TRUE(std::isnan(single[0].drift));
+}
+
 TEST(Meter, SourceThatFailsMidRunIsFailedInEveryPhaseItTouches) {
   std::vector<std::string> warnings;
   auto good = std::make_unique<FakeSource>("good", std::vector{counter("cpu_package", 0)});

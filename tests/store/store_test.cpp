@@ -208,6 +208,57 @@ TEST_F(StoreTest, EnergyResolutionIsStoredPerPhaseAndDomainAndReachesTheObservat
   sqlite3_close(db);
 }
 
+TEST_F(StoreTest, StepsAreStoredWithTheirEnergyPerDomain) {
+  StoredRun run = stored(0, 1, false, 30);
+  StepRecord first;
+  first.phase = "train";
+  first.index = 0;
+  first.t_s = 1.5;
+  first.duration_s = 0.5;
+  first.energy_j = {{"cpu_package", 4}, {"total", 6}};
+  first.quality = {{"cpu_package", "estimated"}, {"total", "estimated"}};
+  first.energy_resolution_j = {{"cpu_package", 0.1}};
+  StepRecord failed = first;
+  failed.index = 9223372036854775807;
+  failed.count = 3;
+  failed.t_s = 2;
+  failed.energy_j = {{"cpu_package", 5}};
+  failed.quality = {{"cpu_package", "estimated"}, {"total", "failed"}};
+  run.record.steps = {first, failed};
+  {
+    ResultStore store = ResultStore::create(dir_ + "/results.sqlite", {}, {});
+    store.add_run(run);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/results.sqlite").c_str(), &db), SQLITE_OK);
+  auto rows = [&](const char* sql) {
+    std::vector<std::string> out;
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql, -1, &st, nullptr), SQLITE_OK) << sql;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      std::string row;
+      for (int c = 0; c < sqlite3_column_count(st); ++c) {
+        const auto* text = sqlite3_column_text(st, c);
+        row +=
+            (c ? "|" : "") + (text == nullptr ? std::string("NULL")
+                                              : std::string(reinterpret_cast<const char*>(text)));
+      }
+      out.push_back(row);
+    }
+    sqlite3_finalize(st);
+    return out;
+  };
+  EXPECT_EQ(
+      rows("SELECT seq, phase, step_index, step_count, t_s, duration_s FROM steps ORDER BY seq"),
+      (std::vector<std::string>{"0|train|0|1|1.5|0.5", "1|train|9223372036854775807|3|2.0|0.5"}));
+  EXPECT_EQ(
+      rows("SELECT step_seq, domain, energy_j, quality, resolution_j FROM step_energy "
+           "ORDER BY step_seq, domain"),
+      (std::vector<std::string>{"0|cpu_package|4.0|estimated|0.1", "0|total|6.0|estimated|NULL",
+                                "1|cpu_package|5.0|estimated|0.1", "1|total|NULL|failed|NULL"}));
+  sqlite3_close(db);
+}
+
 TEST_F(StoreTest, RepresentativeTraceIsTheMedianRun) {
   {
     ResultStore store = ResultStore::create(dir_ + "/results.sqlite", {}, {});
@@ -357,6 +408,23 @@ TEST_F(StoreTest, SchemaVersion1IsMigrated) {
   EXPECT_EQ(rs.runs_failed, 1);
   EXPECT_EQ(rs.observations.size(), 3u);  // the imported values, nothing of the invalid run
   for (const auto& o : rs.observations) EXPECT_EQ(o.resolution, 0) << o.metric;  // not known
+  // Migrated to the current version: the step tables exist (empty for the old runs).
+  {
+    ResultStore store = ResultStore::open(file);
+    StoredRun with_steps = stored(6, 2, false, 40);
+    with_steps.record.steps.push_back(
+        {"train", 3, 1, 1, 1, {{"total", 2}}, {{"total", "measured"}}, {}});
+    store.add_run(with_steps);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM step_energy", -1, &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 1);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST_F(StoreTest, EnergyBasisAboveIdleReplacesTheEnergyObservations) {

@@ -353,6 +353,7 @@ std::vector<double> evaluate(Backend& backend, TaskData& data, const PreparedSet
     const HostTensor logits = backend.predict(*eval.batches[k]);
     backend.synchronize();
     batch_s.push_back(seconds_since(start));
+    markers::step(i);
     if (i == 0 && !s.dump_logits.empty()) {
       write_logits(s.dump_logits, logits);
     }
@@ -411,6 +412,7 @@ void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
                                                         fp16 ? loss_scale.scale() : 1.0f);
     backend.synchronize();
     step_s.push_back(seconds_since(step_start));
+    markers::step(t);
     const float loss = step.loss;
     if (fp16) {
       loss_scale.update(step.applied);
