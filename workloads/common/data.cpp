@@ -125,6 +125,11 @@ int64_t batch_bytes(const ModelSpec& spec, bool eval) {
     const int64_t q = eval ? spec.txl.eval_tgt_len : spec.txl.tgt_len;
     return 2 * q * batch * 8;  // data and target
   }
+  if (spec.model == "gnmt") {
+    // source [B, S], source_lengths [B], target_input and target_output [B, T], all int64.
+    const TranslationConfig& d = spec.gnmt.data;
+    return batch * (d.max_source_len + 1 + 2 * d.max_target_len) * 8;
+  }
   throw Error("no data for model '" + spec.model + "'");
 }
 
@@ -145,6 +150,9 @@ std::unique_ptr<TaskData> make_task_data(const ModelSpec& spec, uint64_t seed, i
   }
   if (spec.model == "transformer_xl") {
     return data_detail::make_text_task(spec, seed);
+  }
+  if (spec.model == "gnmt") {
+    return data_detail::make_translation_task(spec, seed);
   }
   throw Error("no data for model '" + spec.model + "'");
 }
