@@ -39,8 +39,8 @@ TEST(GnmtSpec, ParameterCountsFollowTheFormulaAtEveryScale) {
     EXPECT_EQ(s.trainable_parameter_count(), gnmt_count(c.vocab_size, c.hidden_size, c.num_layers))
         << scale;
   }
-  // tiny by hand: V 86, H 32, 4 layers.
-  EXPECT_EQ(make_model_spec("gnmt", "tiny").trainable_parameter_count(), 100119);
+  // tiny by hand: V 86, H 64, 4 layers.
+  EXPECT_EQ(make_model_spec("gnmt", "tiny").trainable_parameter_count(), 384471);
   // paper: the study's hidden size 32 over DeepLearningExamples' 32,320-token vocabulary.
   const ModelSpec paper = make_model_spec("gnmt", "paper");
   EXPECT_EQ(paper.gnmt.vocab_size, 32320);
@@ -112,7 +112,7 @@ TEST(GnmtWeights, DeterministicUniformWithinInitWeight) {
     if (zero) {
       for (float v : x) EXPECT_EQ(v, 0.0F) << name;
     } else if (name.ends_with("normalize_scalar")) {
-      EXPECT_EQ(x.at(0), static_cast<float>(1.0 / std::sqrt(32.0)));
+      EXPECT_EQ(x.at(0), static_cast<float>(1.0 / std::sqrt(64.0)));
     } else {
       for (float v : x) {
         EXPECT_GE(v, -0.1F) << name;

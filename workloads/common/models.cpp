@@ -292,7 +292,7 @@ ModelSpec gnmt_spec(const std::string& scale) {
   if (scale == "tiny") {
     d.nouns = 12, d.adjectives = 6, d.verbs = 8, d.prepositions = 4;
     d.max_source_len = 16, d.max_target_len = 20, d.max_depth = 1;
-    c.hidden_size = 32;
+    c.hidden_size = 64;
     c.num_layers = 4;
     c.beam_width = 3;
     c.max_decode_length = d.max_target_len;
@@ -300,7 +300,7 @@ ModelSpec gnmt_spec(const std::string& scale) {
     s.train_steps = 400;
     s.eval_batch_size = 32;
     s.eval_batches = 4;
-    sched.base_lr = 1e-2;
+    sched.base_lr = 2e-2;
     sched.warmup_steps = 20;
   } else if (scale == "small") {
     d.nouns = 200, d.adjectives = 60, d.verbs = 100, d.prepositions = 10;
