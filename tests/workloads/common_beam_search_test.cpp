@@ -12,6 +12,7 @@
 
 #include "common/beam_search.hpp"
 #include "common/data.hpp"
+#include "common/models.hpp"
 #include "greenbench/error.hpp"
 
 namespace greenbench::workloads {
@@ -397,6 +398,18 @@ TEST(BeamSearch, LengthNormalisationAndCoveragePenaltyAreDles) {
   EXPECT_DOUBLE_EQ(length_normalisation(c, 7), std::pow(12.0 / 6.0, 0.6));
   // log(min(x, 1)) over attended positions; 0 (never attended) adds nothing.
   EXPECT_DOUBLE_EQ(coverage_penalty({0.5, 2.0, 0.0, 0.25}), std::log(0.5) + std::log(0.25));
+}
+
+TEST(BeamSearch, ConfigComesFromTheGnmtPreset) {
+  const ModelSpec s = make_model_spec("gnmt", "paper");
+  const BeamSearchConfig c = beam_search_config(s.gnmt);
+  EXPECT_EQ(c.beam_width, 5);
+  EXPECT_EQ(c.max_length, 149);
+  EXPECT_EQ(c.len_norm_factor, 0.6);
+  EXPECT_EQ(c.len_norm_const, 5.0);
+  EXPECT_EQ(c.cov_penalty_factor, 0.1);
+  EXPECT_EQ(c.bos, kBosToken);
+  EXPECT_EQ(c.eos, kEosToken);
 }
 
 TEST(DecodedTensor, RoundTripsAndMarksTheEnd) {

@@ -89,7 +89,7 @@ TEST(GnmtSpec, IsKnownToMakeModelSpecButNotListedForTheWorkers) {
     const ModelSpec s = make_model_spec("gnmt", scale);
     EXPECT_EQ(s.model, "gnmt");
     EXPECT_GE(s.gnmt.beam_width, 1);
-    EXPECT_GE(s.gnmt.max_decode_length, s.gnmt.data.max_target_len - 0);
+    EXPECT_GE(s.gnmt.max_decode_length, s.gnmt.data.max_target_len);
     EXPECT_GT(s.train_steps, 0);
     EXPECT_GT(s.eval_batches, 0);
   }

@@ -74,6 +74,16 @@ size_t pick(const BeamSearchConfig& c, std::vector<Hypothesis>& beam) {
 
 }  // namespace
 
+BeamSearchConfig beam_search_config(const GnmtConfig& g) {
+  BeamSearchConfig c;
+  c.beam_width = g.beam_width;
+  c.max_length = g.max_decode_length;
+  c.len_norm_factor = g.len_norm_factor;
+  c.len_norm_const = g.len_norm_const;
+  c.cov_penalty_factor = g.cov_penalty_factor;
+  return c;
+}
+
 double length_normalisation(const BeamSearchConfig& c, int64_t length) {
   return std::pow((c.len_norm_const + static_cast<double>(length)) / (c.len_norm_const + 1.0),
                   c.len_norm_factor);

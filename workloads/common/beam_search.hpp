@@ -9,6 +9,7 @@
 
 #include "common/backend.hpp"
 #include "common/data_translation.hpp"
+#include "common/models.hpp"
 
 namespace greenbench::workloads {
 
@@ -22,6 +23,9 @@ struct BeamSearchConfig {
   int64_t bos = kBosToken;          ///< fed at the first step
   int64_t eos = kEosToken;          ///< ends a hypothesis
 };
+
+/// The search of a GNMT spec (beam width, length normalisation, coverage, max_decode_length).
+[[nodiscard]] BeamSearchConfig beam_search_config(const GnmtConfig& config);
 
 /// What the search asks the decoder for at one step: one row per live hypothesis, grouped by
 /// sentence (increasing), best hypothesis first within a sentence.
