@@ -421,6 +421,111 @@ ModelSpec ssd_spec(const std::string& scale) {
   return s;
 }
 // ---- end SSD presets --------------------------------------------------------------------------
+// --- GNMT ------------------------------------------------------------------------------------
+
+void add_lstm(ModelSpec& spec, const std::string& prefix, int64_t in, int64_t hidden,
+              const std::string& suffix, double init) {
+  // torch.nn.LSTM's layout (gates i, f, g, o stacked on the rows); DeepLearningExamples'
+  // init_lstm_: U(±init) except the hidden-hidden bias, which is zero.
+  add(spec, prefix + ".weight_ih_l0" + suffix, {4 * hidden, in}, uniform(init));
+  add(spec, prefix + ".weight_hh_l0" + suffix, {4 * hidden, hidden}, uniform(init));
+  add(spec, prefix + ".bias_ih_l0" + suffix, {4 * hidden}, uniform(init));
+  add(spec, prefix + ".bias_hh_l0" + suffix, {4 * hidden}, zeros());
+}
+
+// GNMT v2 as DeepLearningExamples' PyTorch GNMT with share_embedding (one embedding for the
+// encoder and the decoder over the joint vocabulary).
+void build_gnmt(ModelSpec& spec) {
+  GnmtConfig& c = spec.gnmt;
+  if (c.num_layers < 2) {
+    throw Error("gnmt: num_layers = " + std::to_string(c.num_layers) + " (at least 2)");
+  }
+  c.vocab_size = std::max(source_vocab_size(c.data), target_vocab_size(c.data));
+  const int64_t h = c.hidden_size;
+  const int64_t v = c.vocab_size;
+  const double w = c.init_weight;
+  add(spec, "embedder.weight", {v, h}, uniform(w));
+  add_lstm(spec, "encoder.rnn_layers.0", h, h, "", w);
+  add_lstm(spec, "encoder.rnn_layers.0", h, h, "_reverse", w);
+  add_lstm(spec, "encoder.rnn_layers.1", 2 * h, h, "", w);
+  for (int64_t i = 2; i < c.num_layers; ++i) {
+    add_lstm(spec, "encoder.rnn_layers." + std::to_string(i), h, h, "", w);
+  }
+  add_lstm(spec, "decoder.att_rnn.rnn", h, h, "", w);
+  add(spec, "decoder.att_rnn.attn.linear_q.weight", {h, h}, uniform(w));
+  add(spec, "decoder.att_rnn.attn.linear_k.weight", {h, h}, uniform(w));
+  add(spec, "decoder.att_rnn.attn.linear_att", {h}, uniform(w));
+  add(spec, "decoder.att_rnn.attn.normalize_scalar", {1},
+      {InitRule::Kind::kFixed, 1.0 / std::sqrt(static_cast<double>(h)), 0.0});
+  add(spec, "decoder.att_rnn.attn.normalize_bias", {h}, zeros());
+  for (int64_t i = 0; i + 1 < c.num_layers; ++i) {
+    add_lstm(spec, "decoder.rnn_layers." + std::to_string(i), 2 * h, h, "", w);
+  }
+  add(spec, "decoder.classifier.classifier.weight", {v, h}, uniform(w));
+  add(spec, "decoder.classifier.classifier.bias", {v}, uniform(w));
+  spec.optimizer = {"adam", 0.9, 0.999, 1e-8, 0.0, 0.0};
+}
+
+ModelSpec gnmt_spec(const std::string& scale) {
+  ModelSpec s;
+  GnmtConfig& c = s.gnmt;
+  TranslationConfig& d = c.data;
+  // DeepLearningExamples' schedule: exponential warm-up over 200 steps, decay ×0.5 four times
+  // over the last third (remain_steps 0.666). Scaled down with the run for tiny and small.
+  LrSchedule sched;
+  sched.kind = "warmup_step_decay";
+  sched.base_lr = 2e-3;
+  sched.remain_fraction = 0.666;
+  sched.decay_steps = 4;
+  sched.decay_factor = 0.5;
+  if (scale == "tiny") {
+    d.nouns = 12, d.adjectives = 6, d.verbs = 8, d.prepositions = 4;
+    d.max_source_len = 16, d.max_target_len = 20, d.max_depth = 1;
+    c.hidden_size = 64;
+    c.num_layers = 4;
+    c.beam_width = 3;
+    c.max_decode_length = d.max_target_len;
+    s.batch_size = 32;
+    s.train_steps = 400;
+    s.eval_batch_size = 32;
+    s.eval_batches = 4;
+    sched.base_lr = 2e-2;
+    sched.warmup_steps = 20;
+  } else if (scale == "small") {
+    d.nouns = 200, d.adjectives = 60, d.verbs = 100, d.prepositions = 10;
+    d.max_source_len = 32, d.max_target_len = 40;
+    c.hidden_size = 128;
+    c.num_layers = 4;
+    c.beam_width = 5;
+    c.max_decode_length = d.max_target_len;
+    s.batch_size = 64;
+    s.train_steps = 2000;
+    s.eval_batch_size = 64;
+    s.eval_batches = 8;
+    sched.base_lr = 5e-3;
+    sched.warmup_steps = 100;
+  } else {
+    // The study: DeepLearningExamples' GNMT with hidden size 32 (from 1024), 4 layers, a joint
+    // vocabulary of 32,320 (its BPE 32k vocabulary padded to a multiple of 8), batch 128, one
+    // epoch of WMT16 en-de's 4,500,966 pairs, newstest2014's 3,003 sentences at batch 128 with
+    // beam 5 and max_seq_len 150 (bos + 149); sentences up to 50 source tokens.
+    d.nouns = 8000, d.adjectives = 2000, d.verbs = 4140, d.prepositions = 22;
+    d.max_source_len = 50, d.max_target_len = 64, d.max_depth = 3;
+    c.hidden_size = 32;
+    c.num_layers = 4;
+    c.beam_width = 5;
+    c.max_decode_length = 149;
+    s.batch_size = 128;
+    s.train_examples = 4500966;
+    s.train_steps = (4500966 + 127) / 128;
+    s.eval_batch_size = 128;
+    s.eval_batches = (3003 + 127) / 128;
+    sched.warmup_steps = 200;
+  }
+  s.schedule = sched;
+  build_gnmt(s);
+  return s;
+}
 
 }  // namespace
 
@@ -492,6 +597,8 @@ ModelSpec make_model_spec(const std::string& model, const std::string& scale) {
     spec = txl_spec(scale);
   } else if (model == "ssd") {  // not in model_names() until both workers run it
     spec = ssd_spec(scale);
+  } else if (model == "gnmt") {  // not in model_names(): its workers come later
+    spec = gnmt_spec(scale);
   } else {
     throw Error("unknown model '" + model + "' (expected ncf, resnet50 or transformer_xl)");
   }
@@ -500,9 +607,35 @@ ModelSpec make_model_spec(const std::string& model, const std::string& scale) {
   return spec;
 }
 
+namespace {
+
+// DeepLearningExamples' GNMT WarmupMultiStepLR with remain_steps a fraction and decay_interval
+// None: lr = base·0.01^((W − t)/W) for t ≤ W; decays from R = ⌊remain·T⌋ every
+// max(1, ⌊(T − R)/D⌋) steps, at most D times.
+double warmup_step_decay_lr(const LrSchedule& s, int64_t step, int64_t total_steps) {
+  const auto remain = static_cast<int64_t>(s.remain_fraction * static_cast<double>(total_steps));
+  const int64_t warmup = std::min(s.warmup_steps, remain);
+  if (step <= warmup) {
+    if (warmup == 0) return s.base_lr;
+    const double factor = std::exp(std::log(0.01) / static_cast<double>(warmup));
+    return s.base_lr * std::pow(factor, static_cast<double>(warmup - step));
+  }
+  if (step >= remain && s.decay_steps > 0) {
+    const int64_t interval = std::max<int64_t>(1, (total_steps - remain) / s.decay_steps);
+    const int64_t decays = std::min((step - remain) / interval + 1, s.decay_steps);
+    return s.base_lr * std::pow(s.decay_factor, static_cast<double>(decays));
+  }
+  return s.base_lr;
+}
+
+}  // namespace
+
 double learning_rate_at(const LrSchedule& schedule, int64_t step, int64_t total_steps) {
   if (schedule.kind == "constant") {
     return schedule.base_lr;
+  }
+  if (schedule.kind == "warmup_step_decay") {
+    return warmup_step_decay_lr(schedule, step, total_steps);
   }
   if (schedule.kind != "warmup_cosine") {
     throw Error("unknown learning-rate schedule '" + schedule.kind + "'");

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/data_detection.hpp"
+#include "common/data_translation.hpp"
 
 namespace greenbench::workloads {
 
@@ -16,6 +17,7 @@ struct InitRule {
     kOnes,     ///< 1
     kNormal,   ///< N(a, b²): mean a, standard deviation b
     kUniform,  ///< U[a, b)
+    kFixed,    ///< a
   };
   Kind kind = Kind::kZeros;
   double a = 0.0;
@@ -47,10 +49,15 @@ struct OptimizerSpec {
 
 /// Learning-rate schedule, evaluated by the driver (learning_rate_at) and passed to train_step.
 struct LrSchedule {
-  std::string kind = "constant";  ///< "constant" | "warmup_cosine"
+  std::string kind = "constant";  ///< "constant" | "warmup_cosine" | "warmup_step_decay"
   double base_lr = 1e-3;
   int64_t warmup_steps = 0;  ///< linear warm-up: lr = base·(step+1)/warmup for step < warmup
+                             ///< (warmup_step_decay: exponential, MODELS.md)
   double min_lr = 0.0;       ///< cosine decays from base_lr to min_lr over the remaining steps
+  // --- "warmup_step_decay" (GNMT: DeepLearningExamples' WarmupMultiStepLR) ---
+  double remain_fraction = 1.0;  ///< decay starts at step ⌊remain_fraction · total_steps⌋
+  int64_t decay_steps = 0;       ///< at most this many decays, evenly spaced until the end
+  double decay_factor = 1.0;     ///< each decay multiplies the rate by this
 };
 
 /// NCF (NeuMF) hyper-parameters and its synthetic data.
@@ -135,15 +142,33 @@ struct SsdConfig {
   [[nodiscard]] int64_t num_default_boxes() const;
 };
 // ---- end SSD ----------------------------------------------------------------------------------
+// --- GNMT ------------------------------------------------------------------------------------
+
+/// GNMT v2 (DeepLearningExamples' PyTorch GNMT) hyper-parameters, its beam search and its data.
+struct GnmtConfig {
+  TranslationConfig data;    ///< the synthetic translation data (grammar, lexicon, widths S, T)
+  int64_t vocab_size = 0;    ///< joint vocabulary V = max(source, target vocabulary) of `data`
+  int64_t hidden_size = 0;   ///< H: embeddings, every LSTM and the attention
+  int64_t num_layers = 0;    ///< encoder and decoder layers each (at least 2)
+  double init_weight = 0.1;  ///< every parameter but the attention's normalisation: U(±init)
+  double label_smoothing = 0.1;
+  double grad_clip_norm = 5.0;  ///< global L2 norm of the gradients clipped to this (≤ 0: none)
+  int64_t beam_width = 0;       ///< beam search (MODELS.md, GNMT v2)
+  double len_norm_factor = 0.6;
+  double len_norm_const = 5.0;
+  double cov_penalty_factor = 0.1;
+  int64_t max_decode_length = 0;  ///< decoded tokens per sentence at most, eos included
+};
 
 /// Everything both backends need to build, train and evaluate one model at one scale.
 struct ModelSpec {
-  std::string model;              ///< "ncf" | "resnet50" | "transformer_xl"
+  std::string model;              ///< "ncf" | "resnet50" | "transformer_xl" | "gnmt"
   std::string scale;              ///< "tiny" | "small" | "paper"
   NcfConfig ncf;                  ///< used when model == "ncf"
   ResNetConfig resnet;            ///< used when model == "resnet50"
   TransformerXlConfig txl;        ///< used when model == "transformer_xl"
   SsdConfig ssd;                  ///< used when model == "ssd" (not in model_names() yet)
+  GnmtConfig gnmt;                ///< used when model == "gnmt"
   std::vector<ParamSpec> params;  ///< in canonical order; weights and checkpoints follow it
   OptimizerSpec optimizer;
   LrSchedule schedule;
@@ -159,7 +184,8 @@ struct ModelSpec {
   [[nodiscard]] const ParamSpec& param(const std::string& name) const;
 };
 
-/// Model names known to make_model_spec, in a stable order.
+/// Model names the workers run, in a stable order (make_model_spec also knows "gnmt", whose
+/// workers are not written yet).
 [[nodiscard]] const std::vector<std::string>& model_names();
 /// Scale names known to make_model_spec, in a stable order.
 [[nodiscard]] const std::vector<std::string>& scale_names();

@@ -31,6 +31,9 @@ Weights make_initial_weights(const ModelSpec& spec, uint64_t seed) {
         case InitRule::Kind::kUniform:
           x = static_cast<float>(r.a + (r.b - r.a) * rng.uniform());
           break;
+        case InitRule::Kind::kFixed:  // GNMT's attention normalize_scalar
+          x = static_cast<float>(r.a);
+          break;
       }
     }
     out.push_back(std::move(t));
