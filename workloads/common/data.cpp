@@ -132,6 +132,7 @@ int64_t batch_bytes(const ModelSpec& spec, bool eval) {
     const int64_t d = c.num_default_boxes();
     const int64_t gt = eval ? c.data.max_objects * (4 * 4 + 8) : 0;
     return batch * (c.channels * c.image_size * c.image_size * 4 + d * (4 * 4 + 8) + gt);
+  }
   if (spec.model == "gnmt") {
     // source [B, S], source_lengths [B], target_input and target_output [B, T], all int64.
     const TranslationConfig& d = spec.gnmt.data;
@@ -160,6 +161,7 @@ std::unique_ptr<TaskData> make_task_data(const ModelSpec& spec, uint64_t seed, i
   }
   if (spec.model == "ssd") {
     return data_detail::make_ssd_task(spec, seed);
+  }
   if (spec.model == "gnmt") {
     return data_detail::make_translation_task(spec, seed);
   }
