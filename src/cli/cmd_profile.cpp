@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -450,12 +451,24 @@ void print_phase(const std::string& model, const std::string& phase,
                  quality_label(o->unprofiled, p.energy_quality).c_str());
     if (!p.step_energy_j.empty()) {
       const StepEnergySummary s = summarise_step_energy(p.step_energy_j);
+      // A step shorter than the sources' update interval is not resolved: say so rather than
+      // print its 0 J (the CPU estimate advances in 10 ms ticks).
+      double resolution = std::numeric_limits<double>::quiet_NaN();
+      for (const StepSummary& summary : summarize_steps(o->unprofiled)) {
+        if (summary.phase == p.phase && summary.key == "total") {
+          resolution = summary.median_resolution_j;
+        }
+      }
+      const bool resolved = !(s.steady_median_j < resolution);
       std::fprintf(out,
-                   "  step energy (%s, unprofiled run, %lld steps): first %s, steady median %s, "
+                   "  step energy (%s, unprofiled run, %lld steps): first %s, steady median %s%s, "
                    "drift %s (last tenth vs first tenth after the first)\n",
                    p.step_energy_quality.c_str(), static_cast<long long>(s.steps),
                    joules(s.first_j).c_str(), joules(s.steady_median_j).c_str(),
-                   signed_percent(s.drift).c_str());
+                   resolved
+                       ? ""
+                       : (" (below the resolution of " + joules(resolution) + " per step)").c_str(),
+                   resolved ? signed_percent(s.drift).c_str() : "not resolved");
     }
   }
   std::fputs(
