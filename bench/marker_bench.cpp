@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "counting_source.hpp"
 #include "energy/sources.hpp"
 #include "greenbench/markers.hpp"
 #include "measure/meter.hpp"
@@ -67,32 +68,6 @@ void BM_WorkerMetric(benchmark::State& state) {
   for (auto _ : state) markers::metric("loss", v += 0.25);
 }
 BENCHMARK(BM_WorkerMetric)->UseRealTime();
-
-// A source of fixed, rising counters: the harness's own cost without any I/O.
-class CountingSource : public EnergySource {
- public:
-  explicit CountingSource(int domains) {
-    for (int i = 0; i < domains; ++i) {
-      DomainInfo d;
-      d.domain = i % 2 == 0 ? "cpu_package" : "dram";
-      d.device = i / 2;
-      d.id = d.domain + ":" + std::to_string(d.device);
-      d.range_j = 262143.328850;
-      domains_.push_back(d);
-    }
-    values_.assign(domains_.size(), 0);
-  }
-  [[nodiscard]] std::string name() const override { return "counting"; }
-  [[nodiscard]] const std::vector<DomainInfo>& domains() const override { return domains_; }
-  std::vector<double> read() override {
-    for (auto& v : values_) v += 0.5;
-    return values_;
-  }
-
- private:
-  std::vector<DomainInfo> domains_;
-  std::vector<double> values_;
-};
 
 // One step line as the harness handles it: parsed, every source read once, the step kept. The
 // lines a step marker can arrive at, per second, are the inverse of this time.

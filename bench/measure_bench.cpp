@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 
+#include "counting_source.hpp"
 #include "energy/sources.hpp"
 #include "measure/meter.hpp"
 #include "measure/session.hpp"
@@ -14,32 +15,6 @@
 namespace {
 
 using namespace greenbench;
-
-// A source that returns fixed, slowly rising counters: isolates the meter from I/O.
-class CountingSource : public EnergySource {
- public:
-  explicit CountingSource(int domains) {
-    for (int i = 0; i < domains; ++i) {
-      DomainInfo d;
-      d.domain = i % 2 == 0 ? "cpu_package" : "dram";
-      d.device = i / 2;
-      d.id = d.domain + ":" + std::to_string(d.device);
-      d.range_j = 262143.328850;
-      domains_.push_back(d);
-    }
-    values_.assign(domains_.size(), 0);
-  }
-  [[nodiscard]] std::string name() const override { return "counting"; }
-  [[nodiscard]] const std::vector<DomainInfo>& domains() const override { return domains_; }
-  std::vector<double> read() override {
-    for (auto& v : values_) v += 0.5;
-    return values_;
-  }
-
- private:
-  std::vector<DomainInfo> domains_;
-  std::vector<double> values_;
-};
 
 // One sampler tick as the sampler thread does it: a batch read of every source, the
 // cumulative-energy update and the power-trace row.

@@ -55,16 +55,17 @@ void add_conv(ModelSpec& spec, const std::string& name, int64_t out, int64_t in,
   add(spec, name, {out, in, k, k}, normal(0.0, std::sqrt(2.0 / static_cast<double>(out * k * k))));
 }
 
-void build_resnet(ModelSpec& spec) {
-  const ResNetConfig& c = spec.resnet;
-  const int64_t w = c.base_width;
-  add_conv(spec, "conv1.weight", w, c.channels, 7);
+// ResNet-50 v1.5's stem and bottleneck stages (torchvision's names: conv1, bn1, layerS.B.…),
+// shared by resnet50 and SSD's backbone; returns the last stage's output channels.
+int64_t add_resnet_backbone(ModelSpec& spec, int64_t w, int64_t channels,
+                            const std::vector<int64_t>& blocks) {
+  add_conv(spec, "conv1.weight", w, channels, 7);
   add_bn(spec, "bn1", w);
   int64_t in = w;
-  for (size_t stage = 0; stage < c.blocks.size(); ++stage) {
+  for (size_t stage = 0; stage < blocks.size(); ++stage) {
     const int64_t width = w << stage;
     const int64_t out = width * 4;
-    for (int64_t block = 0; block < c.blocks[stage]; ++block) {
+    for (int64_t block = 0; block < blocks[stage]; ++block) {
       const std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(block);
       add_conv(spec, p + ".conv1.weight", width, in, 1);
       add_bn(spec, p + ".bn1", width);
@@ -79,6 +80,13 @@ void build_resnet(ModelSpec& spec) {
       in = out;
     }
   }
+  return in;
+}
+
+void build_resnet(ModelSpec& spec) {
+  const ResNetConfig& c = spec.resnet;
+  const int64_t w = c.base_width;
+  const int64_t in = add_resnet_backbone(spec, w, c.channels, c.blocks);
   // torch.nn.Linear's default initialisation: U(±1/sqrt(in)) for weight and bias.
   const double bound = 1.0 / std::sqrt(static_cast<double>(in));
   add(spec, "fc.weight", {c.num_classes, in}, uniform(bound));
@@ -176,27 +184,7 @@ void build_ssd(ModelSpec& spec) {
   const SsdConfig& c = spec.ssd;
   check_ssd_config(c);
   const int64_t w = c.base_width;
-  add_conv(spec, "conv1.weight", w, c.channels, 7);
-  add_bn(spec, "bn1", w);
-  int64_t in = w;
-  for (size_t stage = 0; stage < c.backbone_blocks.size(); ++stage) {
-    const int64_t width = w << stage;
-    const int64_t out = width * 4;
-    for (int64_t block = 0; block < c.backbone_blocks[stage]; ++block) {
-      const std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(block);
-      add_conv(spec, p + ".conv1.weight", width, in, 1);
-      add_bn(spec, p + ".bn1", width);
-      add_conv(spec, p + ".conv2.weight", width, width, 3);
-      add_bn(spec, p + ".bn2", width);
-      add_conv(spec, p + ".conv3.weight", out, width, 1);
-      add_bn(spec, p + ".bn3", out);
-      if (block == 0) {
-        add_conv(spec, p + ".downsample.0.weight", out, in, 1);
-        add_bn(spec, p + ".downsample.1", out);
-      }
-      in = out;
-    }
-  }
+  add_resnet_backbone(spec, w, c.channels, c.backbone_blocks);
   for (size_t i = 0; i < c.mid_channels.size(); ++i) {
     const std::string p = "additional_blocks." + std::to_string(i);
     const int64_t cin = c.out_channels[i];
