@@ -1,6 +1,7 @@
 // Conversion options (kWh, CO2e, cost) of measure, compare and report.
 #include "cli/carbon_options.hpp"
 
+#include "cli/option_value.hpp"
 #include "greenbench/error.hpp"
 
 namespace greenbench::cli {
@@ -16,23 +17,13 @@ const char* const kCarbonOptionsHelp =
     "  --currency NAME           the price's currency, e.g. EUR (default: none named)\n";
 
 bool parse_carbon_option(const Args& args, std::size_t& i, CarbonOptions& options) {
-  const std::string& arg = args[i];
-  std::string option = arg;
-  std::string value;
-  bool has_value = false;
-  if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-    option = arg.substr(0, eq);
-    value = arg.substr(eq + 1);
-    has_value = true;
-  }
+  OptionValue opt(args, i);
+  const std::string option = opt.name();
   if (option != "--carbon-intensity" && option != "--region" && option != "--pue" &&
       option != "--price" && option != "--currency") {
     return false;
   }
-  if (!has_value) {
-    if (i + 1 >= args.size()) throw Error(option + ": missing value");
-    value = args[++i];
-  }
+  const std::string value = opt.value();
   auto& s = options.settings;
   if (option == "--carbon-intensity") {
     s.carbon_intensity = check_carbon_intensity(option, parse_carbon_number(option, value));

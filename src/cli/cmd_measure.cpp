@@ -17,6 +17,7 @@
 #include "cli/carbon_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/measure_repeat.hpp"
+#include "cli/option_value.hpp"
 #include "cli/source_options.hpp"
 #include "cli/status_line.hpp"
 #include "greenbench/error.hpp"
@@ -315,21 +316,9 @@ int cmd_measure(const Args& args) {
     }
     if (parse_source_option(args, i, options.sources)) continue;
     if (parse_carbon_option(args, i, carbon)) continue;
-    std::string option = arg;
-    std::string value;
-    bool has_value = false;
-    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      option = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    auto take_value = [&]() -> const std::string& {
-      if (!has_value) {
-        if (i + 1 >= args.size()) throw Error(option + ": missing value");
-        value = args[++i];
-      }
-      return value;
-    };
+    OptionValue opt(args, i);
+    const std::string option = opt.name();
+    auto take_value = [&]() -> const std::string& { return opt.value(); };
     auto repeat_only = [&] {
       repeat_only_option = true;
       repeat_option_seen = option;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cli/commands.hpp"
+#include "cli/option_value.hpp"
 #include "cli/source_options.hpp"
 #include "cli/status_line.hpp"
 #include "core/last_line.hpp"
@@ -565,21 +566,9 @@ int cmd_profile(const Args& args) {
       continue;
     }
     if (parse_source_option(args, i, r.sources)) continue;
-    std::string option = arg;
-    std::string value;
-    bool has_value = false;
-    if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      option = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    auto take = [&]() -> const std::string& {
-      if (!has_value) {
-        if (i + 1 >= args.size()) throw Error(option + ": missing value");
-        value = args[++i];
-      }
-      return value;
-    };
+    OptionValue opt(args, i);
+    const std::string option = opt.name();
+    auto take = [&]() -> const std::string& { return opt.value(); };
     if (option == "--model") {
       std::vector<std::string> one;
       add_choices(option, take(), known_models(), one);

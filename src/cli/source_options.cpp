@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/option_value.hpp"
 #include "greenbench/error.hpp"
 
 namespace greenbench::cli {
@@ -42,22 +43,12 @@ double parse_watts(const std::string& option, const std::string& value) {
 bool parse_source_option(const Args& args, std::size_t& i, SourceOptions& options) {
   static const char* const kOptions[] = {"--powercap-root",      "--perf-root",      "--nvml-lib",
                                          "--cpu-watts-per-core", "--cpu-idle-watts", "--source"};
-  const std::string& arg = args[i];
-  std::string option = arg;
-  std::string value;
-  bool inline_value = false;
-  if (const auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-    option = arg.substr(0, eq);
-    value = arg.substr(eq + 1);
-    inline_value = true;
-  }
+  OptionValue opt(args, i);
+  const std::string option = opt.name();
   bool known = false;
   for (const char* o : kOptions) known = known || option == o;
   if (!known) return false;
-  if (!inline_value) {
-    if (i + 1 >= args.size()) throw Error(option + ": missing value");
-    value = args[++i];
-  }
+  const std::string value = opt.value();
   if (option == "--powercap-root") {
     options.powercap_root = value;
   } else if (option == "--perf-root") {
