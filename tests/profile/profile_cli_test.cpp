@@ -59,9 +59,24 @@ TEST(ProfileCli, ArgumentErrorsAreOneLine) {
                      "--json and --trace cannot both be '-'");
   expect_usage_error({"--model", "ncf", "--json", "/tmp/p.json", "--trace", "/tmp/./p.json"},
                      "--json and --trace cannot both write '/tmp/p.json'");
+}
+
+// Refusals that come after the workers are found: stand-in workers, so that these are checked
+// where the real ones are not built (the sanitizer build).
+TEST(ProfileCli, OutputAndSourceErrorsAreOneLine) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("greenbench-profile-cli-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* name : {"greenbench-torch", "greenbench-tf"}) {
+    std::ofstream(dir / name) << "#!/bin/sh\nexit 1\n";
+    fs::permissions(dir / name, fs::perms::owner_all);
+  }
+  setenv("GREENBENCH_WORKER_DIR", dir.c_str(), 1);
   expect_usage_error({"--model", "ncf", "--json", "/nonexistent/dir/p.json"},
                      "--json: cannot open '/nonexistent/dir/p.json'");
   expect_usage_error({"--model", "ncf", "--source", "nosuch"}, "nosuch");
+  unsetenv("GREENBENCH_WORKER_DIR");
+  fs::remove_all(dir);
 }
 
 TEST(ProfileCli, HelpExplainsAttributionAndCost) {
