@@ -168,6 +168,8 @@ void TorchBackend::build(const ModelSpec& spec, const Settings& settings, const 
     model_ = make_resnet50(spec_, ops_);
   } else if (spec.model == "transformer_xl") {
     model_ = make_transformer_xl(spec_, ops_);
+  } else if (spec.model == "ssd") {
+    model_ = make_ssd(spec_, ops_);
   } else {
     throw Error("pytorch backend: no model '" + spec.model + "'");
   }

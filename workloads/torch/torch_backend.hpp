@@ -78,6 +78,15 @@ class TorchModel {
 [[nodiscard]] std::unique_ptr<TorchModel> make_resnet50(const ModelSpec& spec, const TorchOps& ops);
 [[nodiscard]] std::unique_ptr<TorchModel> make_transformer_xl(const ModelSpec& spec,
                                                               const TorchOps& ops);
+[[nodiscard]] std::unique_ptr<TorchModel> make_ssd(const ModelSpec& spec, const TorchOps& ops);
+
+/// SSD's training loss (MODELS.md, "SSD300", "Loss"; models_ssd.cpp): predictions [N, D, 4 + K]
+/// as Backend::predict returns them, loc_targets f32 [N, D, 4], label_targets i64 [N, D]; smooth
+/// L1 of the positives' offsets plus cross entropy of the positives and the hard negatives (stable
+/// order: equal losses select the lower default-box index), per image divided by its positives
+/// (0 without any), averaged over the images.
+[[nodiscard]] at::Tensor ssd_loss(const SsdConfig& config, const at::Tensor& predictions,
+                                  const at::Tensor& loc_targets, const at::Tensor& label_targets);
 /// The ResNet-50 v1.5 backbone (models_resnet50.cpp), shared by ResNet-50 and SSD.
 struct ResNetBackbone {
   std::string prefix;           ///< prepended to every parameter name ("" for both models)
