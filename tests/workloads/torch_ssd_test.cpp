@@ -178,7 +178,7 @@ TEST_F(TorchSsdWorker, TinyTrainingBeatsTheUntrainedModel) {
   const test::RunResult trained = run({"--model", "ssd", "--phase", "train", "--threads", "2"});
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   const double before = untrained.metrics.at("map"), after = trained.metrics.at("map");
-  std::printf("[ info ] ssd tiny map: untrained %.4f, trained %.4f; loss %.4g -> %.4g\n", before,
+  std::printf("[ info ] ssd tiny map: untrained %.3g, trained %.3g; loss %.4g -> %.4g\n", before,
               after, trained.metrics.at("loss_first"), trained.metrics.at("loss"));
   EXPECT_LT(trained.metrics.at("loss"), trained.metrics.at("loss_first"));
   EXPECT_GT(after, 2.0 * before);
