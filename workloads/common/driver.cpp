@@ -545,7 +545,7 @@ std::string parse_device(const std::string& value) {
 
 std::string worker_usage(const std::string& program) {
   return "usage: " + program +
-         " --model ncf|resnet50|transformer_xl --phase train|infer [options]\n"
+         " --model ncf|resnet50|transformer_xl|ssd --phase train|infer [options]\n"
          "  --scale tiny|small|paper   size preset (default tiny)\n"
          "  --seed N                   seed of initial weights and synthetic data (default 1)\n"
          "  --threads N                intra-op threads (default 1)\n"
@@ -659,7 +659,7 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
     }
   }
   if (!have_model) {
-    throw Error("option --model is required (ncf, resnet50 or transformer_xl)");
+    throw Error("option --model is required (ncf, resnet50, transformer_xl or ssd)");
   }
   if (!have_phase) {
     if (!s.describe) {

@@ -559,7 +559,7 @@ const ParamSpec& ModelSpec::param(const std::string& name) const {
 }
 
 const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names = {"ncf", "resnet50", "transformer_xl"};
+  static const std::vector<std::string> names = {"ncf", "resnet50", "transformer_xl", "ssd"};
   return names;
 }
 
@@ -583,12 +583,12 @@ ModelSpec make_model_spec(const std::string& model, const std::string& scale) {
     spec = resnet_spec(scale);
   } else if (model == "transformer_xl") {
     spec = txl_spec(scale);
-  } else if (model == "ssd") {  // not in model_names() until both workers run it
+  } else if (model == "ssd") {
     spec = ssd_spec(scale);
   } else if (model == "gnmt") {  // not in model_names(): its workers come later
     spec = gnmt_spec(scale);
   } else {
-    throw Error("unknown model '" + model + "' (expected ncf, resnet50 or transformer_xl)");
+    throw Error("unknown model '" + model + "' (expected ncf, resnet50, transformer_xl or ssd)");
   }
   spec.model = model;
   spec.scale = scale;

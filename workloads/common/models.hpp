@@ -167,7 +167,7 @@ struct ModelSpec {
   NcfConfig ncf;                  ///< used when model == "ncf"
   ResNetConfig resnet;            ///< used when model == "resnet50"
   TransformerXlConfig txl;        ///< used when model == "transformer_xl"
-  SsdConfig ssd;                  ///< used when model == "ssd" (not in model_names() yet)
+  SsdConfig ssd;                  ///< used when model == "ssd"
   GnmtConfig gnmt;                ///< used when model == "gnmt"
   std::vector<ParamSpec> params;  ///< in canonical order; weights and checkpoints follow it
   OptimizerSpec optimizer;
@@ -190,7 +190,7 @@ struct ModelSpec {
 /// Scale names known to make_model_spec, in a stable order.
 [[nodiscard]] const std::vector<std::string>& scale_names();
 
-/// The specification of a model at a scale ("ssd" too, though not yet in model_names()); throws
+/// The specification of a model at a scale ("gnmt" too, though not yet in model_names()); throws
 /// greenbench::Error naming an unknown value.
 [[nodiscard]] ModelSpec make_model_spec(const std::string& model, const std::string& scale);
 
