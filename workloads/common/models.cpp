@@ -571,7 +571,7 @@ const ParamSpec& ModelSpec::param(const std::string& name) const {
 }
 
 const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names = {"ncf", "resnet50", "transformer_xl"};
+  static const std::vector<std::string> names = {"ncf", "resnet50", "transformer_xl", "ssd"};
   return names;
 }
 
