@@ -299,6 +299,8 @@ void TfBackend::build(const ModelSpec& spec, const Settings& settings, const Wei
     build_resnet50(*model_);
   } else if (spec_.model == "transformer_xl") {
     build_transformer_xl(*model_);
+  } else if (spec_.model == "ssd") {
+    build_ssd(*model_);
   } else {
     throw Error("tensorflow worker: unknown model '" + spec_.model + "'");
   }

@@ -83,6 +83,9 @@ class ModelBuilder {
   std::vector<std::pair<std::string, TF_Output>> updates;
   TF_Output loss{nullptr, 0};    ///< scalar training loss (set by the model)
   TF_Output logits{nullptr, 0};  ///< inference logits (set by the model)
+  /// The training pass's head outputs, in the layout of `logits`, where a model sets them (SSD:
+  /// its tests compare the graph's loss with the host reference on them).
+  TF_Output train_logits{nullptr, 0};
 
  private:
   TF_Output lp(TF_Output x);
@@ -100,6 +103,13 @@ class ModelBuilder {
 void build_ncf(ModelBuilder& b);
 void build_resnet50(ModelBuilder& b);
 void build_transformer_xl(ModelBuilder& b);
+void build_ssd(ModelBuilder& b);
+/// SSD's loss (MODELS.md, "SSD300", Loss) of head outputs `loc` [N, D, 4] and `conf` [N, D, K]
+/// against `loc_targets` f32 [N, D, 4] and `label_targets` i64 [N, D]: smooth L1 of the
+/// positives' offsets plus the cross entropy of positives and stably mined hard negatives, per
+/// image over its positives, averaged over the batch.
+TF_Output ssd_loss(Graph& g, const SsdConfig& c, TF_Output loc, TF_Output conf,
+                   TF_Output loc_targets, TF_Output label_targets);
 
 /// greenbench-tf's Backend.
 class TfBackend final : public Backend {
