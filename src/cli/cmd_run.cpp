@@ -36,7 +36,7 @@ options:
   --resume             finish the study stored in DIR: skip stored runs, run the rest; with
                        more --reps than stored, extend it (the new runs come after the old)
   --reps N             repetitions per configuration (overrides the study file)
-  --models a,b         models (ncf, resnet50, transformer_xl)
+  --models a,b         models (ncf, resnet50, transformer_xl, ssd)
   --frameworks a,b     frameworks (pytorch, tensorflow)
   --phases a,b         phases (train, infer)
   --scale S            tiny | small | paper

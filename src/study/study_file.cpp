@@ -21,10 +21,10 @@
 namespace greenbench {
 
 const std::vector<std::string>& known_models() {
-  // The models the built-in workers implement (workloads/common model_names()); GNMT, SSD and
+  // The models the built-in workers implement (workloads/common model_names()); GNMT and
   // Mask R-CNN join this list when the workers do. External [[command]] workloads may use any
   // model name.
-  static const std::vector<std::string> kModels{"ncf", "resnet50", "transformer_xl"};
+  static const std::vector<std::string> kModels{"ncf", "resnet50", "transformer_xl", "ssd"};
   return kModels;
 }
 

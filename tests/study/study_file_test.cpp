@@ -229,7 +229,7 @@ TEST(StudyFile, UnknownKeysAndValuesSuggestTheNearestName) {
             "'tensorflow'?); expected one of pytorch, tensorflow");
   EXPECT_EQ(error_of("models = [\"bert\"]"),
             "study.toml:1: key 'models[0]': unknown model 'bert'; expected one of ncf, resnet50, "
-            "transformer_xl");
+            "transformer_xl, ssd");
   EXPECT_EQ(error_of("phases = [\"test\"]"),
             "study.toml:1: key 'phases[0]': unknown phase 'test'; expected one of train, infer");
   EXPECT_EQ(error_of("scale = \"huge\""),
@@ -366,7 +366,7 @@ TEST(StudyFile, OverridesReplaceKeysAndNameTheOption) {
     EXPECT_STREQ(e.what(),
                  "--reps: expected an integer from 1 to 10000, got 0\n"
                  "--models: unknown model 'resnet' (did you mean 'resnet50'?); expected one of "
-                 "ncf, resnet50, transformer_xl");
+                 "ncf, resnet50, transformer_xl, ssd");
   }
 }
 

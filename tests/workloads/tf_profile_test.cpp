@@ -189,7 +189,8 @@ TEST_P(TfProfileTaxonomy, EveryOpIsMapped) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, TfProfileTaxonomy,
-                         ::testing::Combine(::testing::Values("ncf", "resnet50", "transformer_xl"),
+                         ::testing::Combine(::testing::Values("ncf", "resnet50", "transformer_xl",
+                                                              "ssd"),
                                             ::testing::Values("train", "infer"),
                                             ::testing::Values("default", "strict", "bf16")),
                          [](const auto& info) {

@@ -204,7 +204,7 @@ TEST_P(TorchTaxonomyTest, MapsEveryOpOfTheModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, TorchTaxonomyTest,
-                         ::testing::Values("ncf", "resnet50", "transformer_xl"),
+                         ::testing::Values("ncf", "resnet50", "transformer_xl", "ssd"),
                          [](const ::testing::TestParamInfo<const char*>& info) {
                            return std::string(info.param);
                          });

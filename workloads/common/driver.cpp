@@ -141,6 +141,21 @@ nlohmann::json describe(const ModelSpec& spec, const Settings& s, Backend& backe
              {"num_classes", c.num_classes}, {"base_width", c.base_width},
              {"blocks", c.blocks},           {"bn_eps", c.bn_eps},
              {"bn_momentum", c.bn_momentum}, {"label_smoothing", c.label_smoothing}};
+  } else if (spec.model == "ssd") {
+    const SsdConfig& c = spec.ssd;
+    model = {{"image_size", c.image_size},
+             {"channels", c.channels},
+             {"num_classes", c.num_classes},
+             {"base_width", c.base_width},
+             {"backbone_blocks", c.backbone_blocks},
+             {"out_channels", c.out_channels},
+             {"mid_channels", c.mid_channels},
+             {"feature_sizes", c.feature_sizes},
+             {"default_boxes", c.num_default_boxes()},
+             {"neg_pos_ratio", c.neg_pos_ratio},
+             {"match_iou", c.match_iou},
+             {"nms_iou", c.nms_iou},
+             {"max_detections", c.max_detections}};
   } else {
     const TransformerXlConfig& c = spec.txl;
     model = {{"n_token", c.n_token},
