@@ -278,6 +278,12 @@ TEST(TaskData, BatchesHaveTheDocumentedInputsAndAreReproducible) {
       const int64_t s = spec.resnet.image_size;
       EXPECT_EQ(t0.get("images").shape, (std::vector<int64_t>{spec.batch_size, 3, s, s}));
       EXPECT_EQ(a->samples_in(t0), spec.batch_size);
+    } else if (model == "ssd") {
+      const int64_t s = spec.ssd.image_size, d = spec.ssd.num_default_boxes();
+      EXPECT_EQ(t0.get("images").shape, (std::vector<int64_t>{spec.batch_size, 3, s, s}));
+      EXPECT_EQ(t0.get("loc_targets").shape, (std::vector<int64_t>{spec.batch_size, d, 4}));
+      EXPECT_EQ(t0.get("label_targets").shape, (std::vector<int64_t>{spec.batch_size, d}));
+      EXPECT_EQ(a->samples_in(t0), spec.batch_size);
     } else {
       const Batch t1 = a->train_batch(1);
       const int64_t q = spec.txl.tgt_len;
