@@ -1,5 +1,9 @@
 #pragma once
 // Shared by the benchmarks of the meter and of the marker lines.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -31,4 +35,34 @@ class CountingSource : public greenbench::EnergySource {
  private:
   std::vector<greenbench::DomainInfo> domains_;
   std::vector<double> values_;
+};
+
+/// A powercap tree (package-0 and its dram zone, as the kernel lays them out) in a temporary
+/// folder, removed at scope exit.
+class FakePowercapTree {
+ public:
+  explicit FakePowercapTree(const std::string& tag)
+      : root_(std::filesystem::temp_directory_path() /
+              ("gb-bench-" + tag + "-" + std::to_string(getpid()))) {
+    zone(root_ / "intel-rapl:0", "package-0", "123456789012");
+    zone(root_ / "intel-rapl:0" / "intel-rapl:0:2", "dram", "23456789012");
+    std::filesystem::create_directory_symlink(root_ / "intel-rapl:0" / "intel-rapl:0:2",
+                                              root_ / "intel-rapl:0:2");
+  }
+  ~FakePowercapTree() {
+    std::error_code ec;
+    std::filesystem::remove_all(root_, ec);
+  }
+  FakePowercapTree(const FakePowercapTree&) = delete;
+  FakePowercapTree& operator=(const FakePowercapTree&) = delete;
+  [[nodiscard]] std::string root() const { return root_.string(); }
+
+ private:
+  static void zone(const std::filesystem::path& dir, const char* name, const char* uj) {
+    std::filesystem::create_directories(dir);
+    std::ofstream(dir / "name") << name << "\n";
+    std::ofstream(dir / "energy_uj") << uj << "\n";
+    std::ofstream(dir / "max_energy_range_uj") << "262143328850\n";
+  }
+  std::filesystem::path root_;
 };

@@ -55,24 +55,10 @@ void BM_SamplerMarkerPair(benchmark::State& state) {
 BENCHMARK(BM_SamplerMarkerPair);
 
 void BM_SamplerTickPowercap(benchmark::State& state) {
-  namespace fs = std::filesystem;
-  const fs::path root =
-      fs::temp_directory_path() / ("gb-bench-powercap-" + std::to_string(getpid()));
-  auto zone = [&](const fs::path& dir, const char* name, const char* uj) {
-    fs::create_directories(dir);
-    std::ofstream(dir / "name") << name << "\n";
-    std::ofstream(dir / "energy_uj") << uj << "\n";
-    std::ofstream(dir / "max_energy_range_uj") << "262143328850\n";
-  };
-  zone(root / "intel-rapl:0", "package-0", "123456789012");
-  zone(root / "intel-rapl:0" / "intel-rapl:0:2", "dram", "23456789012");
-  fs::create_directory_symlink(root / "intel-rapl:0" / "intel-rapl:0:2", root / "intel-rapl:0:2");
-  {
-    std::vector<std::unique_ptr<EnergySource>> sources;
-    sources.push_back(std::make_unique<energy::RaplPowercapSource>(root.string()));
-    run_ticks(state, std::move(sources));
-  }
-  fs::remove_all(root);
+  const FakePowercapTree tree("powercap");
+  std::vector<std::unique_ptr<EnergySource>> sources;
+  sources.push_back(std::make_unique<energy::RaplPowercapSource>(tree.root()));
+  run_ticks(state, std::move(sources));
 }
 BENCHMARK(BM_SamplerTickPowercap);
 
