@@ -15,6 +15,13 @@ namespace greenbench {
 
 namespace {
 
+// An op's category: every op of the optimizer's pass is the optimizer's cost, whatever it
+// computes; otherwise the taxonomy's row ("" when it has none).
+std::string category_of(const OpTaxonomy& taxonomy, const std::string& framework,
+                        const std::string& name, const std::string& pass) {
+  return pass == "optimizer" ? "optimizer" : taxonomy.category(framework, name);
+}
+
 using nlohmann::json;
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -218,8 +225,7 @@ Profile summarise_profile(const json& worker, const OpTaxonomy& taxonomy, double
     if (!seen.insert({op.name, op.pass}).second) {
       r.fail(at + "name", "a second entry for op '" + printable(op.name) + "' in pass " + op.pass);
     }
-    // Every op of the optimizer's pass is the optimizer's cost, whatever it computes.
-    op.category = op.pass == "optimizer" ? "optimizer" : taxonomy.category(p.framework, op.name);
+    op.category = category_of(taxonomy, p.framework, op.name, op.pass);
     if (op.category.empty()) {
       op.category = "other";
       unmapped.insert(op.name);
@@ -263,7 +269,7 @@ Profile summarise_profile(const json& worker, const OpTaxonomy& taxonomy, double
       s.step = r.integer(spans[i], at, "step", 0);
       s.start_s = r.number(spans[i], at, "start_s", 0);
       s.dur_s = r.number(spans[i], at, "dur_s", 0);
-      s.category = s.pass == "optimizer" ? "optimizer" : taxonomy.category(p.framework, s.name);
+      s.category = category_of(taxonomy, p.framework, s.name, s.pass);
       if (s.category.empty()) s.category = "other";
       p.spans.push_back(std::move(s));
     }
