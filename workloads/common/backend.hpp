@@ -107,6 +107,11 @@ class Backend {
   /// Inference-mode forward pass (batch norm uses running statistics, no state is changed except
   /// recurrent memory); returns the logits in the canonical layout, copied to the host.
   virtual HostTensor predict(const PreparedBatch& batch) = 0;
+  /// The raw head outputs `--dump-logits` writes (MODELS.md, per model), float32 in the
+  /// canonical layout, for a model whose predict() returns something else (GNMT's decoded
+  /// tokens: its teacher-forced decoder logits in inference mode). The driver calls it after the
+  /// measured phase. The default is predict().
+  virtual HostTensor head_outputs(const PreparedBatch& batch) { return predict(batch); }
   /// The current weights (and buffers), same names and order as the specification.
   virtual Weights weights() = 0;
   /// Waits for asynchronous device work (called before every marker).

@@ -352,10 +352,26 @@ class PhaseProfile {
   std::vector<double> step_start_s_;
 };
 
+// --dump-logits: the first evaluation batch's head outputs. A model whose predictions are not
+// float32 (GNMT's decoded tokens) has its head outputs computed again here, after the measured
+// phase, so that the phase holds only the predictions.
+void dump_logits(Backend& backend, const PreparedSet& eval, const Settings& s,
+                 const HostTensor& first) {
+  if (s.dump_logits.empty()) return;
+  if (first.dtype == HostTensor::DType::kF32) {
+    write_logits(s.dump_logits, first);
+  } else {
+    backend.reset_state();
+    write_logits(s.dump_logits, backend.head_outputs(*eval.batches.front()));
+  }
+}
+
 // The evaluation passes: s.eval_batches forward passes over the prepared set, cycled; returns the
-// wall time of each (the forward pass and the copy of its logits to the host, synchronised).
+// wall time of each (the forward pass and the copy of its logits to the host, synchronised), and
+// the first batch's predictions in `first`.
 std::vector<double> evaluate(Backend& backend, TaskData& data, const PreparedSet& eval,
-                             const Settings& s, PhaseProfile* profile = nullptr) {
+                             const Settings& s, HostTensor* first,
+                             PhaseProfile* profile = nullptr) {
   backend.reset_state();
   data.begin_eval();
   std::vector<double> batch_s;
@@ -369,10 +385,8 @@ std::vector<double> evaluate(Backend& backend, TaskData& data, const PreparedSet
     backend.synchronize();
     batch_s.push_back(seconds_since(start));
     markers::step(i);
-    if (i == 0 && !s.dump_logits.empty()) {
-      write_logits(s.dump_logits, logits);
-    }
     data.add_eval(eval.metric_inputs[k], logits);
+    if (i == 0 && !s.dump_logits.empty()) *first = logits;
   }
   return batch_s;
 }
@@ -472,9 +486,11 @@ void run_train(Backend& backend, const ModelSpec& spec, const Settings& s) {
   }
 
   markers::begin("eval");
-  evaluate(backend, *data, eval, s);
+  HostTensor first;
+  evaluate(backend, *data, eval, s, &first);
   backend.synchronize();
   markers::end("eval");
+  dump_logits(backend, eval, s, first);
   for (const auto& [name, value] : data->quality()) {
     report(name, value);
   }
@@ -505,11 +521,13 @@ void run_infer(Backend& backend, const ModelSpec& spec, const Settings& s) {
   profile.start();
   markers::begin("infer");
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<double> batch_s = evaluate(backend, *data, eval, s, &profile);
+  HostTensor first;
+  const std::vector<double> batch_s = evaluate(backend, *data, eval, s, &first, &profile);
   backend.synchronize();
   const double infer_s = seconds_since(start);
   markers::end("infer");
   profile.finish("infer", infer_s, batch_s);
+  dump_logits(backend, eval, s, first);
 
   report_data(eval.bytes, data_s);
   report("samples_per_s", static_cast<double>(samples) / infer_s, "samples/s");
