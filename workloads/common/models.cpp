@@ -42,40 +42,57 @@ void build_ncf(ModelSpec& spec) {
   spec.optimizer = {"adam", 0.25, 0.5, 1e-8, 0.0, 0.0};
 }
 
-void add_bn(ModelSpec& spec, const std::string& prefix, int64_t channels) {
-  // Batch-norm scale and shift are exempt from weight decay (DeepLearningExamples' default).
-  add(spec, prefix + ".weight", {channels}, ones(), true, false);
-  add(spec, prefix + ".bias", {channels}, zeros(), true, false);
+// Batch-norm scale and shift are exempt from weight decay (DeepLearningExamples' default) unless
+// `decay`; `frozen` makes all four buffers (FrozenBatchNorm2d, or a frozen stage).
+void add_bn(ModelSpec& spec, const std::string& prefix, int64_t channels, bool frozen = false,
+            bool decay = false) {
+  add(spec, prefix + ".weight", {channels}, ones(), !frozen, decay && !frozen);
+  add(spec, prefix + ".bias", {channels}, zeros(), !frozen, decay && !frozen);
   add(spec, prefix + ".running_mean", {channels}, zeros(), false, false);
   add(spec, prefix + ".running_var", {channels}, ones(), false, false);
 }
 
-void add_conv(ModelSpec& spec, const std::string& name, int64_t out, int64_t in, int64_t k) {
+void add_conv(ModelSpec& spec, const std::string& name, int64_t out, int64_t in, int64_t k,
+              bool trainable = true) {
   // Kaiming normal, fan_out mode, ReLU gain: std = sqrt(2 / (out·k·k)).
-  add(spec, name, {out, in, k, k}, normal(0.0, std::sqrt(2.0 / static_cast<double>(out * k * k))));
+  add(spec, name, {out, in, k, k}, normal(0.0, std::sqrt(2.0 / static_cast<double>(out * k * k))),
+      trainable, trainable);
 }
 
+// How a backbone's tensors are named and which are trained (Mask R-CNN; the defaults are
+// resnet50's and SSD's).
+struct BackboneOptions {
+  std::string prefix;         // prepended to every name ("backbone.body." for Mask R-CNN)
+  bool frozen_bn = false;     // every BN a FrozenBatchNorm2d (four buffers)
+  int64_t frozen_stages = 0;  // 0 none, 1 the stem (conv1, bn1), 2 the stem and layer1, …
+  bool bn_decay = false;      // weight decay on trainable BN scale and shift
+};
+
 // ResNet-50 v1.5's stem and bottleneck stages (torchvision's names: conv1, bn1, layerS.B.…),
-// shared by resnet50 and SSD's backbone; returns the last stage's output channels.
+// shared by resnet50, SSD's and Mask R-CNN's backbones; returns the last stage's output channels.
 int64_t add_resnet_backbone(ModelSpec& spec, int64_t w, int64_t channels,
-                            const std::vector<int64_t>& blocks) {
-  add_conv(spec, "conv1.weight", w, channels, 7);
-  add_bn(spec, "bn1", w);
+                            const std::vector<int64_t>& blocks, const BackboneOptions& o = {}) {
+  const bool stem_frozen = o.frozen_stages >= 1;
+  add_conv(spec, o.prefix + "conv1.weight", w, channels, 7, !stem_frozen);
+  add_bn(spec, o.prefix + "bn1", w, o.frozen_bn || stem_frozen, o.bn_decay);
   int64_t in = w;
   for (size_t stage = 0; stage < blocks.size(); ++stage) {
     const int64_t width = w << stage;
     const int64_t out = width * 4;
+    const bool frozen = static_cast<int64_t>(stage) + 2 <= o.frozen_stages;
+    const bool bn_frozen = o.frozen_bn || frozen;
     for (int64_t block = 0; block < blocks[stage]; ++block) {
-      const std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(block);
-      add_conv(spec, p + ".conv1.weight", width, in, 1);
-      add_bn(spec, p + ".bn1", width);
-      add_conv(spec, p + ".conv2.weight", width, width, 3);
-      add_bn(spec, p + ".bn2", width);
-      add_conv(spec, p + ".conv3.weight", out, width, 1);
-      add_bn(spec, p + ".bn3", out);
+      const std::string p =
+          o.prefix + "layer" + std::to_string(stage + 1) + "." + std::to_string(block);
+      add_conv(spec, p + ".conv1.weight", width, in, 1, !frozen);
+      add_bn(spec, p + ".bn1", width, bn_frozen, o.bn_decay);
+      add_conv(spec, p + ".conv2.weight", width, width, 3, !frozen);
+      add_bn(spec, p + ".bn2", width, bn_frozen, o.bn_decay);
+      add_conv(spec, p + ".conv3.weight", out, width, 1, !frozen);
+      add_bn(spec, p + ".bn3", out, bn_frozen, o.bn_decay);
       if (block == 0) {
-        add_conv(spec, p + ".downsample.0.weight", out, in, 1);
-        add_bn(spec, p + ".downsample.1", out);
+        add_conv(spec, p + ".downsample.0.weight", out, in, 1, !frozen);
+        add_bn(spec, p + ".downsample.1", out, bn_frozen, o.bn_decay);
       }
       in = out;
     }
@@ -515,6 +532,189 @@ ModelSpec gnmt_spec(const std::string& scale) {
   return s;
 }
 
+// --- Mask R-CNN --------------------------------------------------------------------------------
+// torchvision's maskrcnn_resnet50_fpn (v1) parameter list and initialisation; see MODELS.md,
+// "Mask R-CNN". Every trainable tensor gets weight decay (torchvision's detection reference).
+
+void check_mask_rcnn_config(const MaskRcnnConfig& c) {
+  const auto fail = [](const std::string& what) { throw Error("mask_rcnn config: " + what); };
+  if (c.num_classes < 2 || c.data.num_classes != c.num_classes - 1) {
+    fail("num_classes " + std::to_string(c.num_classes) + " with " +
+         std::to_string(c.data.num_classes) + " object classes in the data");
+  }
+  if (c.data.height < 64 || c.data.width < 64 || c.data.height % 32 != 0 ||
+      c.data.width % 32 != 0) {
+    fail("image " + std::to_string(c.data.height) + "×" + std::to_string(c.data.width) +
+         " (height and width must be multiples of 32, at least 64)");
+  }
+  if (c.data.channels != c.channels || !c.data.with_masks) {
+    fail("data must have " + std::to_string(c.channels) + " channels and masks");
+  }
+  if (c.blocks.size() != 4 || c.anchor_sizes.size() != 5 || c.aspect_ratios.empty()) {
+    fail("expected 4 backbone stages, 5 anchor sizes (P2 … P6) and some aspect ratios");
+  }
+  if (c.trainable_backbone_layers < 0 || c.trainable_backbone_layers > 5) {
+    fail("trainable_backbone_layers = " + std::to_string(c.trainable_backbone_layers));
+  }
+  if (c.box_weights.size() != 4 || c.mask_layers.empty() || c.mask_resolution != 2 * c.mask_pool ||
+      c.sampling_ratio < 1) {
+    fail("box_weights need 4 values, mask_layers one or more, mask_resolution = 2·mask_pool");
+  }
+}
+
+void build_mask_rcnn(ModelSpec& spec) {
+  const MaskRcnnConfig& c = spec.mask_rcnn;
+  check_mask_rcnn_config(c);
+  const int64_t w = c.base_width;
+  BackboneOptions o;
+  o.prefix = "backbone.body.";
+  o.frozen_bn = c.frozen_bn;
+  o.frozen_stages = 5 - c.trainable_backbone_layers;
+  o.bn_decay = true;
+  add_resnet_backbone(spec, w, c.channels, c.blocks, o);
+  const int64_t f = c.fpn_channels;
+  // FPN: kaiming_uniform_(a=1) = U(±sqrt(3/fan_in)), bias 0.
+  for (int64_t i = 0; i < 4; ++i) {
+    const int64_t in = 4 * (w << i);
+    add(spec, "backbone.fpn.inner_blocks." + std::to_string(i) + ".0.weight", {f, in, 1, 1},
+        uniform(std::sqrt(3.0 / static_cast<double>(in))));
+    add(spec, "backbone.fpn.inner_blocks." + std::to_string(i) + ".0.bias", {f}, zeros());
+  }
+  for (int64_t i = 0; i < 4; ++i) {
+    add(spec, "backbone.fpn.layer_blocks." + std::to_string(i) + ".0.weight", {f, f, 3, 3},
+        uniform(std::sqrt(3.0 / static_cast<double>(f * 9))));
+    add(spec, "backbone.fpn.layer_blocks." + std::to_string(i) + ".0.bias", {f}, zeros());
+  }
+  // RPN head: N(0, 0.01²), bias 0.
+  const int64_t a = c.anchors_per_location();
+  add(spec, "rpn.head.conv.0.0.weight", {f, f, 3, 3}, normal(0.0, 0.01));
+  add(spec, "rpn.head.conv.0.0.bias", {f}, zeros());
+  add(spec, "rpn.head.cls_logits.weight", {a, f, 1, 1}, normal(0.0, 0.01));
+  add(spec, "rpn.head.cls_logits.bias", {a}, zeros());
+  add(spec, "rpn.head.bbox_pred.weight", {4 * a, f, 1, 1}, normal(0.0, 0.01));
+  add(spec, "rpn.head.bbox_pred.bias", {4 * a}, zeros());
+  // Box head and predictor: torch.nn.Linear's default U(±1/sqrt(in)) for weight and bias.
+  const int64_t r = c.representation_size;
+  const int64_t k = c.num_classes;
+  const auto linear = [&](const std::string& name, int64_t out, int64_t in) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+    add(spec, name + ".weight", {out, in}, uniform(bound));
+    add(spec, name + ".bias", {out}, uniform(bound));
+  };
+  linear("roi_heads.box_head.fc6", r, f * c.box_pool * c.box_pool);
+  linear("roi_heads.box_head.fc7", r, r);
+  linear("roi_heads.box_predictor.cls_score", k, r);
+  linear("roi_heads.box_predictor.bbox_pred", 4 * k, r);
+  // Mask head: 3×3 convs, kaiming_normal_ fan_out, bias 0.
+  int64_t in = f;
+  for (size_t i = 0; i < c.mask_layers.size(); ++i) {
+    const int64_t out = c.mask_layers[i];
+    const std::string p = "roi_heads.mask_head." + std::to_string(i) + ".0";
+    add_conv(spec, p + ".weight", out, in, 3);
+    add(spec, p + ".bias", {out}, zeros());
+    in = out;
+  }
+  // Mask predictor: ConvTranspose2d(in, in, 2, stride 2), weight in torch's transposed layout
+  // [in, out, 2, 2] (kaiming_normal_ fan_out = size(0)·4), bias torch's default U(±1/sqrt(fan_in))
+  // with fan_in = size(1)·4; then a 1×1 conv to the classes (kaiming fan_out, default bias).
+  add(spec, "roi_heads.mask_predictor.conv5_mask.weight", {in, in, 2, 2},
+      normal(0.0, std::sqrt(2.0 / static_cast<double>(in * 4))));
+  add(spec, "roi_heads.mask_predictor.conv5_mask.bias", {in},
+      uniform(1.0 / std::sqrt(static_cast<double>(in * 4))));
+  add(spec, "roi_heads.mask_predictor.mask_fcn_logits.weight", {k, in, 1, 1},
+      normal(0.0, std::sqrt(2.0 / static_cast<double>(k))));
+  add(spec, "roi_heads.mask_predictor.mask_fcn_logits.bias", {k},
+      uniform(1.0 / std::sqrt(static_cast<double>(in))));
+  // torchvision's detection reference: SGD momentum 0.9, weight decay 1e-4.
+  spec.optimizer = {"sgd", 0.9, 0.999, 1e-8, 0.9, 1e-4};
+}
+
+ModelSpec mask_rcnn_spec(const std::string& scale) {
+  ModelSpec s;
+  MaskRcnnConfig& c = s.mask_rcnn;
+  DetectionConfig& d = c.data;
+  d.with_masks = true;
+  d.noise_std = 0.2;
+  if (scale == "tiny") {
+    // 64×64, three shape classes, width-8 backbone with trainable batch norm, FPN of 32, few
+    // proposals and RoIs; anchors and the level mapper's canonical size shrunk with the image.
+    d.height = d.width = 64;
+    c.num_classes = 4;
+    c.base_width = 8;
+    c.frozen_bn = false;
+    c.trainable_backbone_layers = 5;
+    c.fpn_channels = 32;
+    c.anchor_sizes = {8, 16, 32, 64, 128};
+    c.rpn_batch_per_image = 64;
+    c.rpn_pre_nms_top_n_train = 200;
+    c.rpn_pre_nms_top_n_test = 100;
+    c.rpn_post_nms_top_n_train = 100;
+    c.rpn_post_nms_top_n_test = 50;
+    c.box_batch_per_image = 64;
+    c.representation_size = 64;
+    c.canonical_scale = 32;
+    c.mask_layers = {32, 32};
+    d.min_objects = 1;
+    d.max_objects = 4;
+    d.min_size = 0.15;
+    d.max_size = 0.5;
+    s.batch_size = 4;
+    s.train_steps = 100;
+    s.eval_batch_size = 4;
+    s.eval_batches = 4;
+    s.schedule = {"warmup_cosine", 0.02, 10, 0.0};
+  } else if (scale == "small") {
+    // 128×128, twelve classes (three shapes in four colours), width 16, FPN of 64.
+    d.height = d.width = 128;
+    c.num_classes = 13;
+    c.base_width = 16;
+    c.frozen_bn = false;
+    c.trainable_backbone_layers = 5;
+    c.fpn_channels = 64;
+    c.anchor_sizes = {16, 32, 64, 128, 256};
+    c.rpn_batch_per_image = 128;
+    c.rpn_pre_nms_top_n_train = 500;
+    c.rpn_pre_nms_top_n_test = 250;
+    c.rpn_post_nms_top_n_train = 250;
+    c.rpn_post_nms_top_n_test = 125;
+    c.box_batch_per_image = 128;
+    c.representation_size = 256;
+    c.canonical_scale = 56;
+    c.mask_layers = {64, 64, 64, 64};
+    d.min_objects = 1;
+    d.max_objects = 8;
+    d.min_size = 0.08;
+    d.max_size = 0.5;
+    s.batch_size = 4;
+    s.train_steps = 300;
+    s.eval_batch_size = 4;
+    s.eval_batches = 8;
+    s.schedule = {"warmup_cosine", 0.02, 30, 0.0};
+  } else {
+    // The study: DLE's PyTorch MaskRCNN on COCO 2017 at 800 × ≤1333 (a 640×480 COCO image
+    // becomes 800×1067, padded to 800×1088), 91 classes as torchvision's COCO head, 1,000
+    // iterations of 4 images; inference at batch 1 (PyTorch's setting; the study's TF ran 4)
+    // over the 5,000 validation images. torchvision's lr 0.02 per 16 images scaled to 4, linear
+    // warm-up over the run's 1,000 iterations then constant (its decays lie beyond them).
+    d.height = 800;
+    d.width = 1088;
+    c.num_classes = 91;
+    d.min_objects = 1;
+    d.max_objects = 20;
+    d.min_size = 0.03;
+    d.max_size = 0.6;
+    s.batch_size = 4;
+    s.train_steps = 1000;
+    s.eval_batch_size = 1;
+    s.eval_batches = 5000;
+    s.schedule = {"warmup_cosine", 0.005, 1000, 0.005};
+  }
+  d.num_classes = c.num_classes - 1;
+  build_mask_rcnn(s);
+  return s;
+}
+// --- end Mask R-CNN ----------------------------------------------------------------------------
+
 }  // namespace
 
 // ---- SSD --------------------------------------------------------------------------------------
@@ -530,6 +730,28 @@ int64_t SsdConfig::num_default_boxes() const {
   return n;
 }
 // ---- end SSD ----------------------------------------------------------------------------------
+
+// --- Mask R-CNN --------------------------------------------------------------------------------
+int64_t MaskRcnnConfig::anchors_per_location() const {
+  return static_cast<int64_t>(aspect_ratios.size());
+}
+
+std::vector<std::array<int64_t, 2>> MaskRcnnConfig::feature_sizes() const {
+  // conv1 (7×7, stride 2, pad 3), max pool (3×3, 2, 1), then stride-2 3×3 convs (pad 1) at
+  // layer2 … layer4; P6 is P5 max-pooled with kernel 1, stride 2.
+  std::vector<std::array<int64_t, 2>> out;
+  std::array<int64_t, 2> s = {conv_out(data.height, 7, 2, 3), conv_out(data.width, 7, 2, 3)};
+  for (int64_t& v : s) v = conv_out(v, 3, 2, 1);
+  out.push_back(s);
+  for (int i = 0; i < 3; ++i) {
+    for (int64_t& v : s) v = conv_out(v, 3, 2, 1);
+    out.push_back(s);
+  }
+  for (int64_t& v : s) v = conv_out(v, 1, 2, 0);
+  out.push_back(s);
+  return out;
+}
+// --- end Mask R-CNN ----------------------------------------------------------------------------
 
 int64_t ParamSpec::numel() const {
   int64_t n = 1;
@@ -587,6 +809,8 @@ ModelSpec make_model_spec(const std::string& model, const std::string& scale) {
     spec = ssd_spec(scale);
   } else if (model == "gnmt") {  // not in model_names(): its workers come later
     spec = gnmt_spec(scale);
+  } else if (model == "mask_rcnn") {  // not in model_names(): its workers come later
+    spec = mask_rcnn_spec(scale);
   } else {
     throw Error("unknown model '" + model + "' (expected ncf, resnet50, transformer_xl or ssd)");
   }

@@ -1,6 +1,7 @@
 #pragma once
 // Model specifications shared by both workers: hyper-parameters per model and scale, and the
 // ordered parameter list from which each backend creates its variables (MODELS.md has the maths).
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -160,6 +161,71 @@ struct GnmtConfig {
   int64_t max_decode_length = 0;  ///< decoded tokens per sentence at most, eos included
 };
 
+// --- Mask R-CNN --------------------------------------------------------------------------------
+
+/// Mask R-CNN with a ResNet-50-FPN backbone, as torchvision's maskrcnn_resnet50_fpn and
+/// DeepLearningExamples' PyTorch MaskRCNN (MODELS.md, "Mask R-CNN"). Images enter at the data's
+/// size (height and width multiples of 32; no resize, no normalisation).
+struct MaskRcnnConfig {
+  int64_t channels = 3;
+  int64_t num_classes = 0;  ///< including the background class 0 (paper: 91, torchvision's COCO)
+  int64_t base_width = 64;  ///< backbone stage widths base·{1,2,4,8}; outputs 4·, 8·, 16·, 32·base
+  std::vector<int64_t> blocks = {3, 4, 6, 3};
+  /// true: FrozenBatchNorm2d (weight, bias, mean, var all buffers; y = x·scale + shift), as
+  /// torchvision and DLE with a pretrained backbone; false: BatchNorm2d with batch statistics in
+  /// training, as torchvision's maskrcnn_resnet50_fpn(weights=None, weights_backbone=None).
+  bool frozen_bn = true;
+  /// Backbone stages trained, counted from layer4 (torchvision's trainable_backbone_layers):
+  /// 3 freezes conv1 and layer1 (their tensors are buffers), 5 trains every stage.
+  int64_t trainable_backbone_layers = 3;
+  double bn_eps = 1e-5;
+  double bn_momentum = 0.1;
+  int64_t fpn_channels = 256;  ///< F: every FPN output, the RPN head and the RoI features
+  /// Anchor size per FPN level P2 … P6 (one size per level), and the aspect ratios (h/w).
+  std::vector<double> anchor_sizes = {32, 64, 128, 256, 512};
+  std::vector<double> aspect_ratios = {0.5, 1.0, 2.0};
+  // RPN
+  double rpn_fg_iou = 0.7;  ///< anchors with best IoU ≥ this are positive
+  double rpn_bg_iou = 0.3;  ///< anchors with best IoU < this are negative
+  int64_t rpn_batch_per_image = 256;
+  double rpn_positive_fraction = 0.5;
+  int64_t rpn_pre_nms_top_n_train = 2000;  ///< per level
+  int64_t rpn_pre_nms_top_n_test = 1000;
+  int64_t rpn_post_nms_top_n_train = 2000;  ///< per image
+  int64_t rpn_post_nms_top_n_test = 1000;
+  double rpn_nms = 0.7;
+  double rpn_min_size = 1e-3;  ///< proposals with a side below this are removed
+  // Box head
+  double box_fg_iou = 0.5;
+  double box_bg_iou = 0.5;
+  int64_t box_batch_per_image = 512;
+  double box_positive_fraction = 0.25;
+  std::vector<double> box_weights = {10.0, 10.0, 5.0, 5.0};  ///< (wx, wy, ww, wh)
+  int64_t box_pool = 7;                                      ///< RoIAlign output of the box head
+  int64_t sampling_ratio = 2;          ///< RoIAlign samples per bin side (MultiScaleRoIAlign)
+  int64_t representation_size = 1024;  ///< TwoMLPHead width R
+  double canonical_scale = 224;        ///< level mapper: a box of this side maps to canonical_level
+  int64_t canonical_level = 4;
+  // Mask head
+  int64_t mask_pool = 14;
+  std::vector<int64_t> mask_layers = {256, 256, 256,
+                                      256};  ///< 3×3 convs; then a deconv of the last
+  int64_t mask_resolution = 28;              ///< = 2·mask_pool (the deconv doubles it)
+  // Inference
+  double box_score_thresh = 0.05;
+  double box_nms = 0.5;
+  int64_t detections_per_image = 100;
+  double box_min_size = 1e-2;   ///< detections with a side below this are removed
+  double mask_threshold = 0.5;  ///< a pasted mask probability > this is inside
+  DetectionConfig data;         ///< synthetic detection data (object classes = num_classes − 1)
+
+  /// Anchors per location A = aspect_ratios.size() (one size per level).
+  [[nodiscard]] int64_t anchors_per_location() const;
+  /// The five feature maps' (height, width), P2 … P6, for the data's image size.
+  [[nodiscard]] std::vector<std::array<int64_t, 2>> feature_sizes() const;
+};
+// --- end Mask R-CNN ----------------------------------------------------------------------------
+
 /// Everything both backends need to build, train and evaluate one model at one scale.
 struct ModelSpec {
   std::string model;              ///< "ncf" | "resnet50" | "transformer_xl" | "gnmt"
@@ -169,6 +235,7 @@ struct ModelSpec {
   TransformerXlConfig txl;        ///< used when model == "transformer_xl"
   SsdConfig ssd;                  ///< used when model == "ssd"
   GnmtConfig gnmt;                ///< used when model == "gnmt"
+  MaskRcnnConfig mask_rcnn;       ///< used when model == "mask_rcnn"
   std::vector<ParamSpec> params;  ///< in canonical order; weights and checkpoints follow it
   OptimizerSpec optimizer;
   LrSchedule schedule;
@@ -184,13 +251,14 @@ struct ModelSpec {
   [[nodiscard]] const ParamSpec& param(const std::string& name) const;
 };
 
-/// Model names the workers run, in a stable order (make_model_spec also knows "gnmt", whose
-/// workers are not written yet).
+/// Model names the workers run, in a stable order (make_model_spec also knows "gnmt" and
+/// "mask_rcnn", whose workers are not written yet).
 [[nodiscard]] const std::vector<std::string>& model_names();
 /// Scale names known to make_model_spec, in a stable order.
 [[nodiscard]] const std::vector<std::string>& scale_names();
 
-/// The specification of a model at a scale ("gnmt" too, though not yet in model_names()); throws
+/// The specification of a model at a scale ("gnmt", "mask_rcnn" too, though not yet in
+/// model_names()); throws
 /// greenbench::Error naming an unknown value.
 [[nodiscard]] ModelSpec make_model_spec(const std::string& model, const std::string& scale);
 
