@@ -133,6 +133,12 @@ int64_t batch_bytes(const ModelSpec& spec, bool eval) {
     const int64_t gt = eval ? c.data.max_objects * (4 * 4 + 8) : 0;
     return batch * (c.channels * c.image_size * c.image_size * 4 + d * (4 * 4 + 8) + gt);
   }
+  if (spec.model == "mask_rcnn") {
+    // images, boxes [B, M, 4] f32, classes [B, M] i64, masks [B, M, H, W] f32.
+    const DetectionConfig& d = spec.mask_rcnn.data;
+    const int64_t m = d.max_objects;
+    return batch * (d.channels * d.height * d.width * 4 + m * (4 * 4 + 8 + d.height * d.width * 4));
+  }
   if (spec.model == "gnmt") {
     // source [B, S], source_lengths [B], target_input and target_output [B, T], all int64.
     const TranslationConfig& d = spec.gnmt.data;
@@ -161,6 +167,9 @@ std::unique_ptr<TaskData> make_task_data(const ModelSpec& spec, uint64_t seed, i
   }
   if (spec.model == "ssd") {
     return data_detail::make_ssd_task(spec, seed);
+  }
+  if (spec.model == "mask_rcnn") {
+    return data_detail::make_mask_rcnn_task(spec, seed);
   }
   if (spec.model == "gnmt") {
     return data_detail::make_translation_task(spec, seed);

@@ -36,6 +36,7 @@ void shuffle(std::vector<T>& v, Rng& rng) {
 [[nodiscard]] std::unique_ptr<TaskData> make_image_task(const ModelSpec& spec, uint64_t seed);
 [[nodiscard]] std::unique_ptr<TaskData> make_text_task(const ModelSpec& spec, uint64_t seed);
 [[nodiscard]] std::unique_ptr<TaskData> make_ssd_task(const ModelSpec& spec, uint64_t seed);
+[[nodiscard]] std::unique_ptr<TaskData> make_mask_rcnn_task(const ModelSpec& spec, uint64_t seed);
 [[nodiscard]] std::unique_ptr<TaskData> make_translation_task(const ModelSpec& spec, uint64_t seed);
 
 }  // namespace greenbench::workloads::data_detail
