@@ -186,6 +186,42 @@ TEST(MaskRcnnReference, RoiAlignEqualsTorchvisions) {
   }
 }
 
+// The gather form the frameworks compute (weights and indices from the host) gives torchvision's
+// values too.
+TEST(MaskRcnnReference, RoiAlignAsAGatherEqualsTorchvisions) {
+  for (const json& c : reference()["roi_align"]) {
+    const std::vector<float> feature = f32_of(c["feature"]);
+    const std::vector<RcnnBox> boxes = boxes_of(c["boxes"]);
+    const std::vector<float> want = f32_of(c["values"]);
+    const auto ch = c["channels"].get<int64_t>();
+    const auto h = c["height"].get<int64_t>();
+    const auto w = c["width"].get<int64_t>();
+    const auto size = c["size"].get<int64_t>();
+    double worst = 0.0;
+    for (size_t b = 0; b < boxes.size(); ++b) {
+      const RcnnRoiGather g = rcnn_roi_gather(h, w, boxes[b], c["spatial_scale"].get<double>(),
+                                              size, size, c["sampling_ratio"].get<int64_t>());
+      const auto per_cell = static_cast<size_t>(g.samples * 4);
+      ASSERT_EQ(g.index.size(), static_cast<size_t>(size * size) * per_cell);
+      for (int64_t k = 0; k < ch; ++k) {
+        for (int64_t cell = 0; cell < size * size; ++cell) {
+          double v = 0.0;
+          for (size_t e = 0; e < per_cell; ++e) {
+            const size_t at = static_cast<size_t>(cell) * per_cell + e;
+            ASSERT_GE(g.index[at], 0);
+            ASSERT_LT(g.index[at], h * w);
+            v += double{g.weight[at]} * feature[static_cast<size_t>(k * h * w + g.index[at])];
+          }
+          const size_t o = b * static_cast<size_t>(ch * size * size) +
+                           static_cast<size_t>(k * size * size + cell);
+          worst = std::max(worst, std::abs(v - want[o]));
+        }
+      }
+    }
+    EXPECT_LE(worst, 1e-6) << "sampling " << c["sampling_ratio"] << " size " << size;
+  }
+}
+
 TEST(MaskRcnnReference, LevelMapperEqualsTorchvisions) {
   for (const json& c : reference()["levels"]) {
     const std::vector<RcnnBox> boxes = boxes_of(c["boxes"]);

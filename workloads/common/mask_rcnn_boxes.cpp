@@ -29,10 +29,17 @@ RcnnBox clip_box(const RcnnBox& b, double height, double width) {
           std::clamp(b[3], 0.0, height)};
 }
 
-// torchvision's bilinear_interpolate of roi_align (CPU kernel), in its float32 arithmetic.
-float bilinear(const float* f, int64_t height, int64_t width, float y, float x) {
+// One bilinear sample of roi_align: four positions y·width + x and weights (torchvision's
+// bilinear_interpolate, CPU kernel, in its float32 arithmetic); all weights 0 outside the map.
+struct Corners {
+  std::array<int64_t, 4> index{};
+  std::array<float, 4> weight{};
+};
+
+Corners bilinear_corners(int64_t height, int64_t width, float y, float x) {
+  Corners c;
   if (y < -1.0F || y > static_cast<float>(height) || x < -1.0F || x > static_cast<float>(width)) {
-    return 0.0F;
+    return c;
   }
   y = std::max(y, 0.0F);
   x = std::max(x, 0.0F);
@@ -56,8 +63,47 @@ float bilinear(const float* f, int64_t height, int64_t width, float y, float x) 
   const float lx = x - static_cast<float>(x_low);
   const float hy = 1.0F - ly;
   const float hx = 1.0F - lx;
-  return hy * hx * f[y_low * width + x_low] + hy * lx * f[y_low * width + x_high] +
-         ly * hx * f[y_high * width + x_low] + ly * lx * f[y_high * width + x_high];
+  c.index = {y_low * width + x_low, y_low * width + x_high, y_high * width + x_low,
+             y_high * width + x_high};
+  c.weight = {hy * hx, hy * lx, ly * hx, ly * lx};
+  return c;
+}
+
+// The sample grid of one RoI (torchvision's roi_align, aligned=False, float32): calls
+// visit(cell, corners) for each output cell in row-major order and each of its samples; returns
+// the samples per cell.
+template <typename Visit>
+int64_t roi_samples(int64_t height, int64_t width, const RcnnBox& box, double spatial_scale,
+                    int64_t out_h, int64_t out_w, int64_t sampling_ratio, Visit visit) {
+  const auto scale = static_cast<float>(spatial_scale);
+  const float x0 = static_cast<float>(box[0]) * scale;
+  const float y0 = static_cast<float>(box[1]) * scale;
+  const float roi_w = std::max(static_cast<float>(box[2]) * scale - x0, 1.0F);
+  const float roi_h = std::max(static_cast<float>(box[3]) * scale - y0, 1.0F);
+  const float bin_h = roi_h / static_cast<float>(out_h);
+  const float bin_w = roi_w / static_cast<float>(out_w);
+  const int64_t grid_h = sampling_ratio > 0
+                             ? sampling_ratio
+                             : static_cast<int64_t>(std::ceil(roi_h / static_cast<float>(out_h)));
+  const int64_t grid_w = sampling_ratio > 0
+                             ? sampling_ratio
+                             : static_cast<int64_t>(std::ceil(roi_w / static_cast<float>(out_w)));
+  for (int64_t ph = 0; ph < out_h; ++ph) {
+    for (int64_t pw = 0; pw < out_w; ++pw) {
+      for (int64_t iy = 0; iy < grid_h; ++iy) {
+        const float y =
+            y0 + static_cast<float>(ph) * bin_h +
+            static_cast<float>(static_cast<double>(iy) + 0.5) * bin_h / static_cast<float>(grid_h);
+        for (int64_t ix = 0; ix < grid_w; ++ix) {
+          const float x = x0 + static_cast<float>(pw) * bin_w +
+                          static_cast<float>(static_cast<double>(ix) + 0.5) * bin_w /
+                              static_cast<float>(grid_w);
+          visit(ph * out_w + pw, bilinear_corners(height, width, y, x));
+        }
+      }
+    }
+  }
+  return grid_h * grid_w;
 }
 
 }  // namespace
@@ -366,41 +412,38 @@ int64_t rcnn_roi_level(const RcnnBox& box, double canonical_scale, int64_t canon
 void rcnn_roi_align(const float* feature, int64_t channels, int64_t height, int64_t width,
                     const RcnnBox& box, double spatial_scale, int64_t out_h, int64_t out_w,
                     int64_t sampling_ratio, float* out) {
-  // torchvision's CPU kernel computes in the feature's type; float32 here, in its order.
-  const auto scale = static_cast<float>(spatial_scale);
-  const float x0 = static_cast<float>(box[0]) * scale;
-  const float y0 = static_cast<float>(box[1]) * scale;
-  const float roi_w = std::max(static_cast<float>(box[2]) * scale - x0, 1.0F);
-  const float roi_h = std::max(static_cast<float>(box[3]) * scale - y0, 1.0F);
-  const float bin_h = roi_h / static_cast<float>(out_h);
-  const float bin_w = roi_w / static_cast<float>(out_w);
-  const int64_t grid_h = sampling_ratio > 0
-                             ? sampling_ratio
-                             : static_cast<int64_t>(std::ceil(roi_h / static_cast<float>(out_h)));
-  const int64_t grid_w = sampling_ratio > 0
-                             ? sampling_ratio
-                             : static_cast<int64_t>(std::ceil(roi_w / static_cast<float>(out_w)));
-  const auto count = static_cast<float>(std::max<int64_t>(grid_h * grid_w, 1));
+  // torchvision's CPU kernel computes in the feature's type: float32 here, in its order (the
+  // samples of a cell summed, then divided by their count).
   for (int64_t ch = 0; ch < channels; ++ch) {
     const float* f = feature + ch * height * width;
-    for (int64_t ph = 0; ph < out_h; ++ph) {
-      for (int64_t pw = 0; pw < out_w; ++pw) {
-        float sum = 0.0F;
-        for (int64_t iy = 0; iy < grid_h; ++iy) {
-          const float y = y0 + static_cast<float>(ph) * bin_h +
-                          static_cast<float>(static_cast<double>(iy) + 0.5) * bin_h /
-                              static_cast<float>(grid_h);
-          for (int64_t ix = 0; ix < grid_w; ++ix) {
-            const float x = x0 + static_cast<float>(pw) * bin_w +
-                            static_cast<float>(static_cast<double>(ix) + 0.5) * bin_w /
-                                static_cast<float>(grid_w);
-            sum += bilinear(f, height, width, y, x);
-          }
-        }
-        out[(ch * out_h + ph) * out_w + pw] = sum / count;
-      }
+    float* o = out + ch * out_h * out_w;
+    std::fill(o, o + out_h * out_w, 0.0F);
+    const int64_t samples =
+        roi_samples(height, width, box, spatial_scale, out_h, out_w, sampling_ratio,
+                    [&](int64_t cell, const Corners& c) {
+                      o[cell] += c.weight[0] * f[c.index[0]] + c.weight[1] * f[c.index[1]] +
+                                 c.weight[2] * f[c.index[2]] + c.weight[3] * f[c.index[3]];
+                    });
+    const auto count = static_cast<float>(std::max<int64_t>(samples, 1));
+    for (int64_t i = 0; i < out_h * out_w; ++i) o[i] /= count;
+  }
+}
+
+RcnnRoiGather rcnn_roi_gather(int64_t height, int64_t width, const RcnnBox& box,
+                              double spatial_scale, int64_t out_h, int64_t out_w,
+                              int64_t sampling_ratio) {
+  RcnnRoiGather g;
+  std::vector<Corners> all;
+  g.samples = roi_samples(height, width, box, spatial_scale, out_h, out_w, sampling_ratio,
+                          [&](int64_t, const Corners& c) { all.push_back(c); });
+  const auto count = static_cast<float>(std::max<int64_t>(g.samples, 1));
+  for (const Corners& c : all) {
+    for (size_t q = 0; q < 4; ++q) {
+      g.index.push_back(c.index[q]);
+      g.weight.push_back(c.weight[q] / count);
     }
   }
+  return g;
 }
 
 std::vector<float> rcnn_mask_target(const float* mask, int64_t height, int64_t width,

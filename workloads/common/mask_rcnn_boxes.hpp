@@ -133,6 +133,20 @@ void rcnn_roi_align(const float* feature, int64_t channels, int64_t height, int6
                     const RcnnBox& box, double spatial_scale, int64_t out_h, int64_t out_w,
                     int64_t sampling_ratio, float* out);
 
+/// RoIAlign as a gather (MODELS.md, "RoIAlign in the frameworks"): per output cell (ph, pw), in
+/// row-major order, per sample (iy, ix), the four feature positions y·width + x and their bilinear
+/// weights divided by the sample count (index 0 and weight 0 for a sample outside the map), as
+/// rcnn_roi_align computes them. out[c, cell] = Σ over the cell's samples and corners of
+/// weight · feature[c, index]. Entries: out_h·out_w·samples·4 each.
+struct RcnnRoiGather {
+  std::vector<int64_t> index;
+  std::vector<float> weight;
+  int64_t samples = 0;  ///< samples per cell (grid_h·grid_w)
+};
+[[nodiscard]] RcnnRoiGather rcnn_roi_gather(int64_t height, int64_t width, const RcnnBox& box,
+                                            double spatial_scale, int64_t out_h, int64_t out_w,
+                                            int64_t sampling_ratio);
+
 /// The mask target of a RoI: torchvision's project_masks_on_boxes, i.e. roi_align of the binary
 /// ground-truth mask [height, width] over the RoI to M × M (scale 1, adaptive sampling), the raw
 /// (not thresholded) values.
