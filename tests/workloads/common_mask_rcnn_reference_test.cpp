@@ -291,6 +291,58 @@ TEST(MaskRcnnReference, DetectionsEqualTorchvisions) {
   }
 }
 
+TEST(MaskRcnnReference, LossesEqualTorchvisions) {
+  const json& c = reference()["losses"];
+  const MaskRcnnConfig cfg = tiny();
+  const RcnnAnchors anchors = rcnn_anchors(cfg);
+  const auto n_anchors = static_cast<int64_t>(anchors.boxes.size());
+  std::vector<RcnnRpnTargets> rpn_targets;
+  std::vector<RcnnSample> samples;
+  for (size_t n = 0; n < c["ground_truth"].size(); ++n) {
+    rpn_targets.push_back(rcnn_rpn_targets(cfg, anchors, boxes_of(c["ground_truth"][n])));
+    samples.push_back({i64_of(c["samples"][n]["positive"]), i64_of(c["samples"][n]["negative"])});
+  }
+  const std::vector<float> obj = f32_of(c["objectness"]);
+  const std::vector<float> deltas = f32_of(c["deltas"]);
+  const auto rpn = rcnn_rpn_loss(obj.data(), deltas.data(), n_anchors, rpn_targets, samples);
+  expect_close(rpn[0], c["rpn_objectness"].get<double>(), 1e-6, "rpn objectness");
+  expect_close(rpn[1], c["rpn_box"].get<double>(), 1e-6, "rpn box");
+
+  std::vector<RcnnRoiTargets> roi;
+  for (size_t n = 0; n < c["roi_labels"].size(); ++n) {
+    RcnnRoiTargets t;
+    t.labels = i64_of(c["roi_labels"][n]);
+    t.regression = f32_of(c["roi_regression"][n]);
+    roi.push_back(t);
+  }
+  const std::vector<float> logits = f32_of(c["class_logits"]);
+  const std::vector<float> box_deltas = f32_of(c["box_deltas"]);
+  const auto box = rcnn_box_loss(logits.data(), box_deltas.data(), cfg.num_classes, roi);
+  expect_close(box[0], c["classifier"].get<double>(), 1e-6, "classifier");
+  expect_close(box[1], c["box_reg"].get<double>(), 1e-6, "box regression");
+
+  std::vector<int64_t> labels;
+  std::vector<float> targets;
+  for (size_t n = 0; n < c["masks"].size(); ++n) {
+    const std::vector<float> masks = f32_of(c["masks"][n]);
+    const std::vector<int64_t> classes = i64_of(c["mask_classes"][n]);
+    const std::vector<RcnnBox> rois = boxes_of(c["mask_rois"][n]);
+    const std::vector<int64_t> matched = i64_of(c["mask_matched"][n]);
+    for (size_t r = 0; r < rois.size(); ++r) {
+      const auto j = static_cast<size_t>(matched[r]);
+      labels.push_back(classes[j]);
+      const std::vector<float> t =
+          rcnn_mask_target(masks.data() + j * 64 * 64, 64, 64, rois[r], cfg.mask_resolution);
+      targets.insert(targets.end(), t.begin(), t.end());
+    }
+  }
+  const std::vector<float> mask_logits = f32_of(c["mask_logits"]);
+  expect_close(
+      rcnn_mask_loss(mask_logits.data(), cfg.num_classes, cfg.mask_resolution, labels, targets),
+      c["mask"].get<double>(), 1e-6, "mask");
+  EXPECT_EQ(rcnn_mask_loss(mask_logits.data(), cfg.num_classes, cfg.mask_resolution, {}, {}), 0.0);
+}
+
 TEST(MaskRcnnReference, PastedMasksEqualTorchvisions) {
   const json& c = reference()["paste"];
   const std::vector<float> masks = f32_of(c["masks"]);

@@ -558,6 +558,94 @@ std::vector<float> rcnn_paste_mask(const float* mask, int64_t m, const RcnnBox& 
   return out;
 }
 
+namespace {
+
+double smooth_l1(double x) {
+  const double beta = 1.0 / 9.0;
+  const double a = std::abs(x);
+  return a < beta ? 0.5 * x * x / beta : a - 0.5 * beta;
+}
+
+// BCE with logits of one value: max(z, 0) − z·y + log(1 + exp(−|z|)).
+double bce(double z, double y) {
+  return std::max(z, 0.0) - z * y + std::log1p(std::exp(-std::abs(z)));
+}
+
+}  // namespace
+
+std::array<double, 2> rcnn_rpn_loss(const float* objectness, const float* deltas, int64_t anchors,
+                                    const std::vector<RcnnRpnTargets>& targets,
+                                    const std::vector<RcnnSample>& samples) {
+  if (targets.size() != samples.size()) {
+    throw Error("mask_rcnn RPN loss: " + std::to_string(targets.size()) + " targets, " +
+                std::to_string(samples.size()) + " samples");
+  }
+  double obj = 0.0;
+  double box = 0.0;
+  int64_t sampled = 0;
+  for (size_t n = 0; n < targets.size(); ++n) {
+    const int64_t base = static_cast<int64_t>(n) * anchors;
+    for (int64_t a : samples[n].positive) {
+      obj += bce(objectness[base + a], 1.0);
+      for (int64_t q = 0; q < 4; ++q) {
+        box += smooth_l1(double{deltas[(base + a) * 4 + q]} -
+                         targets[n].regression[static_cast<size_t>(a * 4 + q)]);
+      }
+    }
+    for (int64_t a : samples[n].negative) obj += bce(objectness[base + a], 0.0);
+    sampled += static_cast<int64_t>(samples[n].positive.size() + samples[n].negative.size());
+  }
+  if (sampled == 0) {
+    throw Error("mask_rcnn RPN loss: no sampled anchors");
+  }
+  return {obj / static_cast<double>(sampled), box / static_cast<double>(sampled)};
+}
+
+std::array<double, 2> rcnn_box_loss(const float* class_logits, const float* box_deltas,
+                                    int64_t num_classes,
+                                    const std::vector<RcnnRoiTargets>& targets) {
+  const int64_t k = num_classes;
+  double ce = 0.0;
+  double box = 0.0;
+  int64_t r = 0;
+  for (const RcnnRoiTargets& t : targets) {
+    for (size_t i = 0; i < t.labels.size(); ++i, ++r) {
+      const float* z = class_logits + r * k;
+      const double top = *std::max_element(z, z + k);
+      double sum = 0.0;
+      for (int64_t j = 0; j < k; ++j) sum += std::exp(z[j] - top);
+      const int64_t y = t.labels[i];
+      ce += top + std::log(sum) - z[y];
+      if (y > 0) {
+        for (int64_t q = 0; q < 4; ++q) {
+          box += smooth_l1(double{box_deltas[(r * k + y) * 4 + q]} - t.regression[i * 4 + q]);
+        }
+      }
+    }
+  }
+  if (r == 0) {
+    throw Error("mask_rcnn box loss: no sampled RoIs");
+  }
+  return {ce / static_cast<double>(r), box / static_cast<double>(r)};
+}
+
+double rcnn_mask_loss(const float* mask_logits, int64_t num_classes, int64_t m,
+                      const std::vector<int64_t>& labels, const std::vector<float>& targets) {
+  const int64_t plane = m * m;
+  if (targets.size() != labels.size() * static_cast<size_t>(plane)) {
+    throw Error("mask_rcnn mask loss: " + std::to_string(labels.size()) + " RoIs with " +
+                std::to_string(targets.size()) + " target values");
+  }
+  if (labels.empty()) return 0.0;
+  double sum = 0.0;
+  for (size_t p = 0; p < labels.size(); ++p) {
+    const float* z = mask_logits + (static_cast<int64_t>(p) * num_classes + labels[p]) * plane;
+    for (int64_t i = 0; i < plane; ++i)
+      sum += bce(z[i], targets[p * static_cast<size_t>(plane) + i]);
+  }
+  return sum / static_cast<double>(labels.size() * static_cast<size_t>(plane));
+}
+
 int64_t rcnn_prediction_width(const MaskRcnnConfig& config) {
   return 6 + config.mask_resolution * config.mask_resolution;
 }

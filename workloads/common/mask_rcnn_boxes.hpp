@@ -176,6 +176,29 @@ struct RcnnDetection {
 [[nodiscard]] std::vector<float> rcnn_paste_mask(const float* mask, int64_t m, const RcnnBox& box,
                                                  int64_t height, int64_t width);
 
+/// The RPN's two loss terms over a batch (MODELS.md, "Losses"), as torchvision's
+/// RegionProposalNetwork.compute_loss with the given samples: objectness [N, anchors] logits,
+/// deltas [N, anchors, 4]; per image its targets and sample. Returns {objectness BCE mean over
+/// the sampled anchors, Σ smooth L1 (β 1/9) of the positives / sampled anchors}.
+[[nodiscard]] std::array<double, 2> rcnn_rpn_loss(const float* objectness, const float* deltas,
+                                                  int64_t anchors,
+                                                  const std::vector<RcnnRpnTargets>& targets,
+                                                  const std::vector<RcnnSample>& samples);
+
+/// The box head's two loss terms (torchvision's fastrcnn_loss): class_logits [Q, K] and
+/// box_deltas [Q, 4K] of the batch's sampled RoIs, image after image in the targets' order.
+/// Returns {cross entropy mean over Q, Σ smooth L1 (β 1/9) of the positives' class deltas / Q}.
+[[nodiscard]] std::array<double, 2> rcnn_box_loss(const float* class_logits,
+                                                  const float* box_deltas, int64_t num_classes,
+                                                  const std::vector<RcnnRoiTargets>& targets);
+
+/// The mask loss (torchvision's maskrcnn_loss): mask_logits [P, K, M, M] of the positive RoIs,
+/// their labels [P] and mask targets [P, M, M]; BCE with logits of each RoI's label channel, mean
+/// over P·M·M; 0 without positives.
+[[nodiscard]] double rcnn_mask_loss(const float* mask_logits, int64_t num_classes, int64_t m,
+                                    const std::vector<int64_t>& labels,
+                                    const std::vector<float>& targets);
+
 /// The predictions layout of mask_rcnn (MODELS.md, "Predictions"): width of one detection row,
 /// x1, y1, x2, y2, score, label, then M × M mask probabilities.
 [[nodiscard]] int64_t rcnn_prediction_width(const MaskRcnnConfig& config);

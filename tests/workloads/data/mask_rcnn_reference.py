@@ -29,6 +29,8 @@ Cases:
   the tiny anchors, in training and in evaluation mode;
 - mask targets: project_masks_on_boxes (28 × 28) of a seeded binary mask;
 - detections: RoIHeads.postprocess_detections (score 0.05, NMS 0.5, 100) on seeded logits;
+- losses: RegionProposalNetwork.compute_loss (its sampler replaced by stored seeded samples),
+  fastrcnn_loss and maskrcnn_loss on seeded head outputs and targets of two images;
 - paste: paste_masks_in_image of seeded 28 × 28 probabilities for boxes inside, across the
   border, tiny, and fractional, into a 64 × 80 image.
 Every float32 is written as its shortest decimal (read it back into a float32).
@@ -46,7 +48,8 @@ from torchvision.models.detection._utils import BoxCoder, Matcher
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import _resnet_fpn_extractor
 from torchvision.models.detection.image_list import ImageList
-from torchvision.models.detection.roi_heads import RoIHeads, paste_masks_in_image, project_masks_on_boxes
+from torchvision.models.detection.roi_heads import (RoIHeads, fastrcnn_loss, maskrcnn_loss,
+                                                    paste_masks_in_image, project_masks_on_boxes)
 from torchvision.models.detection.rpn import RegionProposalNetwork
 from torchvision.ops import roi_align
 from torchvision.ops.misc import FrozenBatchNorm2d
@@ -270,6 +273,67 @@ pboxes = np.array([[10, 12, 40, 30], [-6.5, -3.2, 20.7, 25.1], [50.2, 40.9, 90, 
 pasted = paste_masks_in_image(torch.from_numpy(probs), torch.from_numpy(pboxes), (64, 80), padding=1)
 out["paste"] = {"height": 64, "width": 80, "size": 28, "masks": f32(probs), "boxes": f32(pboxes),
                 "values": f32(pasted)}
+
+# ---- losses -------------------------------------------------------------------------------------
+n_img = 2
+gts = [inside_boxes(2 + i, 64, 64, 6.0) for i in range(n_img)]
+labels, matched = rpn.assign_targets_to_anchors([tiny_anchors] * n_img,
+                                                [{"boxes": torch.from_numpy(g)} for g in gts])
+reg = [BoxCoder((1.0, 1.0, 1.0, 1.0)).encode_single(m, tiny_anchors) for m in matched]
+samples = []
+pos_masks, neg_masks = [], []
+for lab in labels:
+    pos = torch.where(lab >= 1)[0].numpy()
+    neg = torch.where(lab == 0)[0].numpy()
+    pos = np.sort(rng.choice(pos, min(len(pos), 32), replace=False))
+    neg = np.sort(rng.choice(neg, 64 - len(pos), replace=False))
+    pm = torch.zeros_like(lab, dtype=torch.uint8)
+    nm = torch.zeros_like(lab, dtype=torch.uint8)
+    pm[pos] = 1
+    nm[neg] = 1
+    pos_masks.append(pm)
+    neg_masks.append(nm)
+    samples.append({"positive": ints(pos), "negative": ints(neg)})
+rpn.fg_bg_sampler = lambda _labels: (pos_masks, neg_masks)
+n = tiny_anchors.shape[0]
+objectness = torch.from_numpy(rng.normal(0, 2, (n_img * n, 1)).astype(np.float32))
+deltas = torch.from_numpy(rng.normal(0, 0.5, (n_img * n, 4)).astype(np.float32))
+rpn_obj, rpn_box = rpn.compute_loss(objectness, deltas, labels, reg)
+
+k = 4
+roi_counts = [24, 16]
+roi_labels = [torch.from_numpy(rng.choice([0, 0, 1, 2, 3], c)) for c in roi_counts]
+roi_reg = [torch.from_numpy(rng.normal(0, 1, (c, 4)).astype(np.float32)) for c in roi_counts]
+class_logits = torch.from_numpy(rng.normal(0, 2, (sum(roi_counts), k)).astype(np.float32))
+box_deltas = torch.from_numpy(rng.normal(0, 1, (sum(roi_counts), 4 * k)).astype(np.float32))
+cls_loss, box_loss = fastrcnn_loss(class_logits, box_deltas, roi_labels, roi_reg)
+
+gt_masks = []
+for g in gts:
+    ms = np.zeros((len(g), 64, 64), np.float32)
+    for j, b in enumerate(g):
+        x0, y0, x1, y1 = [int(v) for v in b]
+        ms[j, y0:max(y1, y0 + 1), x0:max(x1, x0 + 1)] = 1.0
+        ms[j, y0:(y0 + y1) // 2, x0:(x0 + x1) // 2] = 0.0  # a notch, so the mask is not its box
+    gt_masks.append(ms)
+gt_labels = [torch.from_numpy(rng.integers(1, k, len(g))) for g in gts]
+mask_props, mask_matched = [], []
+for g in gts:
+    idx = rng.integers(0, len(g), 3)
+    mask_props.append(torch.from_numpy(g[idx] + rng.normal(0, 2, (3, 4)).astype(np.float32)))
+    mask_matched.append(torch.from_numpy(idx))
+mask_logits = torch.from_numpy(rng.normal(0, 2, (6, k, 28, 28)).astype(np.float32))
+mask_loss = maskrcnn_loss(mask_logits, mask_props, [torch.from_numpy(m) for m in gt_masks],
+                          gt_labels, mask_matched)
+out["losses"] = {
+    "ground_truth": [f32(g) for g in gts], "samples": samples, "objectness": f32(objectness),
+    "deltas": f32(deltas), "rpn_objectness": float(rpn_obj), "rpn_box": float(rpn_box),
+    "roi_labels": [ints(l) for l in roi_labels], "roi_regression": [f32(r) for r in roi_reg],
+    "class_logits": f32(class_logits), "box_deltas": f32(box_deltas),
+    "classifier": float(cls_loss), "box_reg": float(box_loss),
+    "masks": [f32(m) for m in gt_masks], "mask_classes": [ints(l) for l in gt_labels],
+    "mask_rois": [f32(p) for p in mask_props], "mask_matched": [ints(m) for m in mask_matched],
+    "mask_logits": f32(mask_logits), "mask": float(mask_loss)}
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mask_rcnn_reference.json")
 with open(path, "w") as f:
