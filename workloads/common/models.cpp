@@ -637,7 +637,8 @@ ModelSpec mask_rcnn_spec(const std::string& scale) {
   d.noise_std = 0.2;
   if (scale == "tiny") {
     // 64×64, three shape classes, width-8 backbone with trainable batch norm, FPN of 32, few
-    // proposals and RoIs; anchors and the level mapper's canonical size shrunk with the image.
+    // proposals and RoIs; anchors and the level mapper's canonical size sized for objects of
+    // about 10–32 pixels.
     d.height = d.width = 64;
     c.num_classes = 4;
     c.base_width = 8;
