@@ -372,6 +372,23 @@ TEST(MaskRcnnBoxes, TiesGoToTheLowerIndexAndNmsSuppressesOnlyAboveTheThreshold) 
   EXPECT_THROW((void)rcnn_match({}, 0, 3, 0.7, 0.3, true), Error);
 }
 
+TEST(MaskRcnnBoxes, ProposalsWithEqualLogitsComeInAnchorOrder) {
+  const MaskRcnnConfig c = make_model_spec("mask_rcnn", "tiny").mask_rcnn;
+  const RcnnAnchors anchors = rcnn_anchors(c);
+  const std::vector<float> logits(anchors.boxes.size(), 0.5F);
+  const std::vector<float> deltas(anchors.boxes.size() * 4, 0.0F);
+  const RcnnProposals p = rcnn_select_proposals(c, anchors, logits.data(), deltas.data(), false);
+  ASSERT_FALSE(p.anchor.empty());
+  EXPECT_LE(static_cast<int64_t>(p.anchor.size()), c.rpn_post_nms_top_n_test);
+  EXPECT_TRUE(std::is_sorted(p.anchor.begin(), p.anchor.end()));
+  EXPECT_EQ(p.anchor[0], 0);  // the first anchor of P2, clipped to the image, survives
+  // P2's candidates are its first pre_nms_top_n_test anchors only.
+  for (size_t i = 0; i < p.anchor.size(); ++i) {
+    if (p.levels[i] == 0) EXPECT_LT(p.anchor[i], c.rpn_pre_nms_top_n_test);
+    EXPECT_NEAR(p.scores[i], 1.0 / (1.0 + std::exp(-0.5)), 1e-12);
+  }
+}
+
 TEST(MaskRcnnBoxes, RoiTargetsSampleTheQuotaAndKeepGroundTruthAsCandidates) {
   MaskRcnnConfig c = make_model_spec("mask_rcnn", "tiny").mask_rcnn;
   c.box_batch_per_image = 16;
