@@ -50,7 +50,8 @@ class Gnmt final : public TorchModel {
   HostTensor predict(const TorchBatch& batch) override {
     const GnmtConfig& g = spec_.gnmt;
     const Encoded enc = encode(batch.get("source"), batch.get("source_lengths"), false);
-    const int64_t sentences = enc.keys.size(0), source_len = enc.keys.size(1);
+    const int64_t sentences = enc.keys.size(0);
+    const int64_t source_len = enc.keys.size(1);
     const BeamSearchConfig config = beam_search_config(g);
     const int64_t width = std::min(config.beam_width, g.vocab_size);
     const auto i64 = at::TensorOptions().dtype(at::kLong);
@@ -66,7 +67,9 @@ class Gnmt final : public TorchModel {
         state.assign(static_cast<size_t>(g.num_layers), zero_state(rows));
       } else {
         const at::Tensor parents = to_device(req.parents);
-        for (State& s : state) s = {s.h.index_select(0, parents), s.c.index_select(0, parents)};
+        for (State& s : state) {
+          s = {s.h.index_select(0, parents), s.c.index_select(0, parents)};
+        }
       }
       const Encoded rows_enc = {enc.keys.index_select(0, sentence),
                                 enc.keys_proj.index_select(0, sentence),
@@ -134,14 +137,17 @@ class Gnmt final : public TorchModel {
   // without sorting the batch by length.
   Encoded encode(const at::Tensor& source, const at::Tensor& lengths, bool training) const {
     const GnmtConfig& g = spec_.gnmt;
-    const int64_t b = source.size(0), s = source.size(1), hidden = g.hidden_size;
+    const int64_t b = source.size(0);
+    const int64_t s = source.size(1);
+    const int64_t hidden = g.hidden_size;
     const at::Tensor e = embed(source);  // [B, S, H]
     const at::Tensor pos = at::arange(s, lengths.options()).unsqueeze(0);
     const at::Tensor len = lengths.unsqueeze(1);
     const at::Tensor valid = pos < len;                                // [B, S]
     const at::Tensor reversed = at::where(valid, len - 1 - pos, pos);  // an involution
     const at::Tensor gather = reversed.unsqueeze(2).expand({b, s, hidden});
-    State fwd_state = zero_state(b), bwd_state = zero_state(b);
+    State fwd_state = zero_state(b);
+    State bwd_state = zero_state(b);
     const at::Tensor fwd = layer(e, "encoder.rnn_layers.0", fwd_state, training);
     const at::Tensor bwd =
         layer(e.gather(1, gather), "encoder.rnn_layers.0", bwd_state, training, "_reverse")
@@ -181,7 +187,9 @@ class Gnmt final : public TorchModel {
     const GnmtConfig& g = spec_.gnmt;
     const at::Tensor d1 = layer(y, "decoder.att_rnn.rnn", state[0], training);
     auto [context, alpha] = attend(d1, enc);
-    if (attention != nullptr) *attention = alpha;
+    if (attention != nullptr) {
+      *attention = alpha;
+    }
     at::Tensor x = layer(at::cat({d1, context}, 2), "decoder.rnn_layers.0", state[1], training);
     for (int64_t i = 1; i + 1 < g.num_layers; ++i) {
       x = layer(at::cat({x, context}, 2), "decoder.rnn_layers." + std::to_string(i),
