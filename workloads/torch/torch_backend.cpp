@@ -30,15 +30,6 @@ at::Tensor to_tensor(const HostTensor& h, const at::Device& device) {
   return device.is_cpu() ? t.clone() : t.to(device);
 }
 
-HostTensor to_host(const at::Tensor& t) {
-  const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
-  HostTensor h;
-  h.dtype = HostTensor::DType::kF32;
-  h.shape.assign(c.sizes().begin(), c.sizes().end());
-  h.f32.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-  return h;
-}
-
 // Loads the CUDA part of LibTorch on demand: the CPU-only build of the worker must run where no
 // CUDA libraries are installed. The driver is probed first (common/cuda_probe), so a machine
 // without a driver or GPU is told so rather than about libraries.
@@ -89,6 +80,33 @@ at::Device cuda_device(const Settings& s) {
 
 }  // namespace
 
+HostTensor host_f32(const at::Tensor& t) {
+  const at::Tensor c = t.detach().to(at::kCPU, at::kFloat).contiguous();
+  HostTensor h;
+  h.dtype = HostTensor::DType::kF32;
+  h.shape.assign(c.sizes().begin(), c.sizes().end());
+  h.f32.assign(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+  return h;
+}
+
+HostTensor TorchModel::predict(const TorchBatch& batch) {
+  return host_f32(forward(batch, /*training=*/false));
+}
+
+at::Tensor clip_grad_norm(std::vector<at::Tensor>& grads, double max_norm) {
+  std::vector<at::Tensor> defined;
+  for (const at::Tensor& g : grads) {
+    if (g.defined()) defined.push_back(g);
+  }
+  if (defined.empty()) return {};
+  // clip_grad_norm_'s foreach path: the norm of the per-tensor norms, and one factor, clamped
+  // to 1, applied to every gradient (on the device, no synchronisation).
+  const at::Tensor norm = at::linalg_vector_norm(at::stack(at::_foreach_norm(defined, 2)), 2);
+  const at::Tensor factor = (max_norm / (norm + 1e-6)).clamp_max(1.0);
+  at::_foreach_mul_(defined, factor);
+  return norm;
+}
+
 const at::Tensor& TorchBatch::get(const std::string& name) const {
   for (const auto& [n, t] : inputs) {
     if (n == name) return t;
@@ -106,6 +124,34 @@ at::Tensor TorchOps::linear(const at::Tensor& x, const at::Tensor& w, const at::
   if (!mixed_) return at::linear(x, w, b);
   at::Tensor y = at::matmul(lp(x), lp(w).t()).to(at::kFloat);
   return b.defined() ? y + b : y;
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> TorchOps::lstm(
+    const at::Tensor& x, const std::string& prefix, const std::string& suffix, const at::Tensor& h0,
+    const at::Tensor& c0, bool training) const {
+  const at::Tensor& w_ih = P(prefix + ".weight_ih_l0" + suffix);
+  const at::Tensor& w_hh = P(prefix + ".weight_hh_l0" + suffix);
+  const at::Tensor& b_ih = P(prefix + ".bias_ih_l0" + suffix);
+  const at::Tensor& b_hh = P(prefix + ".bias_hh_l0" + suffix);
+  if (!mixed_) {
+    auto [out, h, c] = at::lstm(x, {h0.unsqueeze(0), c0.unsqueeze(0)}, {w_ih, w_hh, b_ih, b_hh},
+                                /*has_biases=*/true, /*num_layers=*/1, /*dropout=*/0.0, training,
+                                /*bidirectional=*/false, /*batch_first=*/true);
+    return {out, h.squeeze(0), c.squeeze(0)};
+  }
+  // at::lstm in the 16-bit type would keep the cell state and gates in it too; MODELS.md puts
+  // only the matmuls there.
+  const at::Tensor gx = linear(x, w_ih, b_ih);  // [B, T, 4H], every step's input part at once
+  at::Tensor h = h0, c = c0;
+  std::vector<at::Tensor> outs;
+  outs.reserve(static_cast<size_t>(x.size(1)));
+  for (int64_t t = 0; t < x.size(1); ++t) {
+    const std::vector<at::Tensor> z = (gx.select(1, t) + linear(h, w_hh, b_hh)).chunk(4, 1);
+    c = at::sigmoid(z[1]) * c + at::sigmoid(z[0]) * at::tanh(z[2]);
+    h = at::sigmoid(z[3]) * at::tanh(c);
+    outs.push_back(h);
+  }
+  return {at::stack(outs, 1), h, c};
 }
 
 at::Tensor TorchOps::conv(const at::Tensor& x, const at::Tensor& w, int64_t stride,
@@ -170,6 +216,8 @@ void TorchBackend::build(const ModelSpec& spec, const Settings& settings, const 
     model_ = make_transformer_xl(spec_, ops_);
   } else if (spec.model == "ssd") {
     model_ = make_ssd(spec_, ops_);
+  } else if (spec.model == "gnmt") {
+    model_ = make_gnmt(spec_, ops_);
   } else {
     throw Error("pytorch backend: no model '" + spec.model + "'");
   }
@@ -234,20 +282,26 @@ Backend::StepResult TorchBackend::train_step(const PreparedBatch& prepared, floa
 }
 
 HostTensor TorchBackend::predict(const PreparedBatch& prepared) {
-  return forward_host(prepared, /*training=*/false);
+  c10::NoGradGuard no_grad;
+  return model_->predict(static_cast<const TorchBatch&>(prepared));
+}
+
+HostTensor TorchBackend::head_outputs(const PreparedBatch& prepared) {
+  c10::NoGradGuard no_grad;
+  return model_->head_outputs(static_cast<const TorchBatch&>(prepared));
 }
 
 HostTensor TorchBackend::forward_host(const PreparedBatch& prepared, bool training) {
   const auto& batch = static_cast<const TorchBatch&>(prepared);
   c10::NoGradGuard no_grad;
-  return to_host(model_->forward(batch, training));
+  return host_f32(model_->forward(batch, training));
 }
 
 Weights TorchBackend::weights() {
   Weights out;
   for (size_t i = 0; i < ops_.params_.size(); ++i) {
     const ParamSpec& p = spec_.params[i];
-    out.push_back({p.name, to_host(ops_.params_[i]), p.trainable});
+    out.push_back({p.name, host_f32(ops_.params_[i]), p.trainable});
   }
   return out;
 }
@@ -279,6 +333,14 @@ void TorchBackend::update(float lr) {
   RECORD_USER_SCOPE(kOptimizerScope);  // MODELS.md, Profiling: these ops are the optimizer pass
   c10::NoGradGuard no_grad;
   const OptimizerSpec& o = spec_.optimizer;
+  if (spec_.model == "gnmt" && spec_.gnmt.grad_clip_norm > 0.0) {
+    // MODELS.md, GNMT v2: after fp16's unscaling (train_step), before the update.
+    std::vector<at::Tensor> grads;
+    for (at::Tensor& p : ops_.params_) {
+      if (p.requires_grad()) grads.push_back(p.grad());
+    }
+    (void)clip_grad_norm(grads, spec_.gnmt.grad_clip_norm);
+  }
   ++step_;
   for (size_t i = 0; i < ops_.params_.size(); ++i) {
     at::Tensor& p = ops_.params_[i];

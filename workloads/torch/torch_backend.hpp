@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -46,6 +47,15 @@ class TorchOps {
   /// batch statistics and a running-statistics update in training, running statistics otherwise).
   [[nodiscard]] at::Tensor batch_norm(const at::Tensor& x, const std::string& prefix, bool training,
                                       double momentum, double eps) const;
+  /// One single-layer LSTM (PyTorch's cell, gates i, f, g, o) over x [B, T, in], batch-major,
+  /// from the state (h0, c0) [B, H]: (outputs [B, T, H], h_T, c_T). fp32/tf32: at::lstm (what
+  /// torch.nn.LSTM runs: oneDNN's fused kernel on the CPU, cuDNN on CUDA). Mixed precision: the
+  /// gate matmuls x·W_ihᵀ (all steps at once) and h·W_hhᵀ (step by step) in the 16-bit type, the
+  /// biases and the cell (σ, tanh, the state c) in float32.
+  /// Its parameters are `<prefix>.{weight_ih,weight_hh,bias_ih,bias_hh}_l0<suffix>`.
+  [[nodiscard]] std::tuple<at::Tensor, at::Tensor, at::Tensor> lstm(
+      const at::Tensor& x, const std::string& prefix, const std::string& suffix,
+      const at::Tensor& h0, const at::Tensor& c0, bool training) const;
   /// The run's device.
   [[nodiscard]] const at::Device& device() const { return device_; }
 
@@ -64,14 +74,22 @@ class TorchOps {
 class TorchModel {
  public:
   virtual ~TorchModel() = default;
-  /// The forward pass: the canonical predictions (the logits predict() returns), with batch norm
-  /// in training or inference mode.
+  /// The forward pass: the canonical logits (what the default predict() returns; GNMT's are
+  /// teacher-forced), with batch norm in training or inference mode.
   [[nodiscard]] virtual at::Tensor forward(const TorchBatch& batch, bool training) = 0;
   /// The training-mode forward pass and the scalar loss MODELS.md specifies for it.
   [[nodiscard]] virtual at::Tensor loss(const TorchBatch& batch) = 0;
+  /// What Backend::predict returns, on the host. The default is forward(batch, false) as float32
+  /// (GNMT decodes instead: its tokens as int64). Called with gradients off.
+  [[nodiscard]] virtual HostTensor predict(const TorchBatch& batch);
+  /// What Backend::head_outputs returns (`--dump-logits`). The default is predict(batch).
+  [[nodiscard]] virtual HostTensor head_outputs(const TorchBatch& batch) { return predict(batch); }
   /// Clears recurrent state carried between batches (Transformer-XL memory).
   virtual void reset_state() {}
 };
+
+/// A tensor copied to the host as float32 in its (contiguous) shape.
+[[nodiscard]] HostTensor host_f32(const at::Tensor& t);
 
 /// The models, defined in models_<name>.cpp. `ops` outlives the model.
 [[nodiscard]] std::unique_ptr<TorchModel> make_ncf(const ModelSpec& spec, const TorchOps& ops);
@@ -79,6 +97,11 @@ class TorchModel {
 [[nodiscard]] std::unique_ptr<TorchModel> make_transformer_xl(const ModelSpec& spec,
                                                               const TorchOps& ops);
 [[nodiscard]] std::unique_ptr<TorchModel> make_ssd(const ModelSpec& spec, const TorchOps& ops);
+[[nodiscard]] std::unique_ptr<TorchModel> make_gnmt(const ModelSpec& spec, const TorchOps& ops);
+
+/// Scales `grads` in place by min(1, max_norm / (N + 1e-6)), N their global L2 norm, as
+/// torch.nn.utils.clip_grad_norm_ (MODELS.md, GNMT v2); returns N. Undefined tensors are skipped.
+at::Tensor clip_grad_norm(std::vector<at::Tensor>& grads, double max_norm);
 
 /// SSD's training loss (MODELS.md, "SSD300", "Loss"; models_ssd.cpp): predictions [N, D, 4 + K]
 /// as Backend::predict returns them, loc_targets f32 [N, D, 4], label_targets i64 [N, D]; smooth
@@ -113,6 +136,7 @@ class TorchBackend final : public Backend {
   StepResult train_step(const PreparedBatch& prepared, float learning_rate,
                         float loss_scale) override;
   HostTensor predict(const PreparedBatch& prepared) override;
+  HostTensor head_outputs(const PreparedBatch& prepared) override;
   Weights weights() override;
   void synchronize() override;
   void reset_state() override;
@@ -120,7 +144,7 @@ class TorchBackend final : public Backend {
   OpProfile stop_profile() override;
   /// The model's forward pass on a prepared batch, with gradients off, in training mode (batch
   /// statistics; the running statistics are updated) or inference mode, copied to the host: what
-  /// the loss of a train_step is computed from.
+  /// the loss of a train_step is computed from (GNMT: the teacher-forced logits).
   HostTensor forward_host(const PreparedBatch& prepared, bool training);
 
  private:
