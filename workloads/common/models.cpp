@@ -559,7 +559,7 @@ const ParamSpec& ModelSpec::param(const std::string& name) const {
 }
 
 const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names = {"ncf", "resnet50", "transformer_xl", "ssd"};
+  static const std::vector<std::string> names = {"ncf", "resnet50", "transformer_xl", "ssd", "gnmt"};
   return names;
 }
 
