@@ -155,7 +155,8 @@ class GnmtGraph {
     TF_Output fill = g_.mul(g_.sub(g_.scalar(1.0f), valid), g_.scalar(-65504.0f));
     score = g_.add(g_.mul(score, valid), fill);
     TF_Output alpha = g_.op("Softmax", {score});
-    return {b_.batch_matmul(alpha, values), alpha};
+    // float32 with every precision (MODELS.md, GNMT v2: only the linear layers compute in 16 bits).
+    return {g_.batch_matmul(alpha, values), alpha};
   }
 
   // Teacher-forced decoder logits [B, T, V] of `target_input` [B, T].
