@@ -135,10 +135,10 @@ class GnmtGraph {
                                             TF_Output keys, TF_Output lengths) {
     const std::string p = "decoder.att_rnn.attn.";
     TF_Output w = b_.param(p + "linear_att");
-    // v̂ = normalize_scalar · linear_att / ‖linear_att‖₂, as a [H, 1] column.
+    // v̂ = (linear_att / ‖linear_att‖₂) · normalize_scalar (DLE's order), as a [H, 1] column.
     TF_Output norm = g_.op("Sqrt", {g_.sum(g_.op("Square", {w}), {0})});
     TF_Output v_hat =
-        g_.reshape(g_.div(g_.mul(b_.param(p + "normalize_scalar"), w), norm), {h_, 1});
+        g_.reshape(g_.mul(g_.div(w, norm), b_.param(p + "normalize_scalar")), {h_, 1});
     TF_Output q =
         g_.reshape(b_.linear(g_.reshape(d, {-1, h_}), b_.param(p + "linear_q.weight"), nullptr),
                    {-1, q_len, 1, h_});
