@@ -270,38 +270,27 @@ TEST(TfGnmt, ClipsGradientsByTheGlobalNorm) {
 
 #endif  // GREENBENCH_TEST_TENSORFLOW
 
-// The built worker. One tiny training run (the preset's 400 steps, with a checkpoint) is shared
-// by the tests that need a trained model.
+// The built worker. Only TinyTrainingBeatsTheUntrainedModel trains for the preset's 400 steps
+// (ctest runs every test in its own process, so a run shared through the suite would repeat).
 class TfGnmtWorker : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    bin_ = GREENBENCH_BIN_DIR;
-    if (!fs::exists(bin_ / "greenbench-tf")) return;
-    shared_ = fs::temp_directory_path() / ("greenbench-tf-gnmt-" + std::to_string(::getpid()));
-    fs::create_directories(shared_);
-    trained_ =
-        test::run_worker(bin_, shared_, "greenbench-tf",
-                         {"--model", "gnmt", "--scale", "tiny", "--phase", "train", "--threads",
-                          "2", "--checkpoint", (shared_ / "tiny.ckpt").string()});
-  }
-  static void TearDownTestSuite() {
-    if (!shared_.empty()) fs::remove_all(shared_);
-  }
   void SetUp() override {
+    bin_ = GREENBENCH_BIN_DIR;
     if (!fs::exists(bin_ / "greenbench-tf")) {
       GTEST_SKIP() << "greenbench-tf was not built (no TensorFlow wheel)";
     }
-    dir_ = shared_ / ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = fs::temp_directory_path() /
+           ("greenbench-tf-gnmt-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
   }
   test::RunResult run(const std::vector<std::string>& args, const std::string& env = "") {
     return test::run_worker(bin_, dir_, "greenbench-tf", args, env);
   }
-  static fs::path checkpoint() { return shared_ / "tiny.ckpt"; }
-
-  static inline fs::path bin_, shared_;
-  static inline test::RunResult trained_;
-  fs::path dir_;
+  fs::path bin_, dir_;
 };
 
 TEST_F(TfGnmtWorker, DescribeCountsTheSpecsParameters) {
@@ -322,18 +311,23 @@ TEST_F(TfGnmtWorker, DescribeCountsTheSpecsParameters) {
 // Tiny training more than doubles the untrained model's BLEU (the same seed's initial weights,
 // the same evaluation sentences), and its loss falls; the checkpoint gives the same BLEU again.
 TEST_F(TfGnmtWorker, TinyTrainingBeatsTheUntrainedModel) {
-  ASSERT_EQ(trained_.exit_code, 0) << trained_.err;
-  const test::RunResult untrained =
-      run({"--model", "gnmt", "--scale", "tiny", "--phase", "infer", "--threads", "2"});
+  const std::vector<std::string> common = {"--model", "gnmt", "--scale", "tiny", "--threads", "2"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), common.begin(), common.end());
+    return run(extra);
+  };
+  const std::string ckpt = (dir_ / "tiny.ckpt").string();
+  const test::RunResult trained = with({"--phase", "train", "--checkpoint", ckpt});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const test::RunResult untrained = with({"--phase", "infer"});
   ASSERT_EQ(untrained.exit_code, 0) << untrained.err;
-  const double before = untrained.metrics.at("bleu"), after = trained_.metrics.at("bleu");
+  const double before = untrained.metrics.at("bleu"), after = trained.metrics.at("bleu");
   std::printf("[ info ] gnmt tiny bleu: untrained %.4g, trained %.4g; loss %.4g -> %.4g\n", before,
-              after, trained_.metrics.at("loss_first"), trained_.metrics.at("loss"));
+              after, trained.metrics.at("loss_first"), trained.metrics.at("loss"));
   EXPECT_GT(after, 2.0 * before);
   EXPECT_GT(after, 10.0);
-  EXPECT_LT(trained_.metrics.at("loss"), trained_.metrics.at("loss_first"));
-  const test::RunResult again = run({"--model", "gnmt", "--scale", "tiny", "--phase", "infer",
-                                     "--threads", "2", "--checkpoint", checkpoint().string()});
+  EXPECT_LT(trained.metrics.at("loss"), trained.metrics.at("loss_first"));
+  const test::RunResult again = with({"--phase", "infer", "--checkpoint", ckpt});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(again.metrics.at("bleu"), after);
 }
@@ -342,9 +336,8 @@ TEST_F(TfGnmtWorker, TinyTrainingBeatsTheUntrainedModel) {
 // finite, and not all equal.
 TEST_F(TfGnmtWorker, DumpLogitsWritesTheTeacherForcedLogits) {
   const fs::path out = dir_ / "logits.bin";
-  const test::RunResult r =
-      run({"--model", "gnmt", "--scale", "tiny", "--phase", "infer", "--eval-batches", "1",
-           "--checkpoint", checkpoint().string(), "--dump-logits", out.string()});
+  const test::RunResult r = run({"--model", "gnmt", "--scale", "tiny", "--phase", "infer",
+                                 "--eval-batches", "1", "--dump-logits", out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const ModelSpec spec = make_model_spec("gnmt", "tiny");
   const int64_t count = spec.eval_batch_size * spec.gnmt.data.max_target_len * spec.gnmt.vocab_size;
@@ -380,7 +373,10 @@ TEST_F(TfGnmtWorker, BadInputGivesOneLineAndAFailure) {
     EXPECT_NE(r.err.find(needle), std::string::npos) << joined << ": " << r.err;
   };
   expect_error({"--model", "gnmt", "--phase", "train", "--scale", "huge"}, "huge");
-  const std::string ckpt = checkpoint().string();
+  const std::string ckpt = (dir_ / "gnmt.ckpt").string();
+  const test::RunResult trained = run({"--model", "gnmt", "--phase", "train", "--steps", "1",
+                                       "--eval-batches", "1", "--checkpoint", ckpt});
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
   // A gnmt checkpoint offered to NCF, a tiny one to small gnmt, and a truncated one.
   expect_error({"--model", "ncf", "--phase", "infer", "--checkpoint", ckpt}, ckpt);
   expect_error({"--model", "gnmt", "--scale", "small", "--phase", "infer", "--checkpoint", ckpt},

@@ -486,7 +486,10 @@ FrameworkOptions TfBackend::framework_options() const {
           {"tf_enable_onednn_opts", env == nullptr ? "(unset)" : env},
           {"grappler", strict ? "off (disable_meta_optimizer)" : "on (TensorFlow's defaults)"},
           {"image_layout", "NHWC (TensorFlow's CPU layout), kernels HWIO"},
-          {"recurrent_state", "resource variables (stays in TensorFlow between steps)"},
+          {"recurrent_state",
+           spec_.model == "gnmt"
+               ? "decoder states between beam-search steps: host TF_Tensors fed to the next run"
+               : "resource variables (stays in TensorFlow between steps)"},
           {"batches", pooled_inputs_ ? "device variables holding every prepared batch, sliced "
                                        "by a fed offset (no per-step data transfer)"
                                      : "host tensors fed to each step"},
