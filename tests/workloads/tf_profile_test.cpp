@@ -190,7 +190,7 @@ TEST_P(TfProfileTaxonomy, EveryOpIsMapped) {
 
 INSTANTIATE_TEST_SUITE_P(Models, TfProfileTaxonomy,
                          ::testing::Combine(::testing::Values("ncf", "resnet50", "transformer_xl",
-                                                              "ssd"),
+                                                              "ssd", "gnmt"),
                                             ::testing::Values("train", "infer"),
                                             ::testing::Values("default", "strict", "bf16")),
                          [](const auto& info) {

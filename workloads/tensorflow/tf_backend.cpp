@@ -301,6 +301,8 @@ void TfBackend::build(const ModelSpec& spec, const Settings& settings, const Wei
     build_transformer_xl(*model_);
   } else if (spec_.model == "ssd") {
     build_ssd(*model_);
+  } else if (spec_.model == "gnmt") {
+    build_gnmt(*model_);
   } else {
     throw Error("tensorflow worker: unknown model '" + spec_.model + "'");
   }
@@ -358,6 +360,27 @@ void TfBackend::build_optimizer(ModelBuilder& b) {
                      .attr("keep_dims", false)
                      .out();
     all_finite_ = all_finite;
+  }
+  // MODELS.md (GNMT): clipping by the global L2 norm, as torch.nn.utils.clip_grad_norm_ computes
+  // it (the norm of the per-parameter norms), after the fp16 unscaling, before the update.
+  if (spec_.model == "gnmt" && spec_.gnmt.grad_clip_norm > 0.0) {
+    std::vector<TF_Output> norms;
+    for (const TF_Output& grad : grads) {
+      if (grad.oper == nullptr) continue;
+      norms.push_back(g.op("Sqrt", {g.sum(g.op("Square", {g.reshape(grad, {-1})}), {0})}));
+    }
+    TF_Output packed = g.build("Pack")
+                           .in_list(norms)
+                           .attr("N", static_cast<int64_t>(norms.size()))
+                           .attr("axis", 0)
+                           .out();
+    TF_Output total = g.op("Sqrt", {g.sum(g.op("Square", {packed}), {0})});
+    TF_Output coef = g.div(g.scalar(static_cast<float>(spec_.gnmt.grad_clip_norm)),
+                           g.add(total, g.scalar(1e-6f)));
+    TF_Output clamped = g.op("Minimum", {coef, g.scalar(1.0f)});
+    for (TF_Output& grad : grads) {
+      if (grad.oper != nullptr) grad = g.mul(grad, clamped);
+    }
   }
   auto guard = [&](TF_Output next, TF_Output old) {
     return fp16 ? g.build("SelectV2").in(all_finite).in(next).in(old).out() : next;
@@ -463,7 +486,10 @@ FrameworkOptions TfBackend::framework_options() const {
           {"tf_enable_onednn_opts", env == nullptr ? "(unset)" : env},
           {"grappler", strict ? "off (disable_meta_optimizer)" : "on (TensorFlow's defaults)"},
           {"image_layout", "NHWC (TensorFlow's CPU layout), kernels HWIO"},
-          {"recurrent_state", "resource variables (stays in TensorFlow between steps)"},
+          {"recurrent_state",
+           spec_.model == "gnmt"
+               ? "decoder states between beam-search steps: host TF_Tensors fed to the next run"
+               : "resource variables (stays in TensorFlow between steps)"},
           {"batches", pooled_inputs_ ? "device variables holding every prepared batch, sliced "
                                        "by a fed offset (no per-step data transfer)"
                                      : "host tensors fed to each step"},
@@ -586,6 +612,18 @@ Backend::StepResult TfBackend::train_step(const PreparedBatch& prepared, float l
 }
 
 HostTensor TfBackend::predict(const PreparedBatch& prepared) {
+  if (!model_->predict) return head_outputs(prepared);
+  const auto& batch = static_cast<const TfBatch&>(prepared);
+  ModelBuilder::Feeds feeds;
+  for (const auto& [placeholder, tensor] : batch.feeds)
+    feeds.emplace_back(placeholder, tensor.get());
+  return model_->predict(
+      feeds, [this](const ModelBuilder::Feeds& f, const std::vector<TF_Output>& fetches) {
+        return session_->run(f, fetches, {}, traced());
+      });
+}
+
+HostTensor TfBackend::head_outputs(const PreparedBatch& prepared) {
   const auto& batch = static_cast<const TfBatch&>(prepared);
   std::vector<std::pair<TF_Output, TF_Tensor*>> feeds;
   for (const auto& [placeholder, tensor] : batch.feeds)

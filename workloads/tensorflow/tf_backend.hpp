@@ -2,6 +2,7 @@
 // The TensorFlow backend: one graph holding the model's variables, its training step (forward,
 // loss, TF_AddGradients, explicit optimizer update ops) and its inference forward pass, run through
 // one TF_Session. Models live in models_*.cpp and only describe their forward passes.
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -87,6 +88,14 @@ class ModelBuilder {
   /// its tests compare the graph's loss with the host reference on them).
   TF_Output train_logits{nullptr, 0};
 
+  /// Feeds of one session run.
+  using Feeds = std::vector<std::pair<TF_Output, TF_Tensor*>>;
+  /// One run of the backend's session (profiled like every step while a profile runs).
+  using Run = std::function<std::vector<Tensor>(const Feeds&, const std::vector<TF_Output>&)>;
+  /// A model's own predict() (GNMT: an encoder run, then the beam search's decoder-step runs),
+  /// given the batch's feeds; unset, predict() fetches `logits` and head_outputs() does too.
+  std::function<HostTensor(const Feeds& batch, const Run& run)> predict;
+
  private:
   TF_Output lp(TF_Output x);
   TF_Output f32(TF_Output x) { return graph_.cast(x, TF_FLOAT); }
@@ -104,6 +113,7 @@ void build_ncf(ModelBuilder& b);
 void build_resnet50(ModelBuilder& b);
 void build_transformer_xl(ModelBuilder& b);
 void build_ssd(ModelBuilder& b);
+void build_gnmt(ModelBuilder& b);
 /// SSD's loss (MODELS.md, "SSD300", Loss) of head outputs `loc` [N, D, 4] and `conf` [N, D, K]
 /// against `loc_targets` f32 [N, D, 4] and `label_targets` i64 [N, D]: smooth L1 of the
 /// positives' offsets plus the cross entropy of positives and stably mined hard negatives, per
@@ -124,6 +134,8 @@ class TfBackend final : public Backend {
   void finish_prepare() override;
   StepResult train_step(const PreparedBatch& batch, float learning_rate, float loss_scale) override;
   HostTensor predict(const PreparedBatch& batch) override;
+  /// The inference pass's `logits` (GNMT: teacher-forced decoder logits), whatever predict does.
+  HostTensor head_outputs(const PreparedBatch& batch) override;
   Weights weights() override;
   void reset_state() override;
   /// Traces every train_step/predict run (RunOptions FULL_TRACE) until stop_profile().
