@@ -93,6 +93,7 @@ std::pair<std::string, bool> quality_metric(const std::string& model) {
   if (model == "ncf") return {"hit_rate_10", true};
   if (model == "resnet50") return {"accuracy_top1", true};
   if (model == "ssd") return {"map", true};
+  if (model == "gnmt") return {"bleu", true};
   return {"perplexity", false};
 }
 
@@ -139,6 +140,12 @@ TEST_P(CrossFramework, LogitsAgreeOnTheSameWeightsAndInput) {
                 GetParam().c_str(), scale.c_str(), max_diff, max_abs);
     EXPECT_GT(max_abs, 0.0f);
     EXPECT_LE(max_diff, 1e-4f * max_abs);
+    if (GetParam() == "gnmt") {
+      // GNMT's logits are its teacher-forced decoder outputs; its predictions are beam searches
+      // over decoder steps (MODELS.md), which must pick the same sentences from equal scores.
+      EXPECT_DOUBLE_EQ(torch.metrics.at("bleu"), tf.metrics.at("bleu"));
+      continue;
+    }
     // The whole evaluation pass (for Transformer-XL: with the memory carried across segments).
     EXPECT_NEAR(torch.metrics.at("eval_loss"), tf.metrics.at("eval_loss"),
                 1e-4 * std::abs(torch.metrics.at("eval_loss")));
@@ -188,7 +195,14 @@ void CrossFramework::one_step(const std::string& scale) {
   // SSD (its ResNet-50 backbone on 64×64 and 128×128 images, batch 16) has as many ReLU inputs
   // as small ResNet-50 at both scales, and shows the same pattern: heads and additional blocks
   // agree to 2e-4, the backbone's steps differ by about 1% of their size, more towards the stem.
-  const bool step_norm = (GetParam() == "resnet50" && scale == "small") || GetParam() == "ssd";
+  // GNMT's first Adam step is nearly lr·sign(g) per element, except where |g| is near Adam's
+  // ε (1e-8): there a rounding of the gradient moves the step. Measured (seed 1, 2 threads): the
+  // tensors' steps agree to 0.09% (tiny) and 0.05% (small) in the 2-norm, while max|Δw| reaches
+  // 1e-3 of one bias's size. The 2-norm must agree to 1%; a wrong gradient term flips the signs
+  // of many elements. The magnitudes are checked by the four steps of CrossFrameworkSteps.
+  const bool step_norm =
+      (GetParam() == "resnet50" && scale == "small") || GetParam() == "ssd" || GetParam() == "gnmt";
+  const double norm_tolerance = GetParam() == "gnmt" ? 0.01 : 0.1;
   // The workers ran with the default seed.
   const Weights initial = step_norm ? make_initial_weights(spec, Settings{}.seed) : Weights{};
   // A parameter's step is about lr for Adam and lr·|g| for SGD; the tolerance is 2e-4 of the
@@ -220,7 +234,8 @@ void CrossFramework::one_step(const std::string& scale) {
         worst = rel;
         worst_name = a[i].name;
       }
-      EXPECT_LE(rel, 0.1) << a[i].name << ": ||step torch - step tf|| / ||step torch|| " << rel;
+      EXPECT_LE(rel, norm_tolerance)
+          << a[i].name << ": ||step torch - step tf|| / ||step torch|| " << rel;
       continue;
     }
     float scale = 0.0f, diff = 0.0f;
@@ -240,11 +255,13 @@ void CrossFramework::one_step(const std::string& scale) {
               step_norm ? "||Δstep||/||step||" : "max|Δw|/max|w|", worst, worst_name.c_str());
 }
 
-// The first step of Transformer-XL runs with an empty memory; a few more steps check the
-// attention over the memory (relative shift, mask) and the memory update in training too.
-class CrossFrameworkMemory : public CrossFramework {};
+// A few steps more than one. The first step of Transformer-XL runs with an empty memory; four
+// check the attention over the memory (relative shift, mask) and the memory update in training
+// too. GNMT's later Adam steps depend on the ratio of successive gradients, which its first step
+// (about lr·sign(g)) does not show.
+class CrossFrameworkSteps : public CrossFramework {};
 
-TEST_P(CrossFrameworkMemory, StepsWithMemoryGiveTheSameWeights) {
+TEST_P(CrossFrameworkSteps, FourStepsGiveTheSameWeights) {
   const fs::path ct = dir_ / "torch.ckpt", cf = dir_ / "tf.ckpt";
   const RunResult torch =
       ok(kTorch, {"--phase", "train", "--steps", "4", "--checkpoint", ct.string()});
@@ -272,8 +289,9 @@ TEST_P(CrossFramework, TrainingLearnsAndCheckpointsEvaluateTheSameInEitherWorker
   if (GetParam() == "ncf") chance = static_cast<double>(spec.ncf.top_k) / 101.0;
   if (GetParam() == "resnet50") chance = 1.0 / static_cast<double>(spec.resnet.num_classes);
   if (GetParam() == "transformer_xl") chance = static_cast<double>(spec.txl.n_token);
-  if (GetParam() == "ssd") {
-    // Detection has no chance level: the untrained model's map (the seed's initial weights).
+  if (GetParam() == "ssd" || GetParam() == "gnmt") {
+    // Detection and translation have no chance level: the untrained model's map or BLEU (the
+    // seed's initial weights).
     const RunResult untrained = ok(kTorch, {"--phase", "infer"});
     ASSERT_EQ(untrained.exit_code, 0);
     chance = untrained.metrics.at(metric);
@@ -301,9 +319,13 @@ TEST_P(CrossFramework, TrainingLearnsAndCheckpointsEvaluateTheSameInEitherWorker
     const RunResult b = ok(kTf, {"--phase", "infer", "--checkpoint", c.string()});
     ASSERT_EQ(a.exit_code, 0);
     ASSERT_EQ(b.exit_code, 0);
-    EXPECT_NEAR(a.metrics.at("eval_loss"), b.metrics.at("eval_loss"),
-                1e-4 * std::abs(a.metrics.at("eval_loss")))
-        << c.filename();
+    if (GetParam() != "gnmt") {  // GNMT's evaluation decodes; it has no evaluation loss
+      EXPECT_NEAR(a.metrics.at("eval_loss"), b.metrics.at("eval_loss"),
+                  1e-4 * std::abs(a.metrics.at("eval_loss")))
+          << c.filename();
+    }
+    std::printf("[ info ] %s checkpoint %s: %s torch %.6g tf %.6g\n", GetParam().c_str(),
+                c.filename().c_str(), metric.c_str(), a.metrics.at(metric), b.metrics.at(metric));
     // Ranking metrics may differ only where two scores are within float rounding of each other.
     EXPECT_NEAR(a.metrics.at(metric), b.metrics.at(metric),
                 higher_better ? 0.01 : 1e-4 * a.metrics.at(metric))
@@ -328,6 +350,10 @@ struct CloseEnough {
 CloseEnough default_tolerance(const std::string& model) {
   if (model == "ncf") return {0.05, 0.03};
   if (model == "resnet50") return {0.25, 0.05};
+  // GNMT's BLEU (0–100) moves by several points with the rounding of 400 steps: strict numerics,
+  // where the logits agree to 2e-7, end at 84.4 (LibTorch) and 78.7 (TensorFlow), default at
+  // 84.4 and 85.2, losses within 1.3%. Untrained, BLEU is 0.03.
+  if (model == "gnmt") return {0.05, 10.0};
   return {0.05, 0.1};
 }
 
@@ -355,11 +381,11 @@ TEST_P(CrossFramework, DefaultNumericsTrainingEndsClose) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Memory, CrossFrameworkMemory, ::testing::Values("transformer_xl"),
+INSTANTIATE_TEST_SUITE_P(Steps, CrossFrameworkSteps, ::testing::Values("transformer_xl", "gnmt"),
                          [](const auto& info) { return info.param; });
 
 INSTANTIATE_TEST_SUITE_P(Models, CrossFramework,
-                         ::testing::Values("ncf", "resnet50", "transformer_xl", "ssd"),
+                         ::testing::Values("ncf", "resnet50", "transformer_xl", "ssd", "gnmt"),
                          [](const auto& info) { return info.param; });
 
 // Bad input gives a one-line error and a non-zero exit status, in both workers.
