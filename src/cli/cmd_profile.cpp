@@ -614,7 +614,8 @@ int cmd_profile(const Args& args) {
       throw Error("unexpected argument '" + printable(arg) + "' (see greenbench profile --help)");
     }
   }
-  if (r.model.empty()) throw Error("--model is required (ncf, resnet50, transformer_xl or ssd)");
+  if (r.model.empty())
+    throw Error("--model is required (ncf, resnet50, transformer_xl, ssd or gnmt)");
   if (r.frameworks.empty()) r.frameworks = known_frameworks();
   if (r.phases.empty()) r.phases = {"train", "infer"};
   if (r.threads == 0) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/data.hpp"
+#include "common/data_translation.hpp"
 #include "common/metrics.hpp"
 #include "common/models.hpp"
 #include "greenbench/error.hpp"
@@ -284,6 +285,25 @@ TEST(TaskData, BatchesHaveTheDocumentedInputsAndAreReproducible) {
       EXPECT_EQ(t0.get("loc_targets").shape, (std::vector<int64_t>{spec.batch_size, d, 4}));
       EXPECT_EQ(t0.get("label_targets").shape, (std::vector<int64_t>{spec.batch_size, d}));
       EXPECT_EQ(a->samples_in(t0), spec.batch_size);
+    } else if (model == "gnmt") {
+      const int64_t b = spec.batch_size, s = spec.gnmt.data.max_source_len,
+                    t = spec.gnmt.data.max_target_len;
+      EXPECT_EQ(t0.get("source").shape, (std::vector<int64_t>{b, s}));
+      EXPECT_EQ(t0.get("source_lengths").shape, (std::vector<int64_t>{b}));
+      EXPECT_EQ(t0.get("target_input").shape, (std::vector<int64_t>{b, t}));
+      EXPECT_EQ(t0.get("target_output").shape, (std::vector<int64_t>{b, t}));
+      // Teacher forcing: the decoder's input is its output shifted right behind a bos.
+      const auto& in = t0.get("target_input").i64;
+      const auto& out = t0.get("target_output").i64;
+      for (int64_t r = 0; r < b; ++r) {
+        EXPECT_EQ(in[r * t], kBosToken);
+        for (int64_t i = 1; i < t; ++i) {
+          if (out[r * t + i] != kPadToken) EXPECT_EQ(in[r * t + i], out[r * t + i - 1]);
+        }
+      }
+      int64_t labels = 0;
+      for (int64_t tok : out) labels += tok != kPadToken ? 1 : 0;
+      EXPECT_EQ(a->samples_in(t0), labels);
     } else {
       const Batch t1 = a->train_batch(1);
       const int64_t q = spec.txl.tgt_len;

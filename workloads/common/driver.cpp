@@ -12,6 +12,7 @@
 
 #include "common/checkpoint.hpp"
 #include "common/data.hpp"
+#include "common/data_translation.hpp"
 #include "common/loss_scale.hpp"
 #include "common/weights.hpp"
 #include "greenbench/error.hpp"
@@ -156,6 +157,22 @@ nlohmann::json describe(const ModelSpec& spec, const Settings& s, Backend& backe
              {"match_iou", c.match_iou},
              {"nms_iou", c.nms_iou},
              {"max_detections", c.max_detections}};
+  } else if (spec.model == "gnmt") {
+    const GnmtConfig& c = spec.gnmt;
+    model = {{"vocab_size", c.vocab_size},
+             {"source_vocab_size", source_vocab_size(c.data)},
+             {"hidden_size", c.hidden_size},
+             {"num_layers", c.num_layers},
+             {"max_source_len", c.data.max_source_len},
+             {"max_target_len", c.data.max_target_len},
+             {"init_weight", c.init_weight},
+             {"label_smoothing", c.label_smoothing},
+             {"grad_clip_norm", c.grad_clip_norm},
+             {"beam_width", c.beam_width},
+             {"len_norm_factor", c.len_norm_factor},
+             {"len_norm_const", c.len_norm_const},
+             {"cov_penalty_factor", c.cov_penalty_factor},
+             {"max_decode_length", c.max_decode_length}};
   } else {
     const TransformerXlConfig& c = spec.txl;
     model = {{"n_token", c.n_token},
@@ -578,7 +595,7 @@ std::string parse_device(const std::string& value) {
 
 std::string worker_usage(const std::string& program) {
   return "usage: " + program +
-         " --model ncf|resnet50|transformer_xl|ssd --phase train|infer [options]\n"
+         " --model ncf|resnet50|transformer_xl|ssd|gnmt --phase train|infer [options]\n"
          "  --scale tiny|small|paper   size preset (default tiny)\n"
          "  --seed N                   seed of initial weights and synthetic data (default 1)\n"
          "  --threads N                intra-op threads (default 1)\n"
@@ -692,7 +709,7 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
     }
   }
   if (!have_model) {
-    throw Error("option --model is required (ncf, resnet50, transformer_xl or ssd)");
+    throw Error("option --model is required (ncf, resnet50, transformer_xl, ssd or gnmt)");
   }
   if (!have_phase) {
     if (!s.describe) {
