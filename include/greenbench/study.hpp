@@ -38,11 +38,12 @@ struct SlurmSettings {
 struct StudySettings {
   std::string name = "default";
   std::vector<std::string> frameworks{"pytorch", "tensorflow"};
-  std::vector<std::string> models{"ncf", "resnet50", "transformer_xl"};
+  std::vector<std::string> models{"ncf", "resnet50", "transformer_xl", "ssd", "gnmt"};
   bool models_given = false;  ///< `models` was set (a study with commands then also runs these)
   std::vector<std::string> phases{"train", "infer"};
   std::string scale = "tiny";
-  int repetitions = 5;  ///< with repetitions_auto: max_repetitions (the plan's length)
+  /// 6: the fewest with which a verdict of the default study (10 per phase) can be significant.
+  int repetitions = 6;  ///< with repetitions_auto: max_repetitions (the plan's length)
   /// `repetitions = "auto"`: a sequential study that stops a configuration once every primary
   /// comparison it takes part in is decided (the rule of `compare --sequential`).
   bool repetitions_auto = false;

@@ -21,10 +21,9 @@
 namespace greenbench {
 
 const std::vector<std::string>& known_models() {
-  // The models the built-in workers implement (workloads/common model_names()); GNMT and
-  // Mask R-CNN join this list when the workers do. External [[command]] workloads may use any
-  // model name.
-  static const std::vector<std::string> kModels{"ncf", "resnet50", "transformer_xl", "ssd"};
+  // The models the built-in workers implement (workloads/common model_names()); Mask R-CNN
+  // joins this list when the workers do. External [[command]] workloads may use any model name.
+  static const std::vector<std::string> kModels{"ncf", "resnet50", "transformer_xl", "ssd", "gnmt"};
   return kModels;
 }
 

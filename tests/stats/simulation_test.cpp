@@ -104,8 +104,12 @@ TEST(StatsSequential, RejectionsStandAndLooksCountOnce) {
 }
 
 TEST(StatsPlan, RunWarnsWhenRepetitionsCannotReachSignificance) {
-  StudySettings s;    // 3 models, 2 frameworks, 2 phases: 6 verdicts per phase
-  s.repetitions = 5;  // 2/252 * 6 = 0.048: possible
+  // The default study: 5 models, 2 frameworks, 2 phases, 10 verdicts per phase; 6 repetitions
+  // give 2/924 * 10 = 0.022 (5 would give 2/252 * 10 = 0.079: impossible).
+  EXPECT_EQ(significance_warning(make_effective(StudySettings{})), "");
+  StudySettings s;
+  s.models = {"ncf", "resnet50", "transformer_xl"};  // 6 verdicts per phase
+  s.repetitions = 5;                                 // 2/252 * 6 = 0.048: possible
   EXPECT_EQ(significance_warning(make_effective(s)), "");
   s.repetitions = 4;  // 2/70 * 6 = 0.17: impossible
   const std::string w = significance_warning(make_effective(s));

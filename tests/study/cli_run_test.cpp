@@ -379,8 +379,8 @@ TEST_F(CliRunTest, AnAutoStudyStopsOnceDecidedAndCompareReplaysTheSameDecisions)
 TEST_F(CliRunTest, DryRunPrintsTheDefaultStudysOrder) {
   Result r = run({"run", "--dry-run"}, dir_);
   EXPECT_EQ(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("12 configurations x (1 warm-up + 5 repetitions) = 72 runs"));
-  EXPECT_THAT(r.output, HasSubstr("0071-"));
+  EXPECT_THAT(r.output, HasSubstr("20 configurations x (1 warm-up + 6 repetitions) = 140 runs"));
+  EXPECT_THAT(r.output, HasSubstr("0139-"));
 }
 
 TEST_F(CliRunTest, ImportMakesAStoreAndReportsBadLines) {

@@ -32,10 +32,11 @@ TEST(StudyFile, EmptyFileGivesTheDesignDefaults) {
   const StudySettings s = parse_study("", "study.toml");
   EXPECT_EQ(s.name, "default");
   EXPECT_EQ(s.frameworks, (std::vector<std::string>{"pytorch", "tensorflow"}));
-  EXPECT_EQ(s.models, (std::vector<std::string>{"ncf", "resnet50", "transformer_xl"}));
+  EXPECT_EQ(s.models,
+            (std::vector<std::string>{"ncf", "resnet50", "transformer_xl", "ssd", "gnmt"}));
   EXPECT_EQ(s.phases, (std::vector<std::string>{"train", "infer"}));
   EXPECT_EQ(s.scale, "tiny");
-  EXPECT_EQ(s.repetitions, 5);
+  EXPECT_EQ(s.repetitions, 6);
   EXPECT_EQ(s.warmup, 1);
   EXPECT_EQ(s.order, "interleaved");
   EXPECT_EQ(s.seed, 1u);
@@ -50,8 +51,8 @@ TEST(StudyFile, EmptyFileGivesTheDesignDefaults) {
 
   const EffectiveSettings e = make_effective(s);
   EXPECT_GE(e.settings.threads, 1);         // resolved to the online CPUs
-  EXPECT_EQ(e.configurations.size(), 12u);  // 2 frameworks x 3 models x 2 phases
-  EXPECT_EQ(make_plan(e).size(), 72u);      // (1 warm-up + 5) per configuration
+  EXPECT_EQ(e.configurations.size(), 20u);  // 2 frameworks x 5 models x 2 phases
+  EXPECT_EQ(make_plan(e).size(), 140u);     // (1 warm-up + 6) per configuration
 }
 
 TEST(StudyFile, ReadsEveryKey) {
@@ -211,7 +212,7 @@ TEST(StudyFile, ProfileIsABooleanStoredOnlyWhenTrue) {
   // Absent when false, so stores of studies from before the key still resume.
   EXPECT_FALSE(to_json(make_effective(parse_study("profile = false"))).contains("profile"));
   EXPECT_NE(describe(make_effective(parse_study("profile = true")))
-                .find("profile: 12 profiled run(s) after the measured ones"),
+                .find("profile: 20 profiled run(s) after the measured ones"),
             std::string::npos);
 }
 
@@ -229,7 +230,7 @@ TEST(StudyFile, UnknownKeysAndValuesSuggestTheNearestName) {
             "'tensorflow'?); expected one of pytorch, tensorflow");
   EXPECT_EQ(error_of("models = [\"bert\"]"),
             "study.toml:1: key 'models[0]': unknown model 'bert'; expected one of ncf, resnet50, "
-            "transformer_xl, ssd");
+            "transformer_xl, ssd, gnmt");
   EXPECT_EQ(error_of("phases = [\"test\"]"),
             "study.toml:1: key 'phases[0]': unknown phase 'test'; expected one of train, infer");
   EXPECT_EQ(error_of("scale = \"huge\""),
@@ -366,7 +367,7 @@ TEST(StudyFile, OverridesReplaceKeysAndNameTheOption) {
     EXPECT_STREQ(e.what(),
                  "--reps: expected an integer from 1 to 10000, got 0\n"
                  "--models: unknown model 'resnet' (did you mean 'resnet50'?); expected one of "
-                 "ncf, resnet50, transformer_xl, ssd");
+                 "ncf, resnet50, transformer_xl, ssd, gnmt");
   }
 }
 
@@ -382,9 +383,9 @@ TEST(StudyFile, EffectiveSettingsJsonHoldsEveryKey) {
   }
   EXPECT_EQ(j["cooldown"], "adaptive");
   EXPECT_EQ(j["threads"], 3);
-  EXPECT_EQ(j["configurations"].size(), 12u);
-  EXPECT_THAT(describe(make_effective(s)), HasSubstr("12 configurations x (1 warm-up + 5 "
-                                                     "repetitions) = 72 runs"));
+  EXPECT_EQ(j["configurations"].size(), 20u);
+  EXPECT_THAT(describe(make_effective(s)), HasSubstr("20 configurations x (1 warm-up + 6 "
+                                                     "repetitions) = 140 runs"));
 }
 
 TEST(StudyFile, AdaptiveCooldownWithoutBaselineWarns) {

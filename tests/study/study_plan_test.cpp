@@ -14,6 +14,7 @@ namespace {
 EffectiveSettings study(const std::string& order, std::uint64_t seed, int reps = 5,
                         int warmup = 1) {
   StudySettings s;
+  s.models = {"ncf", "resnet50", "transformer_xl"};  // 12 configurations
   s.order = order;
   s.seed = seed;
   s.repetitions = reps;
