@@ -196,7 +196,7 @@ TEST_F(MeasureCli, StepMarkersGiveTheJoulesOfEachStep) {
     EXPECT_NEAR(joules(s, "total"), total[i], 0.01 * total[i]) << i;
     EXPECT_NEAR(joules(s, "dram"), dram[i], 0.01 * dram[i]) << i;
     EXPECT_EQ(s["quality"]["total"], "measured");
-    EXPECT_GE(s["duration_s"].get<double>(), 0.09) << i;
+    EXPECT_GE(s["duration_s"].get<double>(), 0.05) << i;  // 100 ms of sleep; lines may be read late
     EXPECT_NEAR(s["t_s"].get<double>() - s["duration_s"].get<double>(), previous_t, 1e-9) << i;
     EXPECT_GT(s["energy_resolution_j"]["total"].get<double>(), 0);
     previous_t = s["t_s"].get<double>();

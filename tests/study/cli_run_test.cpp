@@ -328,13 +328,18 @@ TEST_F(CliRunTest, BadStudyFileAndOptionsAreOneLineErrors) {
 }
 
 TEST_F(CliRunTest, AnAutoStudyStopsOnceDecidedAndCompareReplaysTheSameDecisions) {
-  // sleep 0.02 s against 0.2 s: the duration comparison is decided long before 10 runs.
+  // A busy loop of about 0.02 s against ten times as long: both comparisons, duration and the
+  // CPU estimate's energy, are decided long before 10 runs. (Two sleeps would leave the energy,
+  // a process start's CPU time in each, to the machine's load.)
+  const auto loop = [](int n) {
+    return "[\"sh\", \"-c\", \"i=0; while [ $i -lt " + std::to_string(n) +
+           " ]; do i=$((i+1)); done\"]";
+  };
   const std::string study =
       write("auto.toml",
             "name = \"auto\"\nrepetitions = \"auto\"\nmin_repetitions = 4\n"
             "max_repetitions = 10\nwarmup = 0\nidle_baseline = 0\ncooldown = 0\n" +
-                command("fast", "infer", "[\"sleep\", \"0.02\"]") +
-                command("slow", "infer", "[\"sleep\", \"0.2\"]"));
+                command("fast", "infer", loop(20000)) + command("slow", "infer", loop(200000)));
   const std::string out = dir_ + "/out";
   Result r = run({"run", study, "--out", out}, dir_);
   ASSERT_EQ(r.status, 0) << r.output;
