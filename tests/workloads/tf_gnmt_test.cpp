@@ -24,6 +24,7 @@
 #include "common/models.hpp"
 #include "common/settings.hpp"
 #include "common/weights.hpp"
+#include "workloads/worker_describe.hpp"
 #include "workloads/worker_run.hpp"
 
 #if GREENBENCH_TEST_TENSORFLOW
@@ -295,16 +296,8 @@ class TfGnmtWorker : public ::testing::Test {
 
 TEST_F(TfGnmtWorker, DescribeCountsTheSpecsParameters) {
   for (const std::string scale : {"tiny", "small", "paper"}) {
-    const test::RunResult r = run({"--model", "gnmt", "--scale", scale, "--describe"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    const auto j = nlohmann::json::parse(r.out);
-    const ModelSpec spec = make_model_spec("gnmt", scale);
-    EXPECT_EQ(j.at("parameter_count").get<int64_t>(), spec.trainable_parameter_count()) << scale;
-    ASSERT_EQ(j.at("layers").size(), spec.params.size()) << scale;
-    for (size_t i = 0; i < spec.params.size(); ++i) {
-      EXPECT_EQ(j.at("layers")[i].at("name"), spec.params[i].name);
-      EXPECT_EQ(j.at("layers")[i].at("shape").get<std::vector<int64_t>>(), spec.params[i].shape);
-    }
+    test::expect_describe_matches_spec(run({"--model", "gnmt", "--scale", scale, "--describe"}),
+                                       "tensorflow", "gnmt", scale);
   }
 }
 

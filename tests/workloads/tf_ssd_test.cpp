@@ -21,6 +21,7 @@
 #include "common/settings.hpp"
 #include "common/ssd_boxes.hpp"
 #include "common/weights.hpp"
+#include "workloads/worker_describe.hpp"
 #include "workloads/worker_run.hpp"
 
 #if GREENBENCH_TEST_TENSORFLOW
@@ -210,16 +211,8 @@ class TfSsdWorker : public ::testing::Test {
 
 TEST_F(TfSsdWorker, DescribeCountsTheSpecsParameters) {
   for (const std::string scale : {"tiny", "small", "paper"}) {
-    const test::RunResult r = run({"--model", "ssd", "--scale", scale, "--describe"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    const auto j = nlohmann::json::parse(r.out);
-    const ModelSpec spec = make_model_spec("ssd", scale);
-    EXPECT_EQ(j.at("parameter_count").get<int64_t>(), spec.trainable_parameter_count()) << scale;
-    ASSERT_EQ(j.at("layers").size(), spec.params.size()) << scale;
-    for (size_t i = 0; i < spec.params.size(); ++i) {
-      EXPECT_EQ(j.at("layers")[i].at("name"), spec.params[i].name);
-      EXPECT_EQ(j.at("layers")[i].at("shape").get<std::vector<int64_t>>(), spec.params[i].shape);
-    }
+    test::expect_describe_matches_spec(run({"--model", "ssd", "--scale", scale, "--describe"}),
+                                       "tensorflow", "ssd", scale);
   }
 }
 

@@ -22,6 +22,7 @@
 #include "common/settings.hpp"
 #include "common/weights.hpp"
 #include "torch/torch_backend.hpp"
+#include "workloads/worker_describe.hpp"
 #include "workloads/worker_run.hpp"
 
 namespace greenbench::workloads {
@@ -320,13 +321,8 @@ class TorchGnmtWorker : public ::testing::Test {
 
 TEST_F(TorchGnmtWorker, DescribeCountsTheSpecsParameters) {
   for (const std::string scale : {"tiny", "small", "paper"}) {
-    const test::RunResult r = run({"--model", "gnmt", "--scale", scale, "--describe"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    const auto j = nlohmann::json::parse(r.out);
-    EXPECT_EQ(j.at("parameter_count").get<int64_t>(),
-              make_model_spec("gnmt", scale).trainable_parameter_count())
-        << scale;
-    EXPECT_EQ(j.at("framework"), "pytorch");
+    test::expect_describe_matches_spec(run({"--model", "gnmt", "--scale", scale, "--describe"}),
+                                       "pytorch", "gnmt", scale);
   }
 }
 

@@ -19,6 +19,7 @@
 #include "common/ssd_boxes.hpp"
 #include "common/weights.hpp"
 #include "torch/torch_backend.hpp"
+#include "workloads/worker_describe.hpp"
 #include "workloads/worker_run.hpp"
 
 namespace greenbench::workloads {
@@ -152,13 +153,8 @@ class TorchSsdWorker : public ::testing::Test {
 
 TEST_F(TorchSsdWorker, DescribeCountsTheSpecsParameters) {
   for (const std::string scale : {"tiny", "small", "paper"}) {
-    const test::RunResult r = run({"--model", "ssd", "--scale", scale, "--describe"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    const auto j = nlohmann::json::parse(r.out);
-    EXPECT_EQ(j.at("parameter_count").get<int64_t>(),
-              make_model_spec("ssd", scale).trainable_parameter_count())
-        << scale;
-    EXPECT_EQ(j.at("framework"), "pytorch");
+    test::expect_describe_matches_spec(run({"--model", "ssd", "--scale", scale, "--describe"}),
+                                       "pytorch", "ssd", scale);
   }
 }
 

@@ -44,6 +44,14 @@ Batch keep_only(Batch batch, const std::string& name) {
   return out;
 }
 
+Batch drop(Batch batch, const std::string& name) {
+  Batch out;
+  for (auto& [n, t] : batch.inputs) {
+    if (n != name) out.inputs.emplace_back(n, std::move(t));
+  }
+  return out;
+}
+
 }  // namespace data_detail
 
 // ---------------------------------------------------------------------------------------------

@@ -59,13 +59,7 @@ class SsdTask : public TaskData {
   }
 
   Batch metric_inputs(Batch batch) const override {
-    Batch out;
-    for (auto& [name, t] : batch.inputs) {
-      if (name != "images") {
-        out.inputs.emplace_back(name, std::move(t));
-      }
-    }
-    return out;
+    return data_detail::drop(std::move(batch), "images");
   }
 
   void begin_eval() override {
@@ -168,13 +162,7 @@ class MaskRcnnTask : public TaskData {
   int64_t samples_in(const Batch& batch) const override { return batch.get("images").shape.at(0); }
 
   Batch metric_inputs(Batch batch) const override {
-    Batch out;
-    for (auto& [name, t] : batch.inputs) {
-      if (name != "images") {
-        out.inputs.emplace_back(name, std::move(t));
-      }
-    }
-    return out;
+    return data_detail::drop(std::move(batch), "images");
   }
 
   void begin_eval() override {

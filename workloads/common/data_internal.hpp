@@ -20,6 +20,8 @@ namespace greenbench::workloads::data_detail {
 [[nodiscard]] HostTensor f32_tensor(std::vector<int64_t> shape, std::vector<float> values);
 /// The batch with only the named input left.
 [[nodiscard]] Batch keep_only(Batch batch, const std::string& name);
+/// The batch without the named input.
+[[nodiscard]] Batch drop(Batch batch, const std::string& name);
 
 /// Fisher–Yates with our generator (std::shuffle's algorithm is implementation-defined).
 template <typename T>
