@@ -24,8 +24,8 @@
 #include "common/models.hpp"
 #include "common/settings.hpp"
 #include "common/weights.hpp"
-#include "workloads/worker_describe.hpp"
 #include "workloads/worker_run.hpp"
+#include "workloads/worker_test.hpp"
 
 #if GREENBENCH_TEST_TENSORFLOW
 #include "graph.hpp"
@@ -273,25 +273,9 @@ TEST(TfGnmt, ClipsGradientsByTheGlobalNorm) {
 
 // The built worker. Only TinyTrainingBeatsTheUntrainedModel trains for the preset's 400 steps
 // (ctest runs every test in its own process, so a run shared through the suite would repeat).
-class TfGnmtWorker : public ::testing::Test {
+class TfGnmtWorker : public test::WorkerTest {
  protected:
-  void SetUp() override {
-    bin_ = GREENBENCH_BIN_DIR;
-    if (!fs::exists(bin_ / "greenbench-tf")) {
-      GTEST_SKIP() << "greenbench-tf was not built (no TensorFlow wheel)";
-    }
-    dir_ = fs::temp_directory_path() /
-           ("greenbench-tf-gnmt-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  test::RunResult run(const std::vector<std::string>& args, const std::string& env = "") {
-    return test::run_worker(bin_, dir_, "greenbench-tf", args, env);
-  }
-  fs::path bin_, dir_;
+  TfGnmtWorker() : WorkerTest("greenbench-tf", "greenbench-tf-gnmt") {}
 };
 
 TEST_F(TfGnmtWorker, DescribeCountsTheSpecsParameters) {

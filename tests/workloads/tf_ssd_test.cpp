@@ -21,8 +21,8 @@
 #include "common/settings.hpp"
 #include "common/ssd_boxes.hpp"
 #include "common/weights.hpp"
-#include "workloads/worker_describe.hpp"
 #include "workloads/worker_run.hpp"
+#include "workloads/worker_test.hpp"
 
 #if GREENBENCH_TEST_TENSORFLOW
 #include "graph.hpp"
@@ -188,25 +188,9 @@ TEST(TfSsd, HardNegativeTiesGoToTheLowerBoxIndex) {
 #endif  // GREENBENCH_TEST_TENSORFLOW
 
 // The built worker: parameter count, learning, and one-line errors.
-class TfSsdWorker : public ::testing::Test {
+class TfSsdWorker : public test::WorkerTest {
  protected:
-  void SetUp() override {
-    bin_ = GREENBENCH_BIN_DIR;
-    if (!fs::exists(bin_ / "greenbench-tf")) {
-      GTEST_SKIP() << "greenbench-tf was not built (no TensorFlow wheel)";
-    }
-    dir_ = fs::temp_directory_path() /
-           ("greenbench-tf-ssd-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  test::RunResult run(std::vector<std::string> args) {
-    return test::run_worker(bin_, dir_, "greenbench-tf", args);
-  }
-  fs::path bin_, dir_;
+  TfSsdWorker() : WorkerTest("greenbench-tf", "greenbench-tf-ssd") {}
 };
 
 TEST_F(TfSsdWorker, DescribeCountsTheSpecsParameters) {

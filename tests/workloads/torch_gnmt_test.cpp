@@ -22,8 +22,8 @@
 #include "common/settings.hpp"
 #include "common/weights.hpp"
 #include "torch/torch_backend.hpp"
-#include "workloads/worker_describe.hpp"
 #include "workloads/worker_run.hpp"
+#include "workloads/worker_test.hpp"
 
 namespace greenbench::workloads {
 namespace {
@@ -300,23 +300,9 @@ TEST(TorchGnmt, BeamSearchDecodesAsTheTeacherForcedDecoder) {
               static_cast<long long>(b), static_cast<long long>(expected.steps));
 }
 
-class TorchGnmtWorker : public ::testing::Test {
+class TorchGnmtWorker : public test::WorkerTest {
  protected:
-  void SetUp() override {
-    bin_ = GREENBENCH_BIN_DIR;
-    if (!fs::exists(bin_ / "greenbench-torch")) GTEST_SKIP() << "greenbench-torch was not built";
-    dir_ = fs::temp_directory_path() /
-           ("greenbench-torch-gnmt-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  test::RunResult run(const std::vector<std::string>& args) {
-    return test::run_worker(bin_, dir_, "greenbench-torch", args);
-  }
-  fs::path bin_, dir_;
+  TorchGnmtWorker() : WorkerTest("greenbench-torch", "greenbench-torch-gnmt") {}
 };
 
 TEST_F(TorchGnmtWorker, DescribeCountsTheSpecsParameters) {

@@ -19,8 +19,8 @@
 #include "common/ssd_boxes.hpp"
 #include "common/weights.hpp"
 #include "torch/torch_backend.hpp"
-#include "workloads/worker_describe.hpp"
 #include "workloads/worker_run.hpp"
+#include "workloads/worker_test.hpp"
 
 namespace greenbench::workloads {
 namespace {
@@ -132,23 +132,9 @@ TEST(TorchSsd, TiedNegativesSelectTheLowestDefaultBoxIndices) {
   EXPECT_EQ(with_gradient, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
 }
 
-class TorchSsdWorker : public ::testing::Test {
+class TorchSsdWorker : public test::WorkerTest {
  protected:
-  void SetUp() override {
-    bin_ = GREENBENCH_BIN_DIR;
-    if (!fs::exists(bin_ / "greenbench-torch")) GTEST_SKIP() << "greenbench-torch was not built";
-    dir_ = fs::temp_directory_path() /
-           ("greenbench-torch-ssd-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  test::RunResult run(const std::vector<std::string>& args) {
-    return test::run_worker(bin_, dir_, "greenbench-torch", args);
-  }
-  fs::path bin_, dir_;
+  TorchSsdWorker() : WorkerTest("greenbench-torch", "greenbench-torch-ssd") {}
 };
 
 TEST_F(TorchSsdWorker, DescribeCountsTheSpecsParameters) {
