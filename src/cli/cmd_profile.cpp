@@ -615,7 +615,7 @@ int cmd_profile(const Args& args) {
     }
   }
   if (r.model.empty())
-    throw Error("--model is required (ncf, resnet50, transformer_xl, ssd or gnmt)");
+    throw Error("--model is required (ncf, resnet50, transformer_xl, ssd, gnmt or mask_rcnn)");
   if (r.frameworks.empty()) r.frameworks = known_frameworks();
   if (r.phases.empty()) r.phases = {"train", "infer"};
   if (r.threads == 0) {

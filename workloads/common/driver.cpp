@@ -173,6 +173,28 @@ nlohmann::json describe(const ModelSpec& spec, const Settings& s, Backend& backe
              {"len_norm_const", c.len_norm_const},
              {"cov_penalty_factor", c.cov_penalty_factor},
              {"max_decode_length", c.max_decode_length}};
+  } else if (spec.model == "mask_rcnn") {
+    const MaskRcnnConfig& c = spec.mask_rcnn;
+    model = {{"image_height", c.data.height},
+             {"image_width", c.data.width},
+             {"channels", c.channels},
+             {"num_classes", c.num_classes},
+             {"base_width", c.base_width},
+             {"blocks", c.blocks},
+             {"frozen_bn", c.frozen_bn},
+             {"trainable_backbone_layers", c.trainable_backbone_layers},
+             {"fpn_channels", c.fpn_channels},
+             {"anchor_sizes", c.anchor_sizes},
+             {"aspect_ratios", c.aspect_ratios},
+             {"rpn_batch_per_image", c.rpn_batch_per_image},
+             {"rpn_pre_nms_top_n", {c.rpn_pre_nms_top_n_train, c.rpn_pre_nms_top_n_test}},
+             {"rpn_post_nms_top_n", {c.rpn_post_nms_top_n_train, c.rpn_post_nms_top_n_test}},
+             {"box_batch_per_image", c.box_batch_per_image},
+             {"representation_size", c.representation_size},
+             {"canonical_scale", c.canonical_scale},
+             {"mask_layers", c.mask_layers},
+             {"mask_resolution", c.mask_resolution},
+             {"detections_per_image", c.detections_per_image}};
   } else {
     const TransformerXlConfig& c = spec.txl;
     model = {{"n_token", c.n_token},
@@ -595,7 +617,7 @@ std::string parse_device(const std::string& value) {
 
 std::string worker_usage(const std::string& program) {
   return "usage: " + program +
-         " --model ncf|resnet50|transformer_xl|ssd|gnmt --phase train|infer [options]\n"
+         " --model ncf|resnet50|transformer_xl|ssd|gnmt|mask_rcnn --phase train|infer [options]\n"
          "  --scale tiny|small|paper   size preset (default tiny)\n"
          "  --seed N                   seed of initial weights and synthetic data (default 1)\n"
          "  --threads N                intra-op threads (default 1)\n"
@@ -709,7 +731,8 @@ ParsedArgs parse_worker_args(const std::vector<std::string>& args) {
     }
   }
   if (!have_model) {
-    throw Error("option --model is required (ncf, resnet50, transformer_xl, ssd or gnmt)");
+    throw Error(
+        "option --model is required (ncf, resnet50, transformer_xl, ssd, gnmt or mask_rcnn)");
   }
   if (!have_phase) {
     if (!s.describe) {

@@ -782,8 +782,8 @@ const ParamSpec& ModelSpec::param(const std::string& name) const {
 }
 
 const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names = {"ncf", "resnet50", "transformer_xl", "ssd",
-                                                 "gnmt"};
+  static const std::vector<std::string> names = {"ncf", "resnet50", "transformer_xl",
+                                                 "ssd", "gnmt",     "mask_rcnn"};
   return names;
 }
 
@@ -811,11 +811,11 @@ ModelSpec make_model_spec(const std::string& model, const std::string& scale) {
     spec = ssd_spec(scale);
   } else if (model == "gnmt") {
     spec = gnmt_spec(scale);
-  } else if (model == "mask_rcnn") {  // not in model_names(): its workers come later
+  } else if (model == "mask_rcnn") {
     spec = mask_rcnn_spec(scale);
   } else {
     throw Error("unknown model '" + model +
-                "' (expected ncf, resnet50, transformer_xl, ssd or gnmt)");
+                "' (expected ncf, resnet50, transformer_xl, ssd, gnmt or mask_rcnn)");
   }
   spec.model = model;
   spec.scale = scale;

@@ -251,14 +251,12 @@ struct ModelSpec {
   [[nodiscard]] const ParamSpec& param(const std::string& name) const;
 };
 
-/// Model names the workers run, in a stable order (make_model_spec also knows "mask_rcnn", whose
-/// workers are not written yet).
+/// Model names the workers run, in a stable order.
 [[nodiscard]] const std::vector<std::string>& model_names();
 /// Scale names known to make_model_spec, in a stable order.
 [[nodiscard]] const std::vector<std::string>& scale_names();
 
-/// The specification of a model at a scale ("mask_rcnn" too, though not yet in model_names());
-/// throws greenbench::Error naming an unknown value.
+/// The specification of a model at a scale; throws greenbench::Error naming an unknown value.
 [[nodiscard]] ModelSpec make_model_spec(const std::string& model, const std::string& scale);
 
 /// Learning rate for 0-based `step` of `total_steps` under the spec's schedule.
