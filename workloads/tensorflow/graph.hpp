@@ -153,6 +153,8 @@ class Session {
  public:
   Session(Graph& graph, int intra_threads, int inter_threads, bool grappler,
           bool soft_placement = false);
+  /// The C API session (partial runs: TF_SessionPRunSetup / TF_SessionPRun).
+  [[nodiscard]] TF_Session* get() const { return s_; }
   /// The names of the devices the session can use ("/job:localhost/.../device:GPU:0", ...).
   [[nodiscard]] std::vector<std::string> devices() const;
   ~Session();

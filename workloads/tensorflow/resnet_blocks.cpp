@@ -1,4 +1,5 @@
-// The ResNet-50 v1.5 pieces shared by ResNet-50 and SSD's backbone (resnet_blocks.hpp).
+// The ResNet-50 v1.5 pieces shared by ResNet-50 and the backbones of SSD and Mask R-CNN
+// (resnet_blocks.hpp).
 #include "resnet_blocks.hpp"
 
 #include "greenbench/error.hpp"
@@ -19,6 +20,14 @@ TF_Output ResNetBlocks::conv(TF_Output x, const std::string& weight, int kernel,
 // (1 − f)·running + f·batch with f = exponential_avg_factor = momentum.
 TF_Output ResNetBlocks::bn(TF_Output x, const std::string& prefix) {
   const std::string p = name(prefix);
+  if (frozen_bn_) {
+    // torchvision's FrozenBatchNorm2d: scale = w·rsqrt(rv + eps), shift = b − rm·scale.
+    TF_Output scale = g_.mul(b_.param(p + ".weight"),
+                             g_.op("Rsqrt", {g_.add(b_.param(p + ".running_var"),
+                                                    g_.scalar(static_cast<float>(bn_eps_)))}));
+    TF_Output shift = g_.sub(b_.param(p + ".bias"), g_.mul(b_.param(p + ".running_mean"), scale));
+    return g_.add(g_.mul(x, scale), shift);
+  }
   const bool training = mode_ == Mode::kTrain;
   TF_Operation* op = g_.build("FusedBatchNormV3")
                          .in(x)
@@ -55,10 +64,17 @@ TF_Output ResNetBlocks::stem(TF_Output images_nhwc) {
 
 TF_Output ResNetBlocks::stages(TF_Output x, const std::vector<int64_t>& blocks,
                                const std::vector<int>& first_strides) {
+  const std::vector<TF_Output> outputs = stage_outputs(x, blocks, first_strides);
+  return outputs.empty() ? x : outputs.back();
+}
+
+std::vector<TF_Output> ResNetBlocks::stage_outputs(TF_Output x, const std::vector<int64_t>& blocks,
+                                                   const std::vector<int>& first_strides) {
   if (first_strides.size() != blocks.size()) {
     throw Error("tensorflow worker: " + std::to_string(blocks.size()) + " ResNet stages with " +
                 std::to_string(first_strides.size()) + " first-block strides");
   }
+  std::vector<TF_Output> outputs;
   for (size_t stage = 0; stage < blocks.size(); ++stage) {
     for (int64_t block = 0; block < blocks[stage]; ++block) {
       const std::string p = "layer" + std::to_string(stage + 1) + "." + std::to_string(block);
@@ -71,8 +87,9 @@ TF_Output ResNetBlocks::stages(TF_Output x, const std::vector<int64_t>& blocks,
                      : x;
       x = g_.relu(g_.add(y, shortcut));
     }
+    outputs.push_back(x);
   }
-  return x;
+  return outputs;
 }
 
 }  // namespace greenbench::workloads::tf

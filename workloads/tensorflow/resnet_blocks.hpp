@@ -1,5 +1,6 @@
 #pragma once
-// The ResNet-50 v1.5 pieces shared by the models that use them (ResNet-50, SSD's backbone), on the
+// The ResNet-50 v1.5 pieces shared by the models that use them (ResNet-50, the backbones of SSD and
+// Mask R-CNN), on the
 // TensorFlow graph in NHWC with HWIO kernels, as workloads/common/MODELS.md specifies them.
 #include <string>
 #include <vector>
@@ -9,19 +10,20 @@
 namespace greenbench::workloads::tf {
 
 /// Convolutions with PyTorch's symmetric padding, batch norm (FusedBatchNormV3: batch statistics
-/// in training, running ones in inference) and the ResNet stem and bottleneck stages, for one
-/// forward pass. Parameter names are `prefix` + the torchvision names ("conv1.weight", "bn1.*",
-/// "layer{s}.{b}.*").
+/// in training, running ones in inference; or, `frozen`, torchvision's FrozenBatchNorm2d) and the
+/// ResNet stem and bottleneck stages, for one forward pass. Parameter names are `prefix` + the
+/// torchvision names ("conv1.weight", "bn1.*", "layer{s}.{b}.*").
 class ResNetBlocks {
  public:
   ResNetBlocks(ModelBuilder& b, Mode mode, double bn_eps, double bn_momentum,
-               std::string prefix = "")
+               std::string prefix = "", bool frozen_bn = false)
       : b_(b),
         g_(b.graph()),
         mode_(mode),
         bn_eps_(bn_eps),
         bn_momentum_(bn_momentum),
-        prefix_(std::move(prefix)) {}
+        prefix_(std::move(prefix)),
+        frozen_bn_(frozen_bn) {}
 
   /// Zero padding of `p` on both sides of H and W.
   TF_Output pad(TF_Output x, int p) { return g_.pad(x, {0, 0, p, p, p, p, 0, 0}); }
@@ -29,7 +31,8 @@ class ResNetBlocks {
   /// without the prefix).
   TF_Output conv(TF_Output x, const std::string& weight, int kernel, int stride, int padding);
   /// Batch norm of the parameters `name.{weight,bias,running_mean,running_var}`; training
-  /// passes also update the running statistics with the step.
+  /// passes also update the running statistics with the step. Frozen: x·s + (b − m·s) with
+  /// s = γ·rsqrt(var + eps) in both modes, nothing updated.
   TF_Output bn(TF_Output x, const std::string& name);
   /// relu(bn1(conv1 7×7/2)) then max pooling 3×3/2 with padding 1.
   TF_Output stem(TF_Output images_nhwc);
@@ -38,6 +41,9 @@ class ResNetBlocks {
   /// shortcut (downsample.0 1×1, downsample.1 batch norm).
   TF_Output stages(TF_Output x, const std::vector<int64_t>& blocks,
                    const std::vector<int>& first_strides);
+  /// The same stages, returning every stage's output (Mask R-CNN's C2 … C5).
+  std::vector<TF_Output> stage_outputs(TF_Output x, const std::vector<int64_t>& blocks,
+                                       const std::vector<int>& first_strides);
 
  private:
   [[nodiscard]] std::string name(const std::string& n) const { return prefix_ + n; }
@@ -48,6 +54,7 @@ class ResNetBlocks {
   double bn_eps_;
   double bn_momentum_;
   std::string prefix_;
+  bool frozen_bn_ = false;
 };
 
 }  // namespace greenbench::workloads::tf

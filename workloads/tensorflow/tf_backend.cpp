@@ -47,6 +47,7 @@ std::vector<int32_t> to_i32(const std::vector<int64_t>& v) { return {v.begin(), 
 class TfBatch final : public PreparedBatch {
  public:
   std::vector<std::pair<TF_Output, Tensor>> feeds;
+  std::shared_ptr<const void> host;  ///< ModelBuilder::host_data's value, if the model has one
 };
 
 // Canonical NCHW images -> NHWC, TensorFlow's native layout on CPU (done once, in set-up).
@@ -89,6 +90,40 @@ void* framework_symbol(const char* name) {
 
 }  // namespace
 
+PartialRun::PartialRun(Session& session, const std::vector<TF_Output>& feeds,
+                       const std::vector<TF_Output>& fetches,
+                       const std::vector<TF_Operation*>& targets)
+    : session_(session.get()) {
+  const std::vector<const TF_Operation*> ops(targets.begin(), targets.end());
+  Status s;
+  TF_SessionPRunSetup(session_, feeds.data(), static_cast<int>(feeds.size()), fetches.data(),
+                      static_cast<int>(fetches.size()), ops.data(), static_cast<int>(ops.size()),
+                      &handle_, s.get());
+  s.check("setting up a partial run");
+}
+
+PartialRun::~PartialRun() {
+  if (handle_ != nullptr) TF_DeletePRunHandle(handle_);
+}
+
+std::vector<Tensor> PartialRun::run(const Feeds& feeds, const std::vector<TF_Output>& fetches) {
+  std::vector<TF_Output> inputs;
+  std::vector<TF_Tensor*> values;
+  for (const auto& [output, tensor] : feeds) {
+    inputs.push_back(output);
+    values.push_back(tensor);
+  }
+  std::vector<TF_Tensor*> raw(fetches.size(), nullptr);
+  Status s;
+  TF_SessionPRun(session_, handle_, inputs.data(), values.data(), static_cast<int>(inputs.size()),
+                 fetches.data(), raw.data(), static_cast<int>(fetches.size()), nullptr, 0, s.get());
+  std::vector<Tensor> out;
+  out.reserve(raw.size());
+  for (TF_Tensor* t : raw) out.emplace_back(t);
+  s.check("running a partial run");
+  return out;
+}
+
 TF_Output ModelBuilder::lp(TF_Output x) {
   return graph_.cast(x, settings_.precision == "fp16" ? TF_HALF : TF_BFLOAT16);
 }
@@ -119,6 +154,23 @@ TF_Output ModelBuilder::conv2d(TF_Output x, TF_Output kernel, int stride, const 
                     .in(kernel)
                     .attr("strides", std::vector<int64_t>{1, stride, stride, 1})
                     .attr("padding", padding)
+                    .attr("data_format", "NHWC")
+                    .out();
+  return mixed() ? f32(y) : y;
+}
+
+TF_Output ModelBuilder::conv2d_transpose(TF_Output x, TF_Output kernel, TF_Output output_sizes,
+                                         int stride) {
+  if (mixed()) {
+    x = lp(x);
+    kernel = lp(kernel);
+  }
+  TF_Output y = graph_.build("Conv2DBackpropInput")
+                    .in(output_sizes)
+                    .in(kernel)
+                    .in(x)
+                    .attr("strides", std::vector<int64_t>{1, stride, stride, 1})
+                    .attr("padding", "VALID")
                     .attr("data_format", "NHWC")
                     .out();
   return mixed() ? f32(y) : y;
@@ -303,11 +355,18 @@ void TfBackend::build(const ModelSpec& spec, const Settings& settings, const Wei
     build_ssd(*model_);
   } else if (spec_.model == "gnmt") {
     build_gnmt(*model_);
+  } else if (spec_.model == "mask_rcnn") {
+    build_mask_rcnn(*model_);
   } else {
     throw Error("tensorflow worker: unknown model '" + spec_.model + "'");
   }
   if (model_->loss.oper == nullptr || model_->logits.oper == nullptr) {
     throw Error("tensorflow worker: model " + spec_.model + " built no loss or no logits");
+  }
+  if (model_->train_step && !settings_.profile.empty()) {
+    throw Error(
+        "option --profile: the tensorflow worker cannot trace " + spec_.model +
+        ": its steps are partial runs, and TF_SessionPRun takes no RunOptions (FULL_TRACE)");
   }
   build_optimizer(*model_);
   session_ = std::make_unique<Session>(g, settings_.threads, 1,
@@ -473,13 +532,17 @@ void TfBackend::initialise(const Weights& initial) {
   }
   session_->run(feeds, {}, init_ops_);
   step_ = 0;
+  train_calls_ = 0;
 }
 
 FrameworkOptions TfBackend::framework_options() const {
   const char* env = std::getenv("TF_ENABLE_ONEDNN_OPTS");
   const bool strict = settings_.numerics == "strict";
   return {{"numerics", settings_.numerics},
-          {"execution", "graph (C API, one TF_SessionRun per step)"},
+          {"execution", model_ && model_->train_step
+                            ? "graph (C API, one partial run per step: TF_SessionPRunSetup, then "
+                              "TF_SessionPRun per host round trip)"
+                            : "graph (C API, one TF_SessionRun per step)"},
           {"intra_op_threads", std::to_string(settings_.threads)},
           {"inter_op_threads", "1"},
           {"onednn", onednn_state()},
@@ -506,6 +569,7 @@ std::unique_ptr<PreparedBatch> TfBackend::prepare(const Batch& batch, bool train
   // each step (resource handles of device variables cannot be fed; see MODELS.md).
   const ModelBuilder::Inputs& in = training ? model_->train : model_->infer;
   auto out = std::make_unique<TfBatch>();
+  if (model_->host_data) out->host = model_->host_data(batch, training);
   for (size_t i = 0; i < in.inputs.size(); ++i) {
     const auto& [name, placeholder] = in.inputs[i];
     const HostTensor& h = batch.get(name);
@@ -601,7 +665,11 @@ Backend::StepResult TfBackend::train_step(const PreparedBatch& prepared, float l
   std::vector<TF_Operation*> targets{train_op_};
   targets.insert(targets.end(), model_->train.state_updates.begin(),
                  model_->train.state_updates.end());
-  std::vector<Tensor> out = session_->run(feeds, fetches, targets, traced());
+  const int64_t call = train_calls_++;
+  std::vector<Tensor> out =
+      model_->train_step
+          ? model_->train_step({*session_, feeds, batch.host.get(), fetches, targets, call})
+          : session_->run(feeds, fetches, targets, traced());
   StepResult result;
   result.loss = static_cast<const float*>(TF_TensorData(out[0].get()))[0];
   if (all_finite_.oper != nullptr) {
@@ -612,11 +680,12 @@ Backend::StepResult TfBackend::train_step(const PreparedBatch& prepared, float l
 }
 
 HostTensor TfBackend::predict(const PreparedBatch& prepared) {
-  if (!model_->predict) return head_outputs(prepared);
+  if (!model_->predict && !model_->session_predict) return head_outputs(prepared);
   const auto& batch = static_cast<const TfBatch&>(prepared);
   ModelBuilder::Feeds feeds;
   for (const auto& [placeholder, tensor] : batch.feeds)
     feeds.emplace_back(placeholder, tensor.get());
+  if (model_->session_predict) return model_->session_predict(*session_, feeds);
   return model_->predict(
       feeds, [this](const ModelBuilder::Feeds& f, const std::vector<TF_Output>& fetches) {
         return session_->run(f, fetches, {}, traced());
@@ -624,6 +693,8 @@ HostTensor TfBackend::predict(const PreparedBatch& prepared) {
 }
 
 HostTensor TfBackend::head_outputs(const PreparedBatch& prepared) {
+  // MODELS.md (Mask R-CNN): its head outputs are its predictions.
+  if (model_->session_predict) return predict(prepared);
   const auto& batch = static_cast<const TfBatch&>(prepared);
   std::vector<std::pair<TF_Output, TF_Tensor*>> feeds;
   for (const auto& [placeholder, tensor] : batch.feeds)

@@ -2,6 +2,7 @@
 // The TensorFlow backend: one graph holding the model's variables, its training step (forward,
 // loss, TF_AddGradients, explicit optimizer update ops) and its inference forward pass, run through
 // one TF_Session. Models live in models_*.cpp and only describe their forward passes.
+#include <array>
 #include <functional>
 #include <map>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "common/backend.hpp"
+#include "common/mask_rcnn_step.hpp"
 #include "common/models.hpp"
 #include "common/settings.hpp"
 #include "graph.hpp"
@@ -19,6 +21,66 @@ namespace greenbench::workloads::tf {
 /// Which forward pass a model is building: the training one (batch-norm batch statistics, loss)
 /// or the inference one (running statistics, logits).
 enum class Mode { kTrain, kInfer };
+
+/// Feeds of one session run.
+using Feeds = std::vector<std::pair<TF_Output, TF_Tensor*>>;
+
+/// One partial run of a session (TF_SessionPRunSetup … TF_DeletePRunHandle): every feed, fetch
+/// and target declared up front, then fed and fetched part by part, each value once. The targets
+/// run in the same execution; the part that completes the feeds and fetches returns only after
+/// they are done. The C API takes no RunOptions here, so partial runs cannot be traced.
+class PartialRun {
+ public:
+  PartialRun(Session& session, const std::vector<TF_Output>& feeds,
+             const std::vector<TF_Output>& fetches, const std::vector<TF_Operation*>& targets);
+  ~PartialRun();
+  PartialRun(const PartialRun&) = delete;
+  PartialRun& operator=(const PartialRun&) = delete;
+  /// One part: these feeds in, these fetches out.
+  std::vector<Tensor> run(const Feeds& feeds, const std::vector<TF_Output>& fetches);
+
+ private:
+  TF_Session* session_;
+  const char* handle_ = nullptr;
+};
+
+/// Mask R-CNN's graph (models_mask_rcnn.cpp): what its steps feed and fetch, and its tests
+/// inspect. Host-fed tensors are placeholders named after RcnnTrainTargets' fields.
+struct MaskRcnnGraph {
+  /// One RoI pooling (RcnnPooling): fed index i64 [rois·cells·entries] and weight f32 (same),
+  /// and the gathered features [rois, cells, F] (channels last).
+  struct Pooling {
+    TF_Output index{nullptr, 0}, weight{nullptr, 0}, features{nullptr, 0};
+  };
+  /// The training pass.
+  struct Train {
+    std::vector<TF_Output> fpn;                            ///< P2 … P5, NHWC
+    TF_Output objectness{nullptr, 0}, deltas{nullptr, 0};  ///< [N·anchors], [N·anchors, 4]
+    TF_Output rpn_sampled{nullptr, 0}, rpn_labels{nullptr, 0}, rpn_positive{nullptr, 0},
+        rpn_regression{nullptr, 0}, rpn_count{nullptr, 0};
+    Pooling box;
+    TF_Output roi_labels{nullptr, 0}, box_positive{nullptr, 0}, box_regression{nullptr, 0},
+        roi_count{nullptr, 0};
+    Pooling mask;
+    TF_Output mask_channel{nullptr, 0}, mask_targets{nullptr, 0}, mask_count{nullptr, 0};
+    TF_Output class_logits{nullptr, 0}, box_deltas{nullptr, 0};  ///< [Q, K], [Q, 4K]
+    TF_Output mask_logits{nullptr, 0};                           ///< [Q+, K, M, M]
+    /// rpn_objectness, rpn_box, classifier, box_reg, mask (MODELS.md, "Losses").
+    std::array<TF_Output, 5> terms{};
+    /// The feeds of the host's targets (tensors kept in `keep`).
+    [[nodiscard]] Feeds feeds(const RcnnTrainTargets& t, std::vector<Tensor>& keep) const;
+  } train;
+  /// The inference pass: RPN, box head on fed proposals, mask head on fed detections.
+  struct Infer {
+    std::vector<TF_Output> fpn;
+    TF_Output objectness{nullptr, 0}, deltas{nullptr, 0};
+    Pooling box;
+    TF_Output class_logits{nullptr, 0}, box_deltas{nullptr, 0};
+    Pooling mask;
+    TF_Output mask_channel{nullptr, 0};
+    TF_Output mask_logits{nullptr, 0};  ///< the detections' label channels [D, M·M]
+  } infer;
+};
 
 /// What a model's build function uses to create one forward pass.
 class ModelBuilder {
@@ -52,6 +114,9 @@ class ModelBuilder {
   TF_Output batch_matmul(TF_Output a, TF_Output b, bool adj_x = false, bool adj_y = false);
   /// Conv2D (NHWC, HWIO kernel) with these strides and padding ("SAME" or "VALID").
   TF_Output conv2d(TF_Output x, TF_Output kernel, int stride, const char* padding);
+  /// Conv2DBackpropInput (a transposed convolution, NHWC, kernel [kh, kw, out, in]) with stride
+  /// `stride` and VALID padding, to an output of `output_sizes` (int32 [4]).
+  TF_Output conv2d_transpose(TF_Output x, TF_Output kernel, TF_Output output_sizes, int stride);
   /// A buffer update run with the training step (batch-norm running statistics).
   void update(const std::string& param_name, TF_Output value);
   /// Recurrent state (Transformer-XL memory): a resource variable shared by both modes, so it
@@ -88,13 +153,32 @@ class ModelBuilder {
   /// its tests compare the graph's loss with the host reference on them).
   TF_Output train_logits{nullptr, 0};
 
-  /// Feeds of one session run.
-  using Feeds = std::vector<std::pair<TF_Output, TF_Tensor*>>;
+  using Feeds = tf::Feeds;
   /// One run of the backend's session (profiled like every step while a profile runs).
   using Run = std::function<std::vector<Tensor>(const Feeds&, const std::vector<TF_Output>&)>;
   /// A model's own predict() (GNMT: an encoder run, then the beam search's decoder-step runs),
   /// given the batch's feeds; unset, predict() fetches `logits` and head_outputs() does too.
   std::function<HostTensor(const Feeds& batch, const Run& run)> predict;
+
+  // A model whose step needs the host in the middle of one graph execution (Mask R-CNN) runs its
+  // own training step and prediction on the session (partial runs, which cannot be traced).
+  /// Host data kept with each prepared batch (Mask R-CNN: a training batch's ground truth).
+  std::function<std::shared_ptr<const void>(const Batch& batch, bool training)> host_data;
+  /// What the backend hands a model's own training step.
+  struct TrainCall {
+    Session& session;
+    const Feeds& feeds;  ///< the batch's and the optimizer's
+    const void* host;    ///< host_data's value for the batch (nullptr without host_data)
+    const std::vector<TF_Output>& fetches;      ///< the loss (and fp16's all_finite), last
+    const std::vector<TF_Operation*>& targets;  ///< the update, run by the same execution
+    int64_t step;                               ///< 0-based count of train_step calls
+  };
+  /// The training step; returns the tensors of `fetches`.
+  std::function<std::vector<Tensor>(const TrainCall& call)> train_step;
+  /// predict() (and head_outputs()) on the session, given the batch's feeds.
+  std::function<HostTensor(Session& session, const Feeds& batch)> session_predict;
+  /// Mask R-CNN's graph, for its tests.
+  std::shared_ptr<const MaskRcnnGraph> mask_rcnn;
 
  private:
   TF_Output lp(TF_Output x);
@@ -114,6 +198,7 @@ void build_resnet50(ModelBuilder& b);
 void build_transformer_xl(ModelBuilder& b);
 void build_ssd(ModelBuilder& b);
 void build_gnmt(ModelBuilder& b);
+void build_mask_rcnn(ModelBuilder& b);
 /// SSD's loss (MODELS.md, "SSD300", Loss) of head outputs `loc` [N, D, 4] and `conf` [N, D, K]
 /// against `loc_targets` f32 [N, D, 4] and `label_targets` i64 [N, D]: smooth L1 of the
 /// positives' offsets plus the cross entropy of positives and stably mined hard negatives, per
@@ -178,6 +263,7 @@ class TfBackend final : public Backend {
   TF_Output loss_scale_{nullptr, 0};  ///< fp16: the driver's loss scale
   TF_Output all_finite_{nullptr, 0};  ///< fp16: whether every gradient was finite (bool)
   std::string tf32_ = "n/a (CPU)";
+  int64_t train_calls_ = 0;  ///< train_step calls since initialise (a model's own step gets it)
   bool pooled_inputs_ = false;
   std::map<std::pair<bool, std::string>, Staged> staged_;  ///< (training, input) -> batches
   TF_Operation* train_op_ = nullptr;
