@@ -217,8 +217,22 @@ int64_t images_of(const HostState& s, const Tensor& objectness) {
   return n / a;
 }
 
+// Feeds a pooling. `pad_empty`: a pooling without RoIs is fed as one RoI of zero weights, because
+// TensorFlow's oneDNN Conv2D hands back its input unchanged for an empty batch (so the mask
+// head's convolutions, and their gradients, get wrong shapes); the mask head's output rows are
+// then selected by an empty mask_channel, so the padding row reaches neither loss nor gradients.
 void add_pooling(Feeds& feeds, std::vector<Tensor>& keep, const MaskRcnnGraph::Pooling& p,
-                 const RcnnPooling& host) {
+                 const RcnnPooling& host, bool pad_empty) {
+  if (pad_empty && host.rois == 0) {
+    const std::vector<int64_t> dims{host.cells * host.entries};
+    const std::vector<int64_t> index(static_cast<size_t>(dims[0]), 0);
+    const std::vector<float> weight(static_cast<size_t>(dims[0]), 0.0f);
+    keep.push_back(i64_tensor(dims, index.data()));
+    feeds.emplace_back(p.index, keep.back().get());
+    keep.push_back(f32_tensor(dims, weight.data()));
+    feeds.emplace_back(p.weight, keep.back().get());
+    return;
+  }
   const std::vector<int64_t> dims{static_cast<int64_t>(host.index.size())};
   keep.push_back(i64_tensor(dims, host.index.data()));
   feeds.emplace_back(p.index, keep.back().get());
@@ -246,12 +260,12 @@ Feeds MaskRcnnGraph::Train::feeds(const RcnnTrainTargets& t, std::vector<Tensor>
   i64(rpn_positive, t.rpn_positive);
   f32(rpn_regression, {rows(t.rpn_regression, 4), 4}, t.rpn_regression.data());
   f32(rpn_count, {}, &t.rpn_count);
-  add_pooling(out, keep, box, t.box_pooling);
+  add_pooling(out, keep, box, t.box_pooling, /*pad_empty=*/false);
   i64(roi_labels, t.roi_labels);
   i64(box_positive, t.box_positive);
   f32(box_regression, {rows(t.box_regression, 4), 4}, t.box_regression.data());
   f32(roi_count, {}, &t.roi_count);
-  add_pooling(out, keep, mask, t.mask_pooling);
+  add_pooling(out, keep, mask, t.mask_pooling, /*pad_empty=*/true);
   i64(mask_channel, t.mask_channel);
   const int64_t plane = t.mask_pooling.cells * 4;  // (2·mask_pool)² = M²
   f32(mask_targets,
@@ -407,12 +421,12 @@ void build_mask_rcnn(ModelBuilder& b) {
         rcnn_inference_rois(c, state->anchors, table, n, floats(rpn[0]), floats(rpn[1]));
     std::vector<Tensor> keep;
     Feeds box;
-    add_pooling(box, keep, in.box, rois.box_pooling);
+    add_pooling(box, keep, in.box, rois.box_pooling, /*pad_empty=*/false);
     const std::vector<Tensor> heads = run.run(box, {in.class_logits, in.box_deltas});
     const RcnnInferenceDetections detections =
         rcnn_inference_detections(c, table, rois, floats(heads[0]), floats(heads[1]));
     Feeds mask;
-    add_pooling(mask, keep, in.mask, detections.mask_pooling);
+    add_pooling(mask, keep, in.mask, detections.mask_pooling, /*pad_empty=*/true);
     keep.push_back(i64_tensor({static_cast<int64_t>(detections.mask_channel.size())},
                               detections.mask_channel.data()));
     mask.emplace_back(in.mask_channel, keep.back().get());

@@ -505,6 +505,15 @@ void TfBackend::build_optimizer(ModelBuilder& b) {
     }
   }
   train_op_ = g.group(updates, "optimizer/train");
+  // A partial run returns without the status of targets that finish after its last fetch, so a
+  // model's own step fetches the loss through an Identity that waits for the update.
+  trained_loss_ = TF_Output{nullptr, 0};
+  if (b.train_step) {
+    OpBuilder done = g.build("Identity");
+    done.in(b.loss).control(train_op_);
+    for (TF_Operation* op : b.train.state_updates) done.control(op);
+    trained_loss_ = done.out();
+  }
   g.set_scope("");
 }
 
@@ -666,10 +675,13 @@ Backend::StepResult TfBackend::train_step(const PreparedBatch& prepared, float l
   targets.insert(targets.end(), model_->train.state_updates.begin(),
                  model_->train.state_updates.end());
   const int64_t call = train_calls_++;
-  std::vector<Tensor> out =
-      model_->train_step
-          ? model_->train_step({*session_, feeds, batch.host.get(), fetches, targets, call})
-          : session_->run(feeds, fetches, targets, traced());
+  std::vector<Tensor> out;
+  if (model_->train_step) {
+    fetches.front() = trained_loss_;
+    out = model_->train_step({*session_, feeds, batch.host.get(), fetches, targets, call});
+  } else {
+    out = session_->run(feeds, fetches, targets, traced());
+  }
   StepResult result;
   result.loss = static_cast<const float*>(TF_TensorData(out[0].get()))[0];
   if (all_finite_.oper != nullptr) {

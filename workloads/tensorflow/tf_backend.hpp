@@ -169,7 +169,9 @@ class ModelBuilder {
     Session& session;
     const Feeds& feeds;  ///< the batch's and the optimizer's
     const void* host;    ///< host_data's value for the batch (nullptr without host_data)
-    const std::vector<TF_Output>& fetches;      ///< the loss (and fp16's all_finite), last
+    /// The loss, fetched through an Identity that waits for the update (a partial run does not
+    /// report the failure of a target that ends after its last fetch), and fp16's all_finite.
+    const std::vector<TF_Output>& fetches;
     const std::vector<TF_Operation*>& targets;  ///< the update, run by the same execution
     int64_t step;                               ///< 0-based count of train_step calls
   };
@@ -267,6 +269,7 @@ class TfBackend final : public Backend {
   bool pooled_inputs_ = false;
   std::map<std::pair<bool, std::string>, Staged> staged_;  ///< (training, input) -> batches
   TF_Operation* train_op_ = nullptr;
+  TF_Output trained_loss_{nullptr, 0};  ///< the loss, once the update has run (own train_step)
   int64_t step_ = 0;
   std::unique_ptr<StepProfile> profile_;   ///< set between start_profile() and stop_profile()
   std::vector<std::string> run_metadata_;  ///< the traced runs', decoded at stop_profile()
