@@ -265,6 +265,32 @@ TEST(TorchMaskRcnn, EmptyProposalAndDetectionSetsGiveZeroRows) {
   }
 }
 
+// bf16 and fp16 (convolutions and linear layers in the 16-bit type, gathers, losses and host
+// steps in float32) train: the first step's loss is finite and near fp32's (its targets follow
+// the 16-bit RPN outputs, so they need not be identical), and the update is applied.
+TEST(TorchMaskRcnn, MixedPrecisionFirstLossIsNearFp32) {
+  const ModelSpec spec = make_model_spec("mask_rcnn", "tiny");
+  const Weights initial = make_initial_weights(spec, 1);
+  const Batch batch = make_task_data(spec, 1)->train_batch(0);
+  std::vector<float> loss;
+  for (const std::string precision : {"fp32", "bf16", "fp16"}) {
+    Settings settings = settings_for("tiny");
+    settings.precision = precision;
+    TorchBackend backend;
+    backend.build(spec, settings, initial);
+    const Backend::StepResult step = backend.train_step(*backend.prepare(batch, true), 0.02f,
+                                                        precision == "fp16" ? 1024.0f : 1.0f);
+    std::printf("[ info ] mask_rcnn tiny first loss %s: %.6g\n", precision.c_str(), step.loss);
+    EXPECT_TRUE(step.applied) << precision;
+    loss.push_back(step.loss);
+  }
+  for (size_t i = 1; i < loss.size(); ++i) {
+    EXPECT_TRUE(std::isfinite(loss[i]));
+    EXPECT_NE(loss[i], loss[0]);  // the 16-bit path is taken
+    EXPECT_LE(rel(loss[i], loss[0]), 0.05);
+  }
+}
+
 class TorchMaskRcnnWorker : public test::WorkerTest {
  protected:
   TorchMaskRcnnWorker() : WorkerTest("greenbench-torch", "greenbench-torch-mask-rcnn") {}
@@ -279,7 +305,9 @@ TEST_F(TorchMaskRcnnWorker, DescribeListsTheSpecsParameters) {
 }
 
 // The untrained model's predictions have the documented shape, rows by descending score and
-// zero rows after the detections; tiny training lowers the loss and raises box and mask AP.
+// zero rows after the detections; tiny training lowers the loss and more than doubles box and
+// mask AP (measured, seed 1, 2 threads: loss 5.05 -> 1.55, map 0.0014 -> 0.0033, map_mask
+// 0 -> 0.0024; low in absolute terms: 500 steps reach map 0.020, map_mask 0.021).
 TEST_F(TorchMaskRcnnWorker, TinyTrainingBeatsTheUntrainedModel) {
   const ModelSpec spec = make_model_spec("mask_rcnn", "tiny");
   const MaskRcnnConfig& c = spec.mask_rcnn;
@@ -325,8 +353,10 @@ TEST_F(TorchMaskRcnnWorker, TinyTrainingBeatsTheUntrainedModel) {
       b.at("loss_first"), b.at("loss"), a.at("map"), b.at("map"), a.at("map_mask"),
       b.at("map_mask"));
   EXPECT_LT(b.at("loss"), 0.5 * b.at("loss_first"));
-  EXPECT_GT(b.at("map"), a.at("map"));
-  EXPECT_GT(b.at("map_mask"), a.at("map_mask"));
+  // The bar: more than twice the untrained quality (the untrained mask AP is 0 here).
+  EXPECT_GT(b.at("map"), 2.0 * a.at("map"));
+  EXPECT_GT(b.at("map_mask"), 2.0 * a.at("map_mask"));
+  EXPECT_GT(b.at("map_mask"), 0.0);
 }
 
 TEST_F(TorchMaskRcnnWorker, BadInputGivesOneLineErrors) {
