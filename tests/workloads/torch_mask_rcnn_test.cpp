@@ -291,6 +291,44 @@ TEST(TorchMaskRcnn, MixedPrecisionFirstLossIsNearFp32) {
   }
 }
 
+// FrozenBatchNorm2d (the paper preset's backbone) is the same function in training and inference
+// and leaves the statistics alone; batch norm with batch statistics is not (tiny, with seeded
+// non-trivial statistics so that the two could not agree by accident).
+TEST(TorchMaskRcnn, FrozenBatchNormIgnoresTheMode) {
+  ModelSpec spec = make_model_spec("mask_rcnn", "tiny");
+  const Settings settings = settings_for("tiny");
+  Weights initial = make_initial_weights(spec, settings.seed);
+  Rng rng(7);
+  for (NamedTensor& t : initial) {
+    const bool mean = t.name.find("running_mean") != std::string::npos;
+    const bool var = t.name.find("running_var") != std::string::npos;
+    for (float& v : t.value.f32) {
+      if (mean) v = static_cast<float>(rng.uniform() - 0.5);
+      if (var) v = static_cast<float>(0.5 + rng.uniform());
+    }
+  }
+  const Batch batch = make_task_data(spec, settings.seed)->eval_batch(0);
+  for (const bool frozen : {true, false}) {
+    SCOPED_TRACE(frozen);
+    spec.mask_rcnn.frozen_bn = frozen;
+    TorchBackend backend;
+    backend.build(spec, settings, initial);
+    const auto prepared = backend.prepare(batch, false);
+    const HostTensor inference = backend.predict(*prepared);
+    const HostTensor training = backend.forward_host(*prepared, true);
+    ASSERT_EQ(inference.shape, training.shape);
+    const Weights after = backend.weights();
+    bool stats_kept = true;
+    for (size_t i = 0; i < after.size(); ++i) {
+      if (after[i].name.find("running_") != std::string::npos) {
+        stats_kept = stats_kept && after[i].value.f32 == initial[i].value.f32;
+      }
+    }
+    EXPECT_EQ(inference.f32 == training.f32, frozen);
+    EXPECT_EQ(stats_kept, frozen);
+  }
+}
+
 class TorchMaskRcnnWorker : public test::WorkerTest {
  protected:
   TorchMaskRcnnWorker() : WorkerTest("greenbench-torch", "greenbench-torch-mask-rcnn") {}
