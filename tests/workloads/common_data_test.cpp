@@ -304,6 +304,15 @@ TEST(TaskData, BatchesHaveTheDocumentedInputsAndAreReproducible) {
       int64_t labels = 0;
       for (int64_t tok : out) labels += tok != kPadToken ? 1 : 0;
       EXPECT_EQ(a->samples_in(t0), labels);
+    } else if (model == "mask_rcnn") {
+      const MaskRcnnConfig& c = spec.mask_rcnn;
+      const int64_t n = spec.batch_size, m = c.data.max_objects;
+      EXPECT_EQ(t0.get("images").shape,
+                (std::vector<int64_t>{n, c.channels, c.data.height, c.data.width}));
+      EXPECT_EQ(t0.get("boxes").shape, (std::vector<int64_t>{n, m, 4}));
+      EXPECT_EQ(t0.get("classes").shape, (std::vector<int64_t>{n, m}));
+      EXPECT_EQ(t0.get("masks").shape, (std::vector<int64_t>{n, m, c.data.height, c.data.width}));
+      EXPECT_EQ(a->samples_in(t0), n);
     } else {
       const Batch t1 = a->train_batch(1);
       const int64_t q = spec.txl.tgt_len;

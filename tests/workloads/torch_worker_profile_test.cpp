@@ -204,7 +204,8 @@ TEST_P(TorchTaxonomyTest, MapsEveryOpOfTheModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, TorchTaxonomyTest,
-                         ::testing::Values("ncf", "resnet50", "transformer_xl", "ssd", "gnmt"),
+                         ::testing::Values("ncf", "resnet50", "transformer_xl", "ssd", "gnmt",
+                                           "mask_rcnn"),
                          [](const ::testing::TestParamInfo<const char*>& info) {
                            return std::string(info.param);
                          });

@@ -2,23 +2,36 @@
 // (stem and bottleneck stages), which SSD reuses.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "torch/torch_backend.hpp"
 
 namespace greenbench::workloads {
+namespace {
+
+at::Tensor backbone_bn(const TorchOps& ops, const ResNetBackbone& net, const at::Tensor& x,
+                       const std::string& p, bool training) {
+  if (!net.frozen_bn) return ops.batch_norm(x, p, training, net.bn_momentum, net.bn_eps);
+  // torchvision's FrozenBatchNorm2d.
+  const at::Tensor scale = ops.P(p + ".weight") * (ops.P(p + ".running_var") + net.bn_eps).rsqrt();
+  const at::Tensor shift = ops.P(p + ".bias") - ops.P(p + ".running_mean") * scale;
+  return x * scale.view({1, -1, 1, 1}) + shift.view({1, -1, 1, 1});
+}
+
+}  // namespace
 
 at::Tensor resnet_stem(const TorchOps& ops, const ResNetBackbone& net, const at::Tensor& images,
                        bool training) {
   const std::string& q = net.prefix;
   at::Tensor x = ops.conv(images, ops.P(q + "conv1.weight"), 2, 3);
-  x = at::relu(ops.batch_norm(x, q + "bn1", training, net.bn_momentum, net.bn_eps));
+  x = at::relu(backbone_bn(ops, net, x, q + "bn1", training));
   return at::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
 }
 
 at::Tensor resnet_layers(const TorchOps& ops, const ResNetBackbone& net, at::Tensor x,
-                         bool training) {
+                         bool training, std::vector<at::Tensor>* stages) {
   const auto bn = [&](const at::Tensor& t, const std::string& p) {
-    return ops.batch_norm(t, p, training, net.bn_momentum, net.bn_eps);
+    return backbone_bn(ops, net, t, p, training);
   };
   for (size_t stage = 0; stage < net.blocks.size(); ++stage) {
     for (int64_t block = 0; block < net.blocks[stage]; ++block) {
@@ -35,6 +48,7 @@ at::Tensor resnet_layers(const TorchOps& ops, const ResNetBackbone& net, at::Ten
               : x;
       x = at::relu(y + shortcut);
     }
+    if (stages != nullptr) stages->push_back(x);
   }
   return x;
 }

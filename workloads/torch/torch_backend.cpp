@@ -160,6 +160,12 @@ at::Tensor TorchOps::conv(const at::Tensor& x, const at::Tensor& w, int64_t stri
   return at::conv2d(lp(x), lp(w), {}, stride, pad).to(at::kFloat);
 }
 
+at::Tensor TorchOps::conv_transpose(const at::Tensor& x, const at::Tensor& w,
+                                    int64_t stride) const {
+  if (!mixed_) return at::conv_transpose2d(x, w, {}, stride);
+  return at::conv_transpose2d(lp(x), lp(w), {}, stride).to(at::kFloat);
+}
+
 at::Tensor TorchOps::einsum(const char* eq, const at::Tensor& a, const at::Tensor& b) const {
   if (!mixed_) return at::einsum(eq, {a, b});
   return at::einsum(eq, {lp(a), lp(b)}).to(at::kFloat);
@@ -218,6 +224,8 @@ void TorchBackend::build(const ModelSpec& spec, const Settings& settings, const 
     model_ = make_ssd(spec_, ops_);
   } else if (spec.model == "gnmt") {
     model_ = make_gnmt(spec_, ops_);
+  } else if (spec.model == "mask_rcnn") {
+    model_ = make_mask_rcnn(spec_, ops_, settings.seed);
   } else {
     throw Error("pytorch backend: no model '" + spec.model + "'");
   }
@@ -241,8 +249,14 @@ FrameworkOptions TorchBackend::framework_options() const {
        device.is_cuda() ? (at::globalContext().allowTF32CuBLAS() ? "on" : "off") : "n/a (CPU)"}};
 }
 
-std::unique_ptr<PreparedBatch> TorchBackend::prepare(const Batch& batch, bool /*training*/) {
+std::unique_ptr<PreparedBatch> TorchBackend::prepare(const Batch& batch, bool training) {
   auto out = std::make_unique<TorchBatch>();
+  if (spec_.model == "mask_rcnn") {
+    // Only the images go to the device: the ground truth serves the host's target code.
+    out->inputs.emplace_back("images", to_tensor(batch.get("images"), ops_.device_));
+    if (training) out->rcnn_truth = rcnn_ground_truth(spec_.mask_rcnn, batch);
+    return out;
+  }
   for (const auto& [name, t] : batch.inputs)
     out->inputs.emplace_back(name, to_tensor(t, ops_.device_));
   return out;

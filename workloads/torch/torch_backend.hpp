@@ -4,6 +4,7 @@
 // the op profiler. Models live in models_*.cpp and only describe their forward pass and loss.
 #include <ATen/ATen.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "common/backend.hpp"
+#include "common/mask_rcnn_step.hpp"
 #include "common/models.hpp"
 #include "common/settings.hpp"
 #include "torch/profiler.hpp"
@@ -22,6 +24,9 @@ namespace greenbench::workloads {
 class TorchBatch final : public PreparedBatch {
  public:
   std::vector<std::pair<std::string, at::Tensor>> inputs;
+  /// mask_rcnn training batches: the ground truth, kept on the host (MODELS.md, "Mask R-CNN");
+  /// their boxes, classes and masks are not copied to the device.
+  std::vector<RcnnGroundTruth> rcnn_truth;
   /// The input with this name; throws greenbench::Error when the batch has none.
   [[nodiscard]] const at::Tensor& get(const std::string& name) const;
 };
@@ -41,6 +46,9 @@ class TorchOps {
   /// 2-D convolution (NCHW, OIHW kernel) without bias, symmetric padding.
   [[nodiscard]] at::Tensor conv(const at::Tensor& x, const at::Tensor& w, int64_t stride,
                                 int64_t pad) const;
+  /// 2-D transposed convolution (NCHW, [in, out, kh, kw] kernel) without bias, no padding.
+  [[nodiscard]] at::Tensor conv_transpose(const at::Tensor& x, const at::Tensor& w,
+                                          int64_t stride) const;
   /// at::einsum of two operands.
   [[nodiscard]] at::Tensor einsum(const char* eq, const at::Tensor& a, const at::Tensor& b) const;
   /// Batch norm with the parameters and running statistics under `prefix` (MODELS.md, ResNet-50:
@@ -98,6 +106,37 @@ class TorchModel {
                                                               const TorchOps& ops);
 [[nodiscard]] std::unique_ptr<TorchModel> make_ssd(const ModelSpec& spec, const TorchOps& ops);
 [[nodiscard]] std::unique_ptr<TorchModel> make_gnmt(const ModelSpec& spec, const TorchOps& ops);
+/// Mask R-CNN; `seed` (Settings::seed) seeds its training samplers.
+[[nodiscard]] std::unique_ptr<TorchModel> make_mask_rcnn(const ModelSpec& spec, const TorchOps& ops,
+                                                         uint64_t seed);
+
+/// Mask R-CNN's pooling table (MODELS.md, "RcnnFeatureTable"): the P2 … P5 maps [N, F, H_k, W_k]
+/// as rows of F channels, level after level, image after image, [rows, F].
+[[nodiscard]] at::Tensor mask_rcnn_pooling_table(const std::vector<at::Tensor>& features);
+/// RoIAlign as one weighted gather over the pooling table (differentiable in the table):
+/// [pooling.rois, pooling.cells, F].
+[[nodiscard]] at::Tensor mask_rcnn_gather(const at::Tensor& table, const RcnnPooling& pooling);
+
+/// One training-mode forward pass of Mask R-CNN (models_mask_rcnn.cpp), with what its loss is
+/// made of: the RPN outputs, the FPN maps, the host's targets, the heads' outputs and the five
+/// loss terms (MODELS.md, "Losses"; rpn_objectness, rpn_box, classifier, box_reg, mask).
+struct MaskRcnnTrainPass {
+  std::vector<at::Tensor> features;  ///< P2 … P5, [N, F, H_k, W_k]
+  at::Tensor objectness;             ///< [N·anchors]
+  at::Tensor deltas;                 ///< [N·anchors, 4]
+  RcnnTrainTargets targets;
+  at::Tensor box_features;  ///< the box pooling's gather, [Q, box_pool², F]
+  at::Tensor class_logits;  ///< [Q, K]
+  at::Tensor box_deltas;    ///< [Q, 4K]
+  at::Tensor mask_logits;   ///< [Q+, K, M, M]
+  std::vector<at::Tensor> losses;
+};
+/// The Mask R-CNN model's training pass, for tests: TorchBackend::model() of a mask_rcnn build.
+class MaskRcnnModel : public TorchModel {
+ public:
+  /// Training step `step`'s forward pass and losses (no backward, no update).
+  [[nodiscard]] virtual MaskRcnnTrainPass train_pass(const TorchBatch& batch, int64_t step) = 0;
+};
 
 /// Scales `grads` in place by min(1, max_norm / (N + 1e-6)), N their global L2 norm, as
 /// torch.nn.utils.clip_grad_norm_ (MODELS.md, GNMT v2); returns N. Undefined tensors are skipped.
@@ -117,13 +156,17 @@ struct ResNetBackbone {
   int64_t layer3_stride = 2;    ///< stride of layer3's first block (SSD: 1); layer2's is 2
   double bn_momentum = 0.1;
   double bn_eps = 1e-5;
+  /// FrozenBatchNorm2d (Mask R-CNN's paper preset): y = x·s + (b − m·s), s = γ·rsqrt(var + eps),
+  /// the same in training and inference.
+  bool frozen_bn = false;
 };
 /// conv1 (7×7/2), bn1, ReLU and max pooling (3×3/2, padding 1).
 [[nodiscard]] at::Tensor resnet_stem(const TorchOps& ops, const ResNetBackbone& net,
                                      const at::Tensor& images, bool training);
-/// The bottleneck stages layer1 … of `net` applied to the stem's output.
+/// The bottleneck stages layer1 … of `net` applied to the stem's output; with `stages`, each
+/// stage's output is appended to it (Mask R-CNN's C2 … C5).
 [[nodiscard]] at::Tensor resnet_layers(const TorchOps& ops, const ResNetBackbone& net, at::Tensor x,
-                                       bool training);
+                                       bool training, std::vector<at::Tensor>* stages = nullptr);
 
 /// greenbench-torch's Backend.
 class TorchBackend final : public Backend {
@@ -146,6 +189,8 @@ class TorchBackend final : public Backend {
   /// statistics; the running statistics are updated) or inference mode, copied to the host: what
   /// the loss of a train_step is computed from (GNMT: the teacher-forced logits).
   HostTensor forward_host(const PreparedBatch& prepared, bool training);
+  /// The built model.
+  [[nodiscard]] TorchModel& model() { return *model_; }
 
  private:
   void update(float lr);
