@@ -38,7 +38,7 @@ struct SlurmSettings {
 struct StudySettings {
   std::string name = "default";
   std::vector<std::string> frameworks{"pytorch", "tensorflow"};
-  std::vector<std::string> models{"ncf", "resnet50", "transformer_xl", "ssd", "gnmt"};
+  std::vector<std::string> models{"ncf", "resnet50", "transformer_xl", "ssd", "gnmt", "mask_rcnn"};
   bool models_given = false;  ///< `models` was set (a study with commands then also runs these)
   std::vector<std::string> phases{"train", "infer"};
   std::string scale = "tiny";

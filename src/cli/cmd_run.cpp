@@ -28,7 +28,7 @@ constexpr const char* kHelp = R"(usage: greenbench run [STUDY.toml] [OPTIONS]
 Runs a study: every model x framework x phase configuration, warm-up runs and repetitions in a
 seeded interleaved (or sequential) order, each run a separate measured process, each finished run
 stored at once in DIR/results.sqlite. Without a study file it runs the default study (both
-frameworks, ncf resnet50 transformer_xl ssd gnmt, train and infer, tiny scale, 1 warm-up + 6
+frameworks, ncf resnet50 transformer_xl ssd gnmt mask_rcnn, train and infer, tiny scale, 1 warm-up + 6
 repetitions).
 At the end it prints the comparison and writes DIR/report.html.
 
@@ -37,7 +37,7 @@ options:
   --resume             finish the study stored in DIR: skip stored runs, run the rest; with
                        more --reps than stored, extend it (the new runs come after the old)
   --reps N             repetitions per configuration (overrides the study file)
-  --models a,b         models (ncf, resnet50, transformer_xl, ssd, gnmt)
+  --models a,b         models (ncf, resnet50, transformer_xl, ssd, gnmt, mask_rcnn)
   --frameworks a,b     frameworks (pytorch, tensorflow)
   --phases a,b         phases (train, infer)
   --scale S            tiny | small | paper

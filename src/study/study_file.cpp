@@ -21,9 +21,10 @@
 namespace greenbench {
 
 const std::vector<std::string>& known_models() {
-  // The models the built-in workers implement (workloads/common model_names()); Mask R-CNN
-  // joins this list when the workers do. External [[command]] workloads may use any model name.
-  static const std::vector<std::string> kModels{"ncf", "resnet50", "transformer_xl", "ssd", "gnmt"};
+  // The models the built-in workers implement (workloads/common model_names()). External
+  // [[command]] workloads may use any model name.
+  static const std::vector<std::string> kModels{"ncf", "resnet50", "transformer_xl",
+                                                "ssd", "gnmt",     "mask_rcnn"};
   return kModels;
 }
 

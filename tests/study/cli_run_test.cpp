@@ -384,7 +384,7 @@ TEST_F(CliRunTest, AnAutoStudyStopsOnceDecidedAndCompareReplaysTheSameDecisions)
 TEST_F(CliRunTest, DryRunPrintsTheDefaultStudysOrder) {
   Result r = run({"run", "--dry-run"}, dir_);
   EXPECT_EQ(r.status, 0);
-  EXPECT_THAT(r.output, HasSubstr("20 configurations x (1 warm-up + 6 repetitions) = 140 runs"));
+  EXPECT_THAT(r.output, HasSubstr("24 configurations x (1 warm-up + 6 repetitions) = 168 runs"));
   EXPECT_THAT(r.output, HasSubstr("0139-"));
 }
 

@@ -32,8 +32,8 @@ TEST(StudyFile, EmptyFileGivesTheDesignDefaults) {
   const StudySettings s = parse_study("", "study.toml");
   EXPECT_EQ(s.name, "default");
   EXPECT_EQ(s.frameworks, (std::vector<std::string>{"pytorch", "tensorflow"}));
-  EXPECT_EQ(s.models,
-            (std::vector<std::string>{"ncf", "resnet50", "transformer_xl", "ssd", "gnmt"}));
+  EXPECT_EQ(s.models, (std::vector<std::string>{"ncf", "resnet50", "transformer_xl", "ssd", "gnmt",
+                                                "mask_rcnn"}));
   EXPECT_EQ(s.phases, (std::vector<std::string>{"train", "infer"}));
   EXPECT_EQ(s.scale, "tiny");
   EXPECT_EQ(s.repetitions, 6);
@@ -367,7 +367,7 @@ TEST(StudyFile, OverridesReplaceKeysAndNameTheOption) {
     EXPECT_STREQ(e.what(),
                  "--reps: expected an integer from 1 to 10000, got 0\n"
                  "--models: unknown model 'resnet' (did you mean 'resnet50'?); expected one of "
-                 "ncf, resnet50, transformer_xl, ssd, gnmt");
+                 "ncf, resnet50, transformer_xl, ssd, gnmt, mask_rcnn");
   }
 }
 
@@ -384,8 +384,8 @@ TEST(StudyFile, EffectiveSettingsJsonHoldsEveryKey) {
   EXPECT_EQ(j["cooldown"], "adaptive");
   EXPECT_EQ(j["threads"], 3);
   EXPECT_EQ(j["configurations"].size(), 20u);
-  EXPECT_THAT(describe(make_effective(s)), HasSubstr("20 configurations x (1 warm-up + 6 "
-                                                     "repetitions) = 140 runs"));
+  EXPECT_THAT(describe(make_effective(s)), HasSubstr("24 configurations x (1 warm-up + 6 "
+                                                     "repetitions) = 168 runs"));
 }
 
 TEST(StudyFile, AdaptiveCooldownWithoutBaselineWarns) {

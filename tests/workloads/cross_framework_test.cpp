@@ -94,7 +94,63 @@ std::pair<std::string, bool> quality_metric(const std::string& model) {
   if (model == "resnet50") return {"accuracy_top1", true};
   if (model == "ssd") return {"map", true};
   if (model == "gnmt") return {"bleu", true};
+  if (model == "mask_rcnn") return {"map_mask", true};
   return {"perplexity", false};
+}
+
+// Mask R-CNN's dumped outputs are detections (MODELS.md, "Batches and predictions"): rows of
+// box, score, label and 28×28 mask probabilities, sorted by score. Detections whose scores lie
+// within float rounding of each other may come in either order, and one at the 100-row cut may
+// be in only one of the two lists, so rows are matched, not compared by position: a row of one
+// worker matches a row of the other with the same label, box and score within 1e-4 of their
+// largest magnitudes. The masks are sigmoids of the mask logits, whose slope is at most 1/4: mask
+// logits within 1e-4 × max|logit| give probabilities within 1e-4 × max|logit| / 4, so a larger
+// difference of matched rows' probabilities shows logits outside the bound. max|logit| is taken
+// from the probabilities, at most logit(1 − 2^−24) ≈ 16.6 where float32 saturates.
+struct DetectionAgreement {
+  int64_t rows = 0;        ///< non-empty rows of the first worker
+  int64_t matched = 0;     ///< of those, matched in the second
+  float max_box = 0.0f;    ///< largest |Δ| of matched boxes (relative) and scores
+  float max_mask = 0.0f;   ///< largest |Δ| of matched mask probabilities
+  double max_logit = 0.0;  ///< largest |logit| the matched mask probabilities show
+};
+
+DetectionAgreement compare_detections(const std::vector<float>& a, const std::vector<float>& b,
+                                      const MaskRcnnConfig& c) {
+  const int64_t rows_per_image = c.detections_per_image;
+  const auto width = static_cast<size_t>(6 + c.mask_resolution * c.mask_resolution);
+  const size_t images = a.size() / (width * static_cast<size_t>(rows_per_image));
+  float scale = 1.0f;
+  for (size_t i = 0; i < a.size(); i += width) {
+    for (size_t q = 0; q < 4; ++q) scale = std::max(scale, std::abs(a[i + q]));
+  }
+  DetectionAgreement out;
+  for (size_t n = 0; n < images; ++n) {
+    const size_t base = n * static_cast<size_t>(rows_per_image) * width;
+    std::vector<bool> used(static_cast<size_t>(rows_per_image), false);
+    for (int64_t i = 0; i < rows_per_image; ++i) {
+      const float* x = a.data() + base + static_cast<size_t>(i) * width;
+      if (x[5] == 0.0f) continue;  // an empty row
+      ++out.rows;
+      for (int64_t j = 0; j < rows_per_image; ++j) {
+        const float* y = b.data() + base + static_cast<size_t>(j) * width;
+        if (used[static_cast<size_t>(j)] || y[5] != x[5]) continue;
+        float d = std::abs(x[4] - y[4]);
+        for (size_t q = 0; q < 4; ++q) d = std::max(d, std::abs(x[q] - y[q]) / scale);
+        if (d > 1e-4f) continue;
+        used[static_cast<size_t>(j)] = true;
+        ++out.matched;
+        out.max_box = std::max(out.max_box, d);
+        for (size_t q = 6; q < width; ++q) {
+          out.max_mask = std::max(out.max_mask, std::abs(x[q] - y[q]));
+          const double p = std::clamp(static_cast<double>(x[q]), 0x1p-24, 1.0 - 0x1p-24);
+          out.max_logit = std::max(out.max_logit, std::abs(std::log(p / (1.0 - p))));
+        }
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 TEST_P(CrossFramework, ParameterCountsAndLayersAreEqual) {
@@ -131,6 +187,25 @@ TEST_P(CrossFramework, LogitsAgreeOnTheSameWeightsAndInput) {
     const std::vector<float> a = read_floats(lt), b = read_floats(lf);
     ASSERT_FALSE(a.empty());
     ASSERT_EQ(a.size(), b.size());
+    if (GetParam() == "mask_rcnn") {
+      const MaskRcnnConfig c = make_model_spec("mask_rcnn", scale).mask_rcnn;
+      const DetectionAgreement ab = compare_detections(a, b, c);
+      const DetectionAgreement ba = compare_detections(b, a, c);
+      std::printf(
+          "[ info ] mask_rcnn %s detections: torch %lld, tf %lld, matched %lld / %lld, "
+          "max|Δ| box and score %.3g, mask probability %.3g (max|mask logit| %.3g)\n",
+          scale.c_str(), static_cast<long long>(ab.rows), static_cast<long long>(ba.rows),
+          static_cast<long long>(ab.matched), static_cast<long long>(ba.matched), ab.max_box,
+          ab.max_mask, ab.max_logit);
+      EXPECT_GT(ab.rows, 0);
+      // At most one row in a hundred may be cut off differently.
+      EXPECT_GE(ab.matched, ab.rows - ab.rows / 100);
+      EXPECT_GE(ba.matched, ba.rows - ba.rows / 100);
+      EXPECT_LE(ab.max_mask, 1e-4 * ab.max_logit / 4.0);
+      EXPECT_NEAR(torch.metrics.at("map"), tf.metrics.at("map"), 1e-3);
+      EXPECT_NEAR(torch.metrics.at("map_mask"), tf.metrics.at("map_mask"), 1e-3);
+      continue;
+    }
     float max_abs = 0.0f, max_diff = 0.0f;
     for (size_t i = 0; i < a.size(); ++i) {
       max_abs = std::max(max_abs, std::abs(a[i]));
@@ -170,8 +245,14 @@ void CrossFramework::one_step(const std::string& scale) {
       scale);
   ASSERT_EQ(torch.exit_code, 0);
   ASSERT_EQ(tf.exit_code, 0);
+  // Mask R-CNN's training RoIs are sampled from proposals chosen by ranking logits and by NMS on
+  // IoUs: one proposal within float rounding of a cut or of the 0.7 threshold changes the sampled
+  // RoIs and so the loss by a discrete amount. Measured at small (seeds 1–4, 2 threads): seeds 2
+  // and 4 agree to all 6 printed digits, seeds 1 and 3 differ by 1.3e-4 and 2.3e-4 relative;
+  // tiny agrees to 1e-5 at seed 1. Its weights are compared by the steps' norms below.
+  const double loss_tolerance = GetParam() == "mask_rcnn" ? 1e-3 : 1e-5;
   EXPECT_NEAR(torch.metrics.at("loss_first"), tf.metrics.at("loss_first"),
-              1e-5 * std::abs(torch.metrics.at("loss_first")));
+              loss_tolerance * std::abs(torch.metrics.at("loss_first")));
   const ModelSpec spec = make_model_spec(GetParam(), scale);
   const Weights a = load_checkpoint(ct.string(), spec);
   const Weights b = load_checkpoint(cf.string(), spec);
@@ -200,8 +281,10 @@ void CrossFramework::one_step(const std::string& scale) {
   // tensors' steps agree to 0.09% (tiny) and 0.05% (small) in the 2-norm, while max|Δw| reaches
   // 1e-3 of one bias's size. The 2-norm must agree to 1%; a wrong gradient term flips the signs
   // of many elements. The magnitudes are checked by the four steps of CrossFrameworkSteps.
-  const bool step_norm =
-      (GetParam() == "resnet50" && scale == "small") || GetParam() == "ssd" || GetParam() == "gnmt";
+  // Mask R-CNN has SSD's backbone behaviour and, at small, the discrete RoI change above: worst
+  // tensor steps 0.26% apart at tiny (layer1.2.bn1.weight) and 1.9% at small (layer4.2.bn2.weight).
+  const bool step_norm = (GetParam() == "resnet50" && scale == "small") || GetParam() == "ssd" ||
+                         GetParam() == "gnmt" || GetParam() == "mask_rcnn";
   const double norm_tolerance = GetParam() == "gnmt" ? 0.01 : 0.1;
   // The workers ran with the default seed.
   const Weights initial = step_norm ? make_initial_weights(spec, Settings{}.seed) : Weights{};
@@ -289,12 +372,14 @@ TEST_P(CrossFramework, TrainingLearnsAndCheckpointsEvaluateTheSameInEitherWorker
   if (GetParam() == "ncf") chance = static_cast<double>(spec.ncf.top_k) / 101.0;
   if (GetParam() == "resnet50") chance = 1.0 / static_cast<double>(spec.resnet.num_classes);
   if (GetParam() == "transformer_xl") chance = static_cast<double>(spec.txl.n_token);
-  if (GetParam() == "ssd" || GetParam() == "gnmt") {
+  double untrained_map = 0.0;
+  if (GetParam() == "ssd" || GetParam() == "gnmt" || GetParam() == "mask_rcnn") {
     // Detection and translation have no chance level: the untrained model's map or BLEU (the
     // seed's initial weights).
     const RunResult untrained = ok(kTorch, {"--phase", "infer"});
     ASSERT_EQ(untrained.exit_code, 0);
     chance = untrained.metrics.at(metric);
+    if (GetParam() == "mask_rcnn") untrained_map = untrained.metrics.at("map");
   }
 
   const fs::path ckpt[2] = {dir_ / "torch.ckpt", dir_ / "tf.ckpt"};
@@ -307,6 +392,11 @@ TEST_P(CrossFramework, TrainingLearnsAndCheckpointsEvaluateTheSameInEitherWorker
     std::printf("[ info ] %s %s trained: loss %.4g -> %.4g, %s %.4g (chance %.4g)\n",
                 GetParam().c_str(), workers[w], r.metrics.at("loss_first"), r.metrics.at("loss"),
                 metric.c_str(), q, chance);
+    if (GetParam() == "mask_rcnn") {
+      std::printf("[ info ] mask_rcnn %s trained: map %.4g (untrained %.4g)\n", workers[w],
+                  r.metrics.at("map"), untrained_map);
+      EXPECT_GT(r.metrics.at("map"), 2.0 * untrained_map) << workers[w] << " map";
+    }
     if (higher_better) {
       EXPECT_GT(q, 2.0 * chance) << workers[w] << " " << metric;
     } else {
@@ -319,7 +409,8 @@ TEST_P(CrossFramework, TrainingLearnsAndCheckpointsEvaluateTheSameInEitherWorker
     const RunResult b = ok(kTf, {"--phase", "infer", "--checkpoint", c.string()});
     ASSERT_EQ(a.exit_code, 0);
     ASSERT_EQ(b.exit_code, 0);
-    if (GetParam() != "gnmt") {  // GNMT's evaluation decodes; it has no evaluation loss
+    // GNMT's evaluation decodes and Mask R-CNN's detects: neither has an evaluation loss.
+    if (GetParam() != "gnmt" && GetParam() != "mask_rcnn") {
       EXPECT_NEAR(a.metrics.at("eval_loss"), b.metrics.at("eval_loss"),
                   1e-4 * std::abs(a.metrics.at("eval_loss")))
           << c.filename();
@@ -330,6 +421,9 @@ TEST_P(CrossFramework, TrainingLearnsAndCheckpointsEvaluateTheSameInEitherWorker
     EXPECT_NEAR(a.metrics.at(metric), b.metrics.at(metric),
                 higher_better ? 0.01 : 1e-4 * a.metrics.at(metric))
         << c.filename();
+    if (GetParam() == "mask_rcnn") {  // box AP too, beside the mask AP
+      EXPECT_NEAR(a.metrics.at("map"), b.metrics.at("map"), 0.01) << c.filename();
+    }
   }
 }
 
@@ -385,7 +479,8 @@ INSTANTIATE_TEST_SUITE_P(Steps, CrossFrameworkSteps, ::testing::Values("transfor
                          [](const auto& info) { return info.param; });
 
 INSTANTIATE_TEST_SUITE_P(Models, CrossFramework,
-                         ::testing::Values("ncf", "resnet50", "transformer_xl", "ssd", "gnmt"),
+                         ::testing::Values("ncf", "resnet50", "transformer_xl", "ssd", "gnmt",
+                                           "mask_rcnn"),
                          [](const auto& info) { return info.param; });
 
 // Bad input gives a one-line error and a non-zero exit status, in both workers.
