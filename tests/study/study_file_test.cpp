@@ -51,8 +51,8 @@ TEST(StudyFile, EmptyFileGivesTheDesignDefaults) {
 
   const EffectiveSettings e = make_effective(s);
   EXPECT_GE(e.settings.threads, 1);         // resolved to the online CPUs
-  EXPECT_EQ(e.configurations.size(), 20u);  // 2 frameworks x 5 models x 2 phases
-  EXPECT_EQ(make_plan(e).size(), 140u);     // (1 warm-up + 6) per configuration
+  EXPECT_EQ(e.configurations.size(), 24u);  // 2 frameworks x 6 models x 2 phases
+  EXPECT_EQ(make_plan(e).size(), 168u);     // (1 warm-up + 6) per configuration
 }
 
 TEST(StudyFile, ReadsEveryKey) {
@@ -212,7 +212,7 @@ TEST(StudyFile, ProfileIsABooleanStoredOnlyWhenTrue) {
   // Absent when false, so stores of studies from before the key still resume.
   EXPECT_FALSE(to_json(make_effective(parse_study("profile = false"))).contains("profile"));
   EXPECT_NE(describe(make_effective(parse_study("profile = true")))
-                .find("profile: 20 profiled run(s) after the measured ones"),
+                .find("profile: 24 profiled run(s) after the measured ones"),
             std::string::npos);
 }
 
@@ -230,7 +230,7 @@ TEST(StudyFile, UnknownKeysAndValuesSuggestTheNearestName) {
             "'tensorflow'?); expected one of pytorch, tensorflow");
   EXPECT_EQ(error_of("models = [\"bert\"]"),
             "study.toml:1: key 'models[0]': unknown model 'bert'; expected one of ncf, resnet50, "
-            "transformer_xl, ssd, gnmt");
+            "transformer_xl, ssd, gnmt, mask_rcnn");
   EXPECT_EQ(error_of("phases = [\"test\"]"),
             "study.toml:1: key 'phases[0]': unknown phase 'test'; expected one of train, infer");
   EXPECT_EQ(error_of("scale = \"huge\""),
@@ -383,7 +383,7 @@ TEST(StudyFile, EffectiveSettingsJsonHoldsEveryKey) {
   }
   EXPECT_EQ(j["cooldown"], "adaptive");
   EXPECT_EQ(j["threads"], 3);
-  EXPECT_EQ(j["configurations"].size(), 20u);
+  EXPECT_EQ(j["configurations"].size(), 24u);
   EXPECT_THAT(describe(make_effective(s)), HasSubstr("24 configurations x (1 warm-up + 6 "
                                                      "repetitions) = 168 runs"));
 }
