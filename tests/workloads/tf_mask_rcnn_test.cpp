@@ -26,6 +26,7 @@
 #if GREENBENCH_TEST_TENSORFLOW
 #include "graph.hpp"
 #include "tf_backend.hpp"
+#include "workloads/tf_layouts.hpp"
 #endif
 
 namespace greenbench::workloads {
@@ -33,29 +34,8 @@ namespace {
 
 #if GREENBENCH_TEST_TENSORFLOW
 
-// Canonical OIHW -> HWIO, as the backend stores 4-D kernels.
-std::vector<float> to_hwio(const HostTensor& w) {
-  const int64_t o_n = w.shape[0], i_n = w.shape[1], h_n = w.shape[2], w_n = w.shape[3];
-  std::vector<float> out(w.f32.size());
-  for (int64_t o = 0; o < o_n; ++o)
-    for (int64_t i = 0; i < i_n; ++i)
-      for (int64_t h = 0; h < h_n; ++h)
-        for (int64_t x = 0; x < w_n; ++x)
-          out[((h * w_n + x) * i_n + i) * o_n + o] = w.f32[((o * i_n + i) * h_n + h) * w_n + x];
-  return out;
-}
-
-// Canonical NCHW images -> NHWC.
-tf::Tensor images_nhwc(const HostTensor& h) {
-  const int64_t n_n = h.shape[0], c_n = h.shape[1], h_n = h.shape[2], w_n = h.shape[3];
-  std::vector<float> out(h.f32.size());
-  for (int64_t n = 0; n < n_n; ++n)
-    for (int64_t c = 0; c < c_n; ++c)
-      for (int64_t y = 0; y < h_n; ++y)
-        for (int64_t x = 0; x < w_n; ++x)
-          out[((n * h_n + y) * w_n + x) * c_n + c] = h.f32[((n * c_n + c) * h_n + y) * w_n + x];
-  return tf::to_tf({n_n, h_n, w_n, c_n}, out);
-}
+using test::images_nhwc;
+using test::to_hwio;
 
 Settings test_settings(const ModelSpec& spec, uint64_t seed) {
   Settings s;
@@ -358,28 +338,8 @@ TEST_F(TfMaskRcnnWorker, TrainingIsDeterministic) {
   }
 }
 
-// The preset's training: the loss falls and the box and mask AP rise above the untrained
-// model's (the same seed's initial weights, the same evaluation batches).
-TEST_F(TfMaskRcnnWorker, TinyTrainingBeatsTheUntrainedModel) {
-  const std::vector<std::string> common = {"--model", "mask_rcnn", "--scale",
-                                           "tiny",    "--threads", "2"};
-  auto with = [&](std::vector<std::string> extra) {
-    extra.insert(extra.begin(), common.begin(), common.end());
-    return run(extra);
-  };
-  const test::RunResult untrained = with({"--phase", "infer"});
-  ASSERT_EQ(untrained.exit_code, 0) << untrained.err;
-  const test::RunResult trained = with({"--phase", "train"});
-  ASSERT_EQ(trained.exit_code, 0) << trained.err;
-  std::printf(
-      "[ info ] mask_rcnn tiny: map untrained %.4g, trained %.4g; map_mask %.4g -> %.4g; loss "
-      "%.4g -> %.4g\n",
-      untrained.metrics.at("map"), trained.metrics.at("map"), untrained.metrics.at("map_mask"),
-      trained.metrics.at("map_mask"), trained.metrics.at("loss_first"), trained.metrics.at("loss"));
-  EXPECT_LT(trained.metrics.at("loss"), trained.metrics.at("loss_first"));
-  EXPECT_GT(trained.metrics.at("map"), 2.0 * untrained.metrics.at("map"));
-  EXPECT_GT(trained.metrics.at("map_mask"), 2.0 * untrained.metrics.at("map_mask"));
-}
+// Tiny training against the untrained model: CrossFramework.TrainingLearnsAndCheckpoints…
+// (cross_framework_test) trains both workers to the bar.
 
 TEST_F(TfMaskRcnnWorker, BadInputGivesOneLineAndAFailure) {
   auto expect_error = [&](const std::vector<std::string>& args, const std::string& needle) {

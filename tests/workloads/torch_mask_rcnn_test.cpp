@@ -343,10 +343,9 @@ TEST_F(TorchMaskRcnnWorker, DescribeListsTheSpecsParameters) {
 }
 
 // The untrained model's predictions have the documented shape, rows by descending score and
-// zero rows after the detections; tiny training lowers the loss and more than doubles box and
-// mask AP (measured, seed 1, 2 threads: loss 5.05 -> 1.55, map 0.0014 -> 0.0033, map_mask
-// 0 -> 0.0024; low in absolute terms: 500 steps reach map 0.020, map_mask 0.021).
-TEST_F(TorchMaskRcnnWorker, TinyTrainingBeatsTheUntrainedModel) {
+// zero rows after the detections. (Tiny training against the untrained model is
+// CrossFramework.TrainingLearnsAndCheckpoints… in cross_framework_test, for both workers.)
+TEST_F(TorchMaskRcnnWorker, PredictionsHaveTheDocumentedLayout) {
   const ModelSpec spec = make_model_spec("mask_rcnn", "tiny");
   const MaskRcnnConfig& c = spec.mask_rcnn;
   const fs::path logits = dir_ / "untrained.logits";
@@ -381,20 +380,6 @@ TEST_F(TorchMaskRcnnWorker, TinyTrainingBeatsTheUntrainedModel) {
     }
   }
   EXPECT_GT(detections, 0);
-  const test::RunResult trained =
-      run({"--model", "mask_rcnn", "--phase", "train", "--threads", "2"});
-  ASSERT_EQ(trained.exit_code, 0) << trained.err;
-  const auto& a = untrained.metrics;
-  const auto& b = trained.metrics;
-  std::printf(
-      "[ info ] mask_rcnn tiny: loss %.4g -> %.4g; map %.3g -> %.3g, map_mask %.3g -> %.3g\n",
-      b.at("loss_first"), b.at("loss"), a.at("map"), b.at("map"), a.at("map_mask"),
-      b.at("map_mask"));
-  EXPECT_LT(b.at("loss"), 0.5 * b.at("loss_first"));
-  // The bar: more than twice the untrained quality (the untrained mask AP is 0 here).
-  EXPECT_GT(b.at("map"), 2.0 * a.at("map"));
-  EXPECT_GT(b.at("map_mask"), 2.0 * a.at("map_mask"));
-  EXPECT_GT(b.at("map_mask"), 0.0);
 }
 
 TEST_F(TorchMaskRcnnWorker, BadInputGivesOneLineErrors) {
