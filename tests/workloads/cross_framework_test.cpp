@@ -448,6 +448,11 @@ CloseEnough default_tolerance(const std::string& model) {
   // where the logits agree to 2e-7, end at 84.4 (LibTorch) and 78.7 (TensorFlow), default at
   // 84.4 and 85.2, losses within 1.3%. Untrained, BLEU is 0.03.
   if (model == "gnmt") return {0.05, 10.0};
+  // Mask R-CNN's tiny training (100 steps) ends with little mask AP in either worker, and its
+  // sampled RoIs change discretely with rounding (OneOptimizerStepGivesTheSameWeights). Measured
+  // (seed 1, 2 threads): losses 1.546 and 1.605 (3.8% apart) from 5.05, map_mask 0.0024 and
+  // 0.0055. The loss bound catches a worker that does not train; the AP bound is loose.
+  if (model == "mask_rcnn") return {0.1, 0.01};
   return {0.05, 0.1};
 }
 
