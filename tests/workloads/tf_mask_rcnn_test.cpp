@@ -2,7 +2,7 @@
 // the host references on the graph's own head outputs, its RoI gathers equal roi_align on its own
 // FPN maps, the backend trains and predicts through empty sets (no objects, no detections), its
 // predictions have the documented layout and pass the task's evaluation, and the built worker
-// describes the spec's parameters, is deterministic, learns, and refuses bad input with one line.
+// describes the spec's parameters, is deterministic, and refuses bad input with one line.
 // The graph tests need the TensorFlow wheel (GREENBENCH_TEST_TENSORFLOW); the worker tests need
 // greenbench-tf.
 #include <gtest/gtest.h>
@@ -310,7 +310,7 @@ TEST(TfMaskRcnn, PredictionsHaveTheDocumentedLayout) {
 
 #endif  // GREENBENCH_TEST_TENSORFLOW
 
-// The built worker: parameters, determinism, learning, and one-line errors.
+// The built worker: parameters, determinism, and one-line errors.
 class TfMaskRcnnWorker : public test::WorkerTest {
  protected:
   TfMaskRcnnWorker() : WorkerTest("greenbench-tf", "greenbench-tf-mask-rcnn") {}

@@ -1,7 +1,7 @@
 // Mask R-CNN in the LibTorch worker (MODELS.md, "Mask R-CNN"): the five loss terms of a training
 // pass against the shared host references, the RoI gather against the host's RoIAlign on the
 // worker's own FPN maps, determinism, empty proposal and detection sets, and the worker binary's
-// parameter list, predictions, training and one-line errors.
+// parameter list, predictions and one-line errors.
 #include <c10/core/GradMode.h>
 #include <gtest/gtest.h>
 
