@@ -2,6 +2,7 @@
 // accepts: a bad line never stops a measurement, it only becomes a warning.
 #include "measure/marker_parser.hpp"
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -127,6 +128,7 @@ MarkerLine parse_marker_line(std::string_view line) {
     }
     const std::string value_text(value);
     char* end = nullptr;
+    errno = 0;  // strtod leaves it as it was on success: an earlier ERANGE would refuse "inf"
     const double v = std::strtod(value_text.c_str(), &end);
     // nan and inf pass: a diverged run's value is kept, and the run is flagged invalid. ERANGE
     // alone is no reason to refuse: strtod sets it for subnormal results such as 1e-320, which

@@ -56,6 +56,22 @@ TEST(MarkerParser, MetricNanAndInfinityAreKept) {
   m = parse_marker_line("metric loss -inf");
   EXPECT_EQ(m.verb, Verb::kMetric);
   EXPECT_TRUE(std::isinf(m.value) && m.value < 0);
+  // Leading carriage returns, spaces and tabs are trimmed before the verb, as at the end.
+  m = parse_marker_line("\r\tmetric loss nan");
+  EXPECT_EQ(m.verb, Verb::kMetric);
+  EXPECT_TRUE(std::isnan(m.value));
+}
+
+// A written infinity is kept whatever the parser read before: a subnormal that left ERANGE
+// behind, or an overflow that was refused.
+TEST(MarkerParser, InfinityIsKeptAfterAnOutOfRangeValue) {
+  for (const char* before : {"metric x 1e-320", "metric x 1e999"}) {
+    parse_marker_line(before);
+    const auto m = parse_marker_line("metric loss inf");
+    ASSERT_EQ(m.verb, Verb::kMetric) << "after '" << before << "': " << m.error;
+    EXPECT_TRUE(std::isinf(m.value) && m.value > 0);
+  }
+  EXPECT_EQ(parse_marker_line("metric x 1e999").verb, Verb::kInvalid);
 }
 
 TEST(MarkerParser, Info) {
