@@ -20,12 +20,14 @@ namespace greenbench::fuzz {
 
 inline constexpr std::size_t kMaxMessageLine = 1024;
 
-inline void check_clean(std::string_view text, bool newlines_allowed) {
+// `max_line`: the longest line allowed, kMaxMessageLine unless the text is not a message.
+inline void check_clean(std::string_view text, bool newlines_allowed,
+                        std::size_t max_line = kMaxMessageLine) {
   FUZZ_CHECK(is_valid_utf8(text));
   while (!text.empty()) {
     const std::size_t nl = newlines_allowed ? text.find('\n') : std::string_view::npos;
     const std::string_view line = text.substr(0, nl);
-    if (has_control_character(line) || line.size() > kMaxMessageLine) {
+    if (has_control_character(line) || line.size() > max_line) {
       std::fprintf(stderr, "unclean message line: %s\n", printable(line, 2000).c_str());
       std::abort();
     }

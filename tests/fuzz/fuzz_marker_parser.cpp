@@ -22,7 +22,8 @@ namespace {
 
 // Whether the metric's value (the third word) is written as nan or inf, in any case and sign.
 bool spelled_non_finite(std::string_view line) {
-  std::size_t at = 0;
+  // The parser trims carriage returns with the spaces and tabs around the line ("\r\tmetric").
+  std::size_t at = line.find_first_not_of(" \t\r");
   for (int word = 0; word < 2; ++word) {
     at = line.find_first_not_of(" \t", at);
     at = line.find_first_of(" \t", at);
@@ -67,7 +68,9 @@ void check_line(const LineSplitter::Line& line) {
       break;
     case MarkerLine::Verb::kInfo:
       FUZZ_CHECK(is_valid_marker_name(m.name));
-      fuzz::check_clean(m.text, false);
+      // Not a message but a value for the record: as long as the line allows, each byte made at
+      // most three (a control character or a stray byte becomes U+FFFD).
+      fuzz::check_clean(m.text, false, 3 * (kMaxMarkerLine - 1));
       break;
     case MarkerLine::Verb::kInvalid:
       FUZZ_CHECK(!m.error.empty());
