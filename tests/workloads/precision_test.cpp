@@ -142,12 +142,15 @@ TEST_P(Bf16Logits, AgreeAcrossWorkersAndDifferFromFp32) {
   EXPECT_GT(tf_shift, kFp32Tolerance) << "greenbench-tf --precision bf16 computed in fp32";
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, Bf16Logits,
-                         ::testing::Combine(::testing::Values("ncf", "resnet50", "transformer_xl"),
-                                            ::testing::Values("strict", "default")),
-                         [](const auto& info) {
-                           return std::get<0>(info.param) + "_" + std::get<1>(info.param);
-                         });
+// Not mask_rcnn: its dump is the detections after score ranking and NMS, and in bf16 a box
+// within rounding of a cut is kept or dropped, so rows differ by whole boxes (relative 0.84 in
+// strict numerics, between the workers and against fp32 alike). Its fp32 rows are matched box by
+// box in cross_framework_test; here its bf16 training runs in both workers (Bf16Training).
+INSTANTIATE_TEST_SUITE_P(
+    Models, Bf16Logits,
+    ::testing::Combine(::testing::Values("ncf", "resnet50", "transformer_xl", "ssd", "gnmt"),
+                       ::testing::Values("strict", "default")),
+    [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param); });
 
 // --- training -----------------------------------------------------------------------------------
 
@@ -167,7 +170,9 @@ TEST_P(Bf16Training, RunsInBothWorkers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, Bf16Training,
-                         ::testing::Values("ncf", "resnet50", "transformer_xl"));
+                         ::testing::Values("ncf", "resnet50", "transformer_xl", "ssd", "gnmt",
+                                           "mask_rcnn"),
+                         [](const auto& info) { return info.param; });
 
 // fp16: the driver's loss scale skips the same steps in both workers. ResNet-50's first steps
 // overflow float16 gradients at 2^15, so the scale backs off; NCF's never do.
@@ -351,7 +356,8 @@ TEST_F(WorkerTest, PooledInputsAreNamedInTheFrameworkOptions) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, PooledInputs,
-                         ::testing::Values("ncf", "resnet50", "transformer_xl"));
+                         ::testing::Values("ncf", "resnet50", "transformer_xl", "ssd", "gnmt",
+                                           "mask_rcnn"));
 
 }  // namespace
 }  // namespace greenbench::workloads
