@@ -40,7 +40,14 @@ test: build
 SANITIZE_BUILD ?= build-sanitize
 FUZZ_BUILD ?= $(SANITIZE_BUILD)
 FUZZ_SECONDS ?= 60
-SANITIZE_CONFIGURE = cmake -S . -B $(1) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+# A tree configured with another compiler (GCC, as `make sanitize` once did) is configured anew:
+# CMake cannot switch the compiler of an existing cache.
+SANITIZE_CONFIGURE = if [ -f $(1)/CMakeCache.txt ] && \
+	    ! grep -q '^CMAKE_CXX_COMPILER:.*clang++$$' $(1)/CMakeCache.txt; then \
+	  echo "make: $(1) was configured with another compiler; configuring it anew with Clang"; \
+	  rm -rf $(1)/CMakeCache.txt $(1)/CMakeFiles; \
+	fi; \
+	cmake -S . -B $(1) -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGREENBENCH_SANITIZE=ON -DGREENBENCH_FUZZ=ON \
 	  -DGREENBENCH_BUILD_BENCHMARKS=OFF -DGREENBENCH_WITH_TORCH=OFF -DGREENBENCH_WITH_TENSORFLOW=OFF
 sanitize: deps
