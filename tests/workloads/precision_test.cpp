@@ -357,7 +357,8 @@ TEST_F(WorkerTest, PooledInputsAreNamedInTheFrameworkOptions) {
 
 INSTANTIATE_TEST_SUITE_P(Models, PooledInputs,
                          ::testing::Values("ncf", "resnet50", "transformer_xl", "ssd", "gnmt",
-                                           "mask_rcnn"));
+                                           "mask_rcnn"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace greenbench::workloads
